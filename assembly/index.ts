@@ -1,0 +1,600 @@
+// Vector matrix core in AssemblyScript: kernel/irq/matrix.c semantics plus aligned contiguous blocks.
+// Exports take and return numbers only; all state lives in linear memory, sized once by init().
+
+import {
+  OK, EINVAL, ENOSPC,
+  WARN_ASSIGN_RANGE, WARN_ASSIGN_TAKEN, WARN_ASSIGN_OFFLINE, WARN_FREE_RANGE, WARN_FREE_NOT_ALLOCATED,
+  WARN_FREE_MANAGED_MISMATCH, WARN_REMOVE_MANAGED_NONE, WARN_REMOVE_MANAGED_ALL_ALLOCATED,
+  WARN_RESERVED_UNDERFLOW, BUG_ONLINE_TWICE, BUG_OFFLINE_TWICE, BUG_SYSTEM_RANGE, BUG_SYSTEM_ONLINE,
+  BUG_SYSTEM_NOT_ALLOCATED, POLICY_BEST_FIT, MAX_CPUS, MAX_BITS, MAX_BLOCK, MASK_SLOTS,
+  OP_ALLOC, OP_FREE, OP_ALLOC_BLOCK, OP_FREE_BLOCK, OP_ALLOC_MANAGED, MAX_BATCH,
+} from './status';
+
+/*
+ * Linear memory layout (byte offsets from `base`, the 64-byte aligned heap base; W = ceil(cpus/64)):
+ *
+ *   +-------------------------+ base
+ *   | rangeMask   u64[4]      |  bits of [start, end)
+ *   | systemMap   u64[4]      |  matrix->system_map
+ *   | onlineBits  u64[W]      |  cpumap.online, one bit per CPU
+ *   | initBits    u64[W]      |  cpumap.initialized
+ *   | avail       u32[cpus]   |  cpumap.available
+ *   | allocated   u32[cpus]   |  cpumap.allocated
+ *   | managed     u32[cpus]   |  cpumap.managed
+ *   | managedAl   u32[cpus]   |  cpumap.managed_allocated
+ *   | largest     u32[cpus]   |  summary: largest free aligned block (0,1,2,4,...,32)
+ *   | allocMap    u64[cpus*4] |  cpumap.alloc_map, 4 words per CPU
+ *   | managedMap  u64[cpus*4] |  cpumap.managed_map
+ *   | masks       u64[SLOTS*W]|  CPU masks written by the host
+ *   | batchOps    i32[B*4]    |  [opcode, a, b, c] per op
+ *   | batchRes    i32[B*2]    |  [status, cpu] per op
+ *   +-------------------------+
+ * Structure-of-arrays keeps the CPU-selection scan (avail + largest + online) dense in cache.
+ */
+
+const WORDS: i32 = 4; // 256 bits per map
+
+let nCpus: i32 = 0;
+let nWords: i32 = 0; // W
+let matrixBits: i32 = 0;
+let allocStart: i32 = 0;
+let allocEnd: i32 = 0;
+let allocSize: i32 = 0;
+let policy: i32 = 0;
+
+let globalAvailable: i32 = 0;
+let globalReserved: i32 = 0;
+let systembitsInalloc: i32 = 0;
+let totalAllocated: i32 = 0;
+let onlineMaps: i32 = 0;
+let lastCpuValue: i32 = -1;
+
+let pRange: usize = 0;
+let pSystem: usize = 0;
+let pOnline: usize = 0;
+let pInit: usize = 0;
+let pAvail: usize = 0;
+let pAllocated: usize = 0;
+let pManaged: usize = 0;
+let pManagedAl: usize = 0;
+let pLargest: usize = 0;
+let pAllocMap: usize = 0;
+let pManagedMap: usize = 0;
+let pMasks: usize = 0;
+let pBatchOps: usize = 0;
+let pBatchRes: usize = 0;
+let pEnd: usize = 0;
+
+// ---- accessors -------------------------------------------------------------------------------
+
+@inline function u32At(p: usize, i: i32): i32 { return load<i32>(p + (<usize>i << 2)); }
+@inline function setU32(p: usize, i: i32, v: i32): void { store<i32>(p + (<usize>i << 2), v); }
+@inline function u64At(p: usize, i: i32): u64 { return load<u64>(p + (<usize>i << 3)); }
+@inline function setU64(p: usize, i: i32, v: u64): void { store<u64>(p + (<usize>i << 3), v); }
+@inline function mapWord(p: usize, cpu: i32, w: i32): u64 { return u64At(p, (cpu << 2) + w); }
+@inline function testBit(p: usize, bit: i32): bool { return ((u64At(p, bit >> 6) >> (<u64>(bit & 63))) & 1) != 0; }
+@inline function setBit(p: usize, bit: i32): void { setU64(p, bit >> 6, u64At(p, bit >> 6) | (<u64>1 << <u64>(bit & 63))); }
+@inline function clearBit(p: usize, bit: i32): void { setU64(p, bit >> 6, u64At(p, bit >> 6) & ~(<u64>1 << <u64>(bit & 63))); }
+@inline function cpuMapPtr(p: usize, cpu: i32): usize { return p + (<usize>cpu << 5); }
+@inline function isOnline(cpu: i32): bool { return testBit(pOnline, cpu); }
+@inline function maskPtr(slot: i32): usize { return pMasks + (<usize>(slot * nWords) << 3); }
+
+// Aligned-run masks: bit i of ALIGN(n) set for every i that is a multiple of n.
+@inline function alignMask(n: i32): u64 {
+  if (n == 2) return 0x5555555555555555;
+  if (n == 4) return 0x1111111111111111;
+  if (n == 8) return 0x0101010101010101;
+  if (n == 16) return 0x0001000100010001;
+  if (n == 32) return 0x0000000100000001;
+  return 1; // 64
+}
+
+/** Folds a free-bit word into the set of aligned positions p (multiple of n) with p..p+n-1 free. */
+@inline function alignedRuns(x: u64, n: i32): u64 {
+  let y = x;
+  for (let m = 1; m < n; m <<= 1) y = y & (y >> <u64>m) & alignMask(m << 1);
+  return y;
+}
+
+@inline function freeWord(cpu: i32, w: i32): u64 {
+  return ~(mapWord(pAllocMap, cpu, w) | mapWord(pManagedMap, cpu, w) | u64At(pSystem, w)) & u64At(pRange, w);
+}
+
+function updateLargest(cpu: i32): void {
+  let any: u64 = 0;
+  let any2: u64 = 0;
+  let any4: u64 = 0;
+  let any8: u64 = 0;
+  let any16: u64 = 0;
+  let any32: u64 = 0;
+  for (let w = 0; w < WORDS; w++) {
+    const y1 = freeWord(cpu, w);
+    const y2 = y1 & (y1 >> 1) & 0x5555555555555555;
+    const y4 = y2 & (y2 >> 2) & 0x1111111111111111;
+    const y8 = y4 & (y4 >> 4) & 0x0101010101010101;
+    const y16 = y8 & (y8 >> 8) & 0x0001000100010001;
+    const y32 = y16 & (y16 >> 16) & 0x0000000100000001;
+    any |= y1; any2 |= y2; any4 |= y4; any8 |= y8; any16 |= y16; any32 |= y32;
+  }
+  let largest = 0;
+  if (any32 != 0) largest = 32;
+  else if (any16 != 0) largest = 16;
+  else if (any8 != 0) largest = 8;
+  else if (any4 != 0) largest = 4;
+  else if (any2 != 0) largest = 2;
+  else if (any != 0) largest = 1;
+  setU32(pLargest, cpu, largest);
+}
+
+/** First-fit: lowest n-aligned run of n free bits on `cpu`, or -1. */
+function firstFit(cpu: i32, n: i32): i32 {
+  for (let w = 0; w < WORDS; w++) {
+    const y = alignedRuns(freeWord(cpu, w), n);
+    if (y != 0) return (w << 6) + <i32>ctz(y);
+  }
+  return -1;
+}
+
+/**
+ * Best-fit: the run inside the smallest free aligned block that can hold it (a buddy-style choice
+ * that keeps larger free aligned blocks intact); lowest base among equals.
+ */
+function bestFit(cpu: i32, n: i32): i32 {
+  const c0 = alignedRuns(freeWord(cpu, 0), n);
+  const c1 = alignedRuns(freeWord(cpu, 1), n);
+  const c2 = alignedRuns(freeWord(cpu, 2), n);
+  const c3 = alignedRuns(freeWord(cpu, 3), n);
+  let cur0 = c0, cur1 = c1, cur2 = c2, cur3 = c3;
+  if ((cur0 | cur1 | cur2 | cur3) == 0) return -1;
+  let m = n;
+  // Within a word: blocks of m (< 64) whose 2m-buddy block is not entirely free.
+  while (m < 64) {
+    const am = alignMask(m << 1);
+    const sh = <u64>m;
+    const n0 = cur0 & (cur0 >> sh) & am;
+    const n1 = cur1 & (cur1 >> sh) & am;
+    const n2 = cur2 & (cur2 >> sh) & am;
+    const n3 = cur3 & (cur3 >> sh) & am;
+    const z0 = cur0 & ~(n0 | (n0 << sh));
+    if (z0 != 0) return <i32>ctz(z0);
+    const z1 = cur1 & ~(n1 | (n1 << sh));
+    if (z1 != 0) return 64 + <i32>ctz(z1);
+    const z2 = cur2 & ~(n2 | (n2 << sh));
+    if (z2 != 0) return 128 + <i32>ctz(z2);
+    const z3 = cur3 & ~(n3 | (n3 << sh));
+    if (z3 != 0) return 192 + <i32>ctz(z3);
+    cur0 = n0; cur1 = n1; cur2 = n2; cur3 = n3;
+    m <<= 1;
+  }
+  // Word level: unit u = one fully free 64-bit word.
+  let u: u32 = <u32>(cur0 & 1) | (<u32>(cur1 & 1) << 1) | (<u32>(cur2 & 1) << 2) | (<u32>(cur3 & 1) << 3);
+  let um: u32 = 1; // block size in words
+  while (um < 4) {
+    const am: u32 = um == 1 ? 0x5 : 0x1;
+    const nx: u32 = u & (u >> um) & am;
+    const z: u32 = u & ~(nx | (nx << um));
+    if (z != 0) return <i32>ctz(z) << 6;
+    u = nx;
+    um <<= 1;
+  }
+  return u != 0 ? 0 : -1;
+}
+
+// ---- lifecycle -------------------------------------------------------------------------------
+
+/** Sizes memory once for `cpus` CPUs and resets all state. Returns OK or EINVAL. */
+export function init(cpus: i32, bits: i32, start: i32, end: i32, placement: i32): i32 {
+  if (cpus < 1 || cpus > MAX_CPUS || bits < 1 || bits > MAX_BITS) return EINVAL;
+  if (start < 0 || end > bits || start >= end) return EINVAL;
+  nCpus = cpus;
+  nWords = (cpus + 63) >> 6;
+  matrixBits = bits;
+  allocStart = start;
+  allocEnd = end;
+  allocSize = end - start;
+  policy = placement;
+
+  const base: usize = (__heap_base + 63) & ~<usize>63;
+  const c = <usize>cpus;
+  const w = <usize>nWords;
+  pRange = base;
+  pSystem = pRange + 32;
+  pOnline = pSystem + 32;
+  pInit = pOnline + (w << 3);
+  pAvail = pInit + (w << 3);
+  pAllocated = pAvail + (c << 2);
+  pManaged = pAllocated + (c << 2);
+  pManagedAl = pManaged + (c << 2);
+  pLargest = pManagedAl + (c << 2);
+  pAllocMap = (pLargest + (c << 2) + 7) & ~<usize>7;
+  pManagedMap = pAllocMap + (c << 5);
+  pMasks = pManagedMap + (c << 5);
+  pBatchOps = pMasks + ((<usize>MASK_SLOTS * w) << 3);
+  pBatchRes = pBatchOps + (<usize>MAX_BATCH << 4);
+  pEnd = pBatchRes + (<usize>MAX_BATCH << 3);
+
+  const needPages = <i32>((pEnd + 0xFFFF) >> 16);
+  const have = memory.size();
+  if (needPages > have && memory.grow(needPages - have) < 0) return ENOSPC;
+  memory.fill(base, 0, pEnd - base);
+
+  for (let b = start; b < end; b++) setBit(pRange, b);
+  globalAvailable = 0;
+  globalReserved = 0;
+  systembitsInalloc = 0;
+  totalAllocated = 0;
+  onlineMaps = 0;
+  lastCpuValue = -1;
+  for (let cpu = 0; cpu < cpus; cpu++) updateLargest(cpu);
+  return OK;
+}
+
+// ---- kernel operations -----------------------------------------------------------------------
+
+/** irq_matrix_online for `cpu`. */
+export function online(cpu: i32): i32 {
+  if (<u32>cpu >= <u32>nCpus) return EINVAL;
+  if (isOnline(cpu)) return BUG_ONLINE_TWICE;
+  if (!testBit(pInit, cpu)) {
+    setU32(pAvail, cpu, allocSize - (u32At(pManaged, cpu) + systembitsInalloc));
+    setBit(pInit, cpu);
+  }
+  globalAvailable += u32At(pAvail, cpu);
+  setBit(pOnline, cpu);
+  onlineMaps++;
+  return OK;
+}
+
+/** irq_matrix_offline for `cpu`. */
+export function offline(cpu: i32): i32 {
+  if (<u32>cpu >= <u32>nCpus) return EINVAL;
+  if (!isOnline(cpu)) return BUG_OFFLINE_TWICE;
+  globalAvailable -= u32At(pAvail, cpu);
+  clearBit(pOnline, cpu);
+  onlineMaps--;
+  return OK;
+}
+
+/** irq_matrix_assign_system; the "local CPU" of `replace` is CPU 0. */
+export function assignSystem(bit: i32, replace: i32): i32 {
+  if (bit < 0 || bit >= matrixBits) return BUG_SYSTEM_RANGE;
+  if (onlineMaps > 1 || (onlineMaps != 0 && replace == 0)) return BUG_SYSTEM_ONLINE;
+  if (replace != 0) {
+    const p = cpuMapPtr(pAllocMap, 0);
+    if (!testBit(p, bit)) return BUG_SYSTEM_NOT_ALLOCATED;
+    clearBit(p, bit);
+    setU32(pAllocated, 0, u32At(pAllocated, 0) - 1);
+    totalAllocated--;
+  }
+  setBit(pSystem, bit);
+  if (bit >= allocStart && bit < allocEnd) systembitsInalloc++;
+  for (let cpu = 0; cpu < nCpus; cpu++) updateLargest(cpu);
+  return OK;
+}
+
+/** irq_matrix_assign on `cpu` (the kernel's local CPU). */
+export function assign(cpu: i32, bit: i32): i32 {
+  if (<u32>cpu >= <u32>nCpus || bit < 0 || bit >= matrixBits) return EINVAL;
+  if (bit < allocStart || bit >= allocEnd) return WARN_ASSIGN_RANGE;
+  // The kernel only assigns on the running (hence online) CPU; elsewhere global_available would drift.
+  if (!isOnline(cpu)) return WARN_ASSIGN_OFFLINE;
+  const p = cpuMapPtr(pAllocMap, cpu);
+  if (testBit(p, bit)) return WARN_ASSIGN_TAKEN;
+  setBit(p, bit);
+  setU32(pAllocated, cpu, u32At(pAllocated, cpu) + 1);
+  totalAllocated++;
+  setU32(pAvail, cpu, u32At(pAvail, cpu) - 1);
+  globalAvailable--;
+  updateLargest(cpu);
+  return OK;
+}
+
+export function reserve(): i32 {
+  globalReserved++;
+  return OK;
+}
+
+export function removeReserved(): i32 {
+  if (globalReserved == 0) return WARN_RESERVED_UNDERFLOW;
+  globalReserved--;
+  return OK;
+}
+
+/** Lowest free bit (not allocated, managed or system) in [start, end) — matrix_alloc_area(num = 1). */
+@inline function lowestFree(cpu: i32): i32 {
+  for (let w = 0; w < WORDS; w++) {
+    const f = freeWord(cpu, w);
+    if (f != 0) return (w << 6) + <i32>ctz(f);
+  }
+  return -1;
+}
+
+/** First managed-reserved bit of `cpu` that is not allocated, or -1. */
+@inline function firstManagedUnallocated(cpu: i32): i32 {
+  for (let w = 0; w < WORDS; w++) {
+    const f = mapWord(pManagedMap, cpu, w) & ~mapWord(pAllocMap, cpu, w);
+    if (f != 0) return (w << 6) + <i32>ctz(f);
+  }
+  return -1;
+}
+
+function removeManagedOne(cpu: i32): void {
+  const bit = firstManagedUnallocated(cpu);
+  clearBit(cpuMapPtr(pManagedMap, cpu), bit);
+  setU32(pManaged, cpu, u32At(pManaged, cpu) - 1);
+  if (isOnline(cpu)) {
+    setU32(pAvail, cpu, u32At(pAvail, cpu) + 1);
+    globalAvailable++;
+  }
+  updateLargest(cpu);
+}
+
+/** irq_matrix_reserve_managed: one managed bit per CPU of the mask, all or nothing. */
+export function reserveManaged(slot: i32): i32 {
+  if (<u32>slot >= <u32>MASK_SLOTS) return EINVAL;
+  const mp = maskPtr(slot);
+  let failed = -1;
+  for (let w = 0; w < nWords && failed < 0; w++) {
+    let bits = u64At(mp, w);
+    while (bits != 0) {
+      const cpu = (w << 6) + <i32>ctz(bits);
+      bits &= bits - 1;
+      const bit = lowestFree(cpu);
+      if (bit < 0) { failed = cpu; break; }
+      setBit(cpuMapPtr(pManagedMap, cpu), bit);
+      setU32(pManaged, cpu, u32At(pManaged, cpu) + 1);
+      if (isOnline(cpu)) {
+        setU32(pAvail, cpu, u32At(pAvail, cpu) - 1);
+        globalAvailable--;
+      }
+      updateLargest(cpu);
+    }
+  }
+  if (failed < 0) return OK;
+  // Roll back exactly as the kernel does: irq_matrix_remove_managed on each earlier CPU.
+  for (let w = 0; w < nWords; w++) {
+    let bits = u64At(mp, w);
+    while (bits != 0) {
+      const cpu = (w << 6) + <i32>ctz(bits);
+      bits &= bits - 1;
+      if (cpu == failed) return ENOSPC;
+      removeManagedOne(cpu);
+    }
+  }
+  return ENOSPC;
+}
+
+/** irq_matrix_remove_managed; refuses (state unchanged) if any CPU would WARN. */
+export function removeManaged(slot: i32): i32 {
+  if (<u32>slot >= <u32>MASK_SLOTS) return EINVAL;
+  const mp = maskPtr(slot);
+  for (let w = 0; w < nWords; w++) {
+    let bits = u64At(mp, w);
+    while (bits != 0) {
+      const cpu = (w << 6) + <i32>ctz(bits);
+      bits &= bits - 1;
+      if (u32At(pManaged, cpu) == 0) { lastCpuValue = cpu; return WARN_REMOVE_MANAGED_NONE; }
+      if (firstManagedUnallocated(cpu) < 0) { lastCpuValue = cpu; return WARN_REMOVE_MANAGED_ALL_ALLOCATED; }
+    }
+  }
+  for (let w = 0; w < nWords; w++) {
+    let bits = u64At(mp, w);
+    while (bits != 0) {
+      const cpu = (w << 6) + <i32>ctz(bits);
+      bits &= bits - 1;
+      removeManagedOne(cpu);
+    }
+  }
+  return OK;
+}
+
+/** matrix_find_best_cpu: online CPU with the most available (> 0), lowest on ties; -1 if none. */
+function findBestCpu(mp: usize): i32 {
+  let best = -1;
+  let maxavl: u32 = 0;
+  for (let w = 0; w < nWords; w++) {
+    let bits = u64At(mp, w) & u64At(pOnline, w);
+    while (bits != 0) {
+      const cpu = (w << 6) + <i32>ctz(bits);
+      bits &= bits - 1;
+      const avl = <u32>u32At(pAvail, cpu);
+      if (avl > maxavl) { maxavl = avl; best = cpu; }
+    }
+  }
+  return best;
+}
+
+/** irq_matrix_alloc. Returns the bit; the CPU is read with lastCpu(). */
+export function alloc(slot: i32, reserved: i32): i32 {
+  if (<u32>slot >= <u32>MASK_SLOTS) return EINVAL;
+  const mp = maskPtr(slot);
+  let empty = true;
+  for (let w = 0; w < nWords; w++) if (u64At(mp, w) != 0) { empty = false; break; }
+  if (empty) return EINVAL;
+  if (reserved != 0 && globalReserved == 0) return WARN_RESERVED_UNDERFLOW;
+  const cpu = findBestCpu(mp);
+  if (cpu < 0) return ENOSPC;
+  const bit = lowestFree(cpu);
+  if (bit < 0) return ENOSPC;
+  setBit(cpuMapPtr(pAllocMap, cpu), bit);
+  setU32(pAllocated, cpu, u32At(pAllocated, cpu) + 1);
+  setU32(pAvail, cpu, u32At(pAvail, cpu) - 1);
+  totalAllocated++;
+  globalAvailable--;
+  if (reserved != 0) globalReserved--;
+  updateLargest(cpu);
+  lastCpuValue = cpu;
+  return bit;
+}
+
+/** irq_matrix_alloc_managed: fewest managed_allocated, the last CPU on ties. */
+export function allocManaged(slot: i32): i32 {
+  if (<u32>slot >= <u32>MASK_SLOTS) return EINVAL;
+  const mp = maskPtr(slot);
+  let empty = true;
+  for (let w = 0; w < nWords; w++) if (u64At(mp, w) != 0) { empty = false; break; }
+  if (empty) return EINVAL;
+  let best = -1;
+  let fewest: u32 = 0xFFFFFFFF;
+  for (let w = 0; w < nWords; w++) {
+    let bits = u64At(mp, w) & u64At(pOnline, w);
+    while (bits != 0) {
+      const cpu = (w << 6) + <i32>ctz(bits);
+      bits &= bits - 1;
+      const ma = <u32>u32At(pManagedAl, cpu);
+      if (ma <= fewest) { fewest = ma; best = cpu; }
+    }
+  }
+  if (best < 0) return ENOSPC;
+  const bit = firstManagedUnallocated(best);
+  if (bit < 0) return ENOSPC;
+  setBit(cpuMapPtr(pAllocMap, best), bit);
+  setU32(pAllocated, best, u32At(pAllocated, best) + 1);
+  setU32(pManagedAl, best, u32At(pManagedAl, best) + 1);
+  totalAllocated++;
+  lastCpuValue = best;
+  updateLargest(best);
+  return bit;
+}
+
+/** irq_matrix_free. */
+export function free(cpu: i32, bit: i32, managed: i32): i32 {
+  if (<u32>cpu >= <u32>nCpus || bit < 0 || bit >= matrixBits) return EINVAL;
+  if (bit < allocStart || bit >= allocEnd) return WARN_FREE_RANGE;
+  const p = cpuMapPtr(pAllocMap, cpu);
+  if (!testBit(p, bit)) return WARN_FREE_NOT_ALLOCATED;
+  // The kernel trusts `managed`; a mismatch would skew available/managed_allocated, so refuse it.
+  if ((managed != 0) != testBit(cpuMapPtr(pManagedMap, cpu), bit)) return WARN_FREE_MANAGED_MISMATCH;
+  clearBit(p, bit);
+  setU32(pAllocated, cpu, u32At(pAllocated, cpu) - 1);
+  if (managed != 0) setU32(pManagedAl, cpu, u32At(pManagedAl, cpu) - 1);
+  const on = isOnline(cpu);
+  if (on) totalAllocated--;
+  if (managed == 0) {
+    setU32(pAvail, cpu, u32At(pAvail, cpu) + 1);
+    if (on) globalAvailable++;
+  }
+  updateLargest(cpu);
+  return OK;
+}
+
+@inline function validCount(count: i32): bool {
+  return count >= 1 && count <= MAX_BLOCK && (count & (count - 1)) == 0;
+}
+
+/**
+ * Extension: `count` (power of two 1..32) contiguous vectors at a base aligned to `count`, on the
+ * online CPU of the mask that has such a run, most available first, lowest CPU on ties.
+ */
+export function allocBlock(slot: i32, count: i32, reserved: i32): i32 {
+  if (<u32>slot >= <u32>MASK_SLOTS || !validCount(count)) return EINVAL;
+  const mp = maskPtr(slot);
+  let empty = true;
+  for (let w = 0; w < nWords; w++) if (u64At(mp, w) != 0) { empty = false; break; }
+  if (empty) return EINVAL;
+  if (reserved != 0 && globalReserved < count) return WARN_RESERVED_UNDERFLOW;
+  let best = -1;
+  let maxavl: i32 = count - 1; // never drive available below zero
+  for (let w = 0; w < nWords; w++) {
+    let bits = u64At(mp, w) & u64At(pOnline, w);
+    while (bits != 0) {
+      const cpu = (w << 6) + <i32>ctz(bits);
+      bits &= bits - 1;
+      const avl = u32At(pAvail, cpu);
+      if (avl > maxavl && u32At(pLargest, cpu) >= count) { maxavl = avl; best = cpu; }
+    }
+  }
+  if (best < 0) return ENOSPC;
+  const base = policy == POLICY_BEST_FIT ? bestFit(best, count) : firstFit(best, count);
+  if (base < 0) return ENOSPC; // unreachable while the summary is exact
+  const p = cpuMapPtr(pAllocMap, best);
+  for (let b = base; b < base + count; b++) setBit(p, b);
+  setU32(pAllocated, best, u32At(pAllocated, best) + count);
+  setU32(pAvail, best, u32At(pAvail, best) - count);
+  totalAllocated += count;
+  globalAvailable -= count;
+  if (reserved != 0) globalReserved -= count;
+  updateLargest(best);
+  lastCpuValue = best;
+  return base;
+}
+
+/** Frees a block from allocBlock: `count` single non-managed frees, all or nothing. */
+export function freeBlock(cpu: i32, base: i32, count: i32): i32 {
+  if (<u32>cpu >= <u32>nCpus || !validCount(count) || base < 0 || (base & (count - 1)) != 0) return EINVAL;
+  if (base + count > matrixBits) return EINVAL;
+  if (base < allocStart || base + count > allocEnd) return WARN_FREE_RANGE;
+  const p = cpuMapPtr(pAllocMap, cpu);
+  const mm = cpuMapPtr(pManagedMap, cpu);
+  for (let b = base; b < base + count; b++) {
+    if (!testBit(p, b)) return WARN_FREE_NOT_ALLOCATED;
+    if (testBit(mm, b)) return WARN_FREE_MANAGED_MISMATCH;
+  }
+  for (let b = base; b < base + count; b++) clearBit(p, b);
+  setU32(pAllocated, cpu, u32At(pAllocated, cpu) - count);
+  setU32(pAvail, cpu, u32At(pAvail, cpu) + count);
+  if (isOnline(cpu)) {
+    totalAllocated -= count;
+    globalAvailable += count;
+  }
+  updateLargest(cpu);
+  return OK;
+}
+
+/** irq_matrix_available with `cpu` as the local CPU. */
+export function available(cpudown: i32, cpu: i32): i32 {
+  if (<u32>cpu >= <u32>nCpus) return EINVAL;
+  return cpudown != 0 ? globalAvailable - u32At(pAvail, cpu) : globalAvailable;
+}
+
+// ---- batch entry point -----------------------------------------------------------------------
+
+/** Runs `n` ops from the batch buffer, writing [status, cpu] per op; returns how many ran. */
+export function runBatch(n: i32): i32 {
+  if (n < 0 || n > MAX_BATCH) return EINVAL;
+  for (let i = 0; i < n; i++) {
+    const op = pBatchOps + (<usize>i << 4);
+    const code = load<i32>(op);
+    const a = load<i32>(op, 4);
+    const b = load<i32>(op, 8);
+    const c = load<i32>(op, 12);
+    let status: i32 = EINVAL;
+    let cpu: i32 = -1;
+    if (code == OP_ALLOC) { status = alloc(a, b); cpu = status >= 0 ? lastCpuValue : -1; }
+    else if (code == OP_FREE) { status = free(a, b, c); cpu = a; }
+    else if (code == OP_ALLOC_BLOCK) { status = allocBlock(a, b, c); cpu = status >= 0 ? lastCpuValue : -1; }
+    else if (code == OP_FREE_BLOCK) { status = freeBlock(a, b, c); cpu = a; }
+    else if (code == OP_ALLOC_MANAGED) { status = allocManaged(a); cpu = status >= 0 ? lastCpuValue : -1; }
+    const r = pBatchRes + (<usize>i << 3);
+    store<i32>(r, status);
+    store<i32>(r, cpu, 4);
+  }
+  return n;
+}
+
+// ---- queries ---------------------------------------------------------------------------------
+
+export function lastCpu(): i32 { return lastCpuValue; }
+export function getGlobalAvailable(): i32 { return globalAvailable; }
+export function getGlobalReserved(): i32 { return globalReserved; }
+export function getTotalAllocated(): i32 { return totalAllocated; }
+export function getOnlineMaps(): i32 { return onlineMaps; }
+export function getSystembitsInalloc(): i32 { return systembitsInalloc; }
+export function cpuAvailable(cpu: i32): i32 { return <u32>cpu < <u32>nCpus ? u32At(pAvail, cpu) : EINVAL; }
+export function cpuAllocated(cpu: i32): i32 { return <u32>cpu < <u32>nCpus ? u32At(pAllocated, cpu) : EINVAL; }
+export function cpuManaged(cpu: i32): i32 { return <u32>cpu < <u32>nCpus ? u32At(pManaged, cpu) : EINVAL; }
+export function cpuManagedAllocated(cpu: i32): i32 { return <u32>cpu < <u32>nCpus ? u32At(pManagedAl, cpu) : EINVAL; }
+export function cpuLargestFree(cpu: i32): i32 { return <u32>cpu < <u32>nCpus ? u32At(pLargest, cpu) : EINVAL; }
+/** Bit 0 online, bit 1 initialized. */
+export function cpuFlags(cpu: i32): i32 {
+  if (<u32>cpu >= <u32>nCpus) return EINVAL;
+  return (isOnline(cpu) ? 1 : 0) | (testBit(pInit, cpu) ? 2 : 0);
+}
+// Pointers for the host's typed-array views (taken once: memory never grows after init).
+export function allocMapPtr(): usize { return pAllocMap; }
+export function managedMapPtr(): usize { return pManagedMap; }
+export function systemMapPtr(): usize { return pSystem; }
+export function masksPtr(): usize { return pMasks; }
+export function maskWords(): i32 { return nWords; }
+export function batchOpsPtr(): usize { return pBatchOps; }
+export function batchResultsPtr(): usize { return pBatchRes; }

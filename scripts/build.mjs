@@ -1,0 +1,13 @@
+// Bundles the library, the CLI and the benchmark runner with esbuild (the WASM is already inlined
+// by build-wasm.mjs as a generated module).
+import { build } from 'esbuild';
+import { existsSync } from 'node:fs';
+
+const common = { bundle: true, platform: 'node', format: 'esm', target: 'node20', sourcemap: true, logLevel: 'warning' };
+const entries = [
+  { entryPoints: ['src/index.ts'], outfile: 'dist/index.js' },
+  { entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
+];
+if (existsSync('bench/main.ts')) entries.push({ entryPoints: ['bench/main.ts'], outfile: 'dist/bench.js' });
+await Promise.all(entries.map((e) => build({ ...common, ...e })));
+console.log(`js: ${entries.map((e) => e.outfile).join(', ')}`);

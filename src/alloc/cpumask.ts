@@ -1,0 +1,109 @@
+// CPU masks and bit lists in Linux cpulist syntax ("0-3,8", as printed by %*pbl and parsed by
+// bitmap_parselist; the ":used/group" stride form is not supported).
+
+import { MatrixError } from './errors';
+
+/** A set of CPUs as a bitmap of 32-bit words. */
+export class CpuMask {
+  readonly words: Uint32Array;
+  constructor(readonly nbits: number) {
+    this.words = new Uint32Array(Math.max(1, Math.ceil(nbits / 32)));
+  }
+
+  static of(nbits: number, cpus: Iterable<number>): CpuMask {
+    const m = new CpuMask(nbits);
+    for (const c of cpus) m.set(c);
+    return m;
+  }
+
+  static all(nbits: number): CpuMask {
+    const m = new CpuMask(nbits);
+    for (let c = 0; c < nbits; c++) m.set(c);
+    return m;
+  }
+
+  /** Parses a cpulist such as "0-3,8"; every CPU must be < nbits. */
+  static parse(text: string, nbits: number): CpuMask {
+    const m = new CpuMask(nbits);
+    for (const [lo, hi] of parseList(text)) {
+      if (hi >= nbits) throw new MatrixError('EINVAL', `CPU ${hi} in "${text}" is beyond the ${nbits} possible CPUs`);
+      for (let c = lo; c <= hi; c++) m.set(c);
+    }
+    return m;
+  }
+
+  set(cpu: number): void {
+    if (!Number.isInteger(cpu) || cpu < 0 || cpu >= this.nbits) {
+      throw new MatrixError('EINVAL', `CPU ${String(cpu)} is not in 0..${this.nbits - 1}`);
+    }
+    this.words[cpu >>> 5]! |= 1 << (cpu & 31);
+  }
+
+  has(cpu: number): boolean {
+    return cpu >= 0 && cpu < this.nbits && ((this.words[cpu >>> 5]! >>> (cpu & 31)) & 1) === 1;
+  }
+
+  isEmpty(): boolean {
+    return this.words.every((w) => w === 0);
+  }
+
+  *[Symbol.iterator](): IterableIterator<number> {
+    for (let c = 0; c < this.nbits; c++) if (this.has(c)) yield c;
+  }
+
+  toString(): string {
+    return formatList(this);
+  }
+}
+
+/** Parses "a-b,c" into inclusive ranges; throws MatrixError EINVAL on malformed text. */
+export function parseList(text: string): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  const t = text.trim();
+  if (t === '') return out;
+  for (const part of t.split(',')) {
+    const m = /^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$/.exec(part);
+    if (!m) throw new MatrixError('EINVAL', `malformed cpulist "${text}"`);
+    const lo = Number(m[1]);
+    const hi = m[2] === undefined ? lo : Number(m[2]);
+    if (hi < lo) throw new MatrixError('EINVAL', `descending range "${part.trim()}" in cpulist "${text}"`);
+    out.push([lo, hi]);
+  }
+  return out;
+}
+
+/** Formats the set bits as a Linux bitmap list ("%*pbl"): ascending ranges, "" when empty. */
+export function formatList(bits: Iterable<number>): string {
+  const parts: string[] = [];
+  let lo = -1;
+  let prev = -2;
+  for (const b of bits) {
+    if (b === prev + 1) {
+      prev = b;
+      continue;
+    }
+    if (lo >= 0) parts.push(lo === prev ? `${lo}` : `${lo}-${prev}`);
+    lo = prev = b;
+  }
+  if (lo >= 0) parts.push(lo === prev ? `${lo}` : `${lo}-${prev}`);
+  return parts.join(',');
+}
+
+/** What the matrix API accepts as a mask: a cpulist string, CPU numbers, or a CpuMask. */
+export type CpuMaskInput = string | Iterable<number> | CpuMask;
+
+export function toCpuMask(input: CpuMaskInput, nbits: number): CpuMask {
+  if (input instanceof CpuMask) {
+    if (input.nbits > nbits) {
+      for (let c = nbits; c < input.nbits; c++) {
+        if (input.has(c)) throw new MatrixError('EINVAL', `CPU ${c} is beyond the ${nbits} possible CPUs`);
+      }
+    }
+    return input;
+  }
+  if (typeof input === 'string') return CpuMask.parse(input, nbits);
+  if (input == null || typeof (input as Iterable<number>)[Symbol.iterator] !== 'function') {
+    throw new MatrixError('EINVAL', `a CPU mask must be a cpulist string, CPU numbers or a CpuMask`);
+  }
+  return CpuMask.of(nbits, input);
+}

@@ -1,0 +1,299 @@
+// The public vector matrix: kernel/irq/matrix.c's API in camelCase over either engine, with input
+// validation, typed errors and the debugfs dump. All policy lives in the engines; this layer only
+// checks arguments, moves masks into engine slots and turns status codes into results or errors.
+
+import * as S from '../../assembly/status';
+import type { EngineName, MatrixCore, Placement } from './core';
+import { CpuMask, formatList, toCpuMask, type CpuMaskInput } from './cpumask';
+import { MatrixError, statusError } from './errors';
+import { JsMatrixCore } from './js-core';
+import { WasmMatrixCore } from './wasm/wasm-core';
+
+/** x86-64 (Linux >= 6.10): irq_alloc_matrix(NR_VECTORS, FIRST_EXTERNAL_VECTOR, FIRST_SYSTEM_VECTOR). */
+export const X86_MATRIX = { bits: 256, start: 0x20, end: 0xeb } as const;
+/** System bits lapic_assign_system_vectors() sets inside the allocation range: PIC cascade, syscall. */
+export const X86_SYSTEM_BITS: readonly number[] = [0x32, 0x80];
+/** ISA_IRQ_VECTOR(0..15) minus the cascade (IRQ 2): the legacy vectors the BSP holds. */
+export const X86_LEGACY_VECTORS: readonly number[] = [0x30, 0x31, ...Array.from({ length: 13 }, (_, i) => 0x33 + i)];
+
+export interface MatrixOptions {
+  /** Possible CPUs (1..8192); all start offline. */
+  cpus: number;
+  engine?: EngineName;
+  bits?: number;
+  start?: number;
+  end?: number;
+  /** Run placement inside the chosen CPU for allocBlock; default firstFit. */
+  placement?: Placement;
+  /** 'x86': the x86 matrix geometry plus the system bits 0x32 and 0x80 (as `preset x86`). */
+  preset?: 'x86';
+}
+
+export interface Allocation { cpu: number; vector: number }
+export interface BlockAllocation { cpu: number; base: number; count: number }
+export interface MatrixStats {
+  onlineMaps: number;
+  globalAvailable: number;
+  globalReserved: number;
+  totalAllocated: number;
+  systembitsInalloc: number;
+}
+export interface CpuStats {
+  cpu: number;
+  online: boolean;
+  initialized: boolean;
+  available: number;
+  allocated: number;
+  managed: number;
+  managedAllocated: number;
+  /** Largest free aligned block (0, 1, 2, 4, 8, 16 or 32 vectors). */
+  largestFreeBlock: number;
+}
+
+function checkInt(name: string, v: unknown, lo: number, hi: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v)) throw new MatrixError('EINVAL', `${name} must be an integer, got ${String(v)}`);
+  if (v < lo || v > hi) throw new MatrixError('EINVAL', `${name} ${v} is outside ${lo}..${hi}`);
+  return v;
+}
+
+function checkBool(name: string, v: unknown): number {
+  if (v === undefined) return 0;
+  if (typeof v !== 'boolean') throw new MatrixError('EINVAL', `${name} must be a boolean, got ${String(v)}`);
+  return v ? 1 : 0;
+}
+
+export class VectorMatrix {
+  readonly cpus: number;
+  readonly bits: number;
+  readonly start: number;
+  readonly end: number;
+
+  constructor(
+    /** The engine; exposed for benchmarks and differential tests. */
+    readonly core: MatrixCore,
+    readonly placement: Placement,
+  ) {
+    this.cpus = core.cpus;
+    this.bits = core.bits;
+    this.start = core.start;
+    this.end = core.end;
+  }
+
+  get engine(): EngineName {
+    return this.core.engine;
+  }
+
+  private cpuArg(cpu: unknown): number {
+    return checkInt('cpu', cpu, 0, this.cpus - 1);
+  }
+  private bitArg(bit: unknown, name = 'bit'): number {
+    return checkInt(name, bit, 0, this.bits - 1);
+  }
+  private mask(input: CpuMaskInput, slot = 0): CpuMask {
+    const m = toCpuMask(input, this.cpus);
+    this.core.writeMask(slot, m.words);
+    return m;
+  }
+  private check(status: number, context: string): number {
+    if (status < 0) throw statusError(status, context);
+    return status;
+  }
+
+  /** irq_matrix_online. */
+  online(cpu: number): void {
+    this.check(this.core.online(this.cpuArg(cpu)), `online ${cpu}`);
+  }
+  /** irq_matrix_offline. */
+  offline(cpu: number): void {
+    this.check(this.core.offline(this.cpuArg(cpu)), `offline ${cpu}`);
+  }
+  /** irq_matrix_assign_system; `replace` takes the bit back from CPU 0's allocations. */
+  assignSystem(bit: number, replace = false): void {
+    const b = checkInt('bit', bit, 0, 0x7fffffff);
+    this.check(this.core.assignSystem(b, checkBool('replace', replace)), `assign_system ${bit}`);
+  }
+  /** irq_matrix_assign on `cpu` (the kernel's local CPU). */
+  assign(cpu: number, bit: number): void {
+    this.check(this.core.assign(this.cpuArg(cpu), this.bitArg(bit)), `assign ${cpu} ${bit}`);
+  }
+  /** irq_matrix_reserve: book-keeping only. */
+  reserve(): void {
+    this.check(this.core.reserve(), 'reserve');
+  }
+  /** irq_matrix_remove_reserved. */
+  removeReserved(): void {
+    this.check(this.core.removeReserved(), 'remove_reserved');
+  }
+  /** irq_matrix_reserve_managed: one managed bit on every CPU of the mask (offline CPUs too), all or nothing. */
+  reserveManaged(mask: CpuMaskInput): void {
+    const m = this.mask(mask);
+    this.check(this.core.reserveManaged(0), `reserve_managed ${m}`);
+  }
+  /** irq_matrix_remove_managed. */
+  removeManaged(mask: CpuMaskInput): void {
+    const m = this.mask(mask);
+    const st = this.core.removeManaged(0);
+    if (st < 0) throw statusError(st, `remove_managed ${m} (CPU ${this.core.lastCpu()})`);
+  }
+  /** irq_matrix_alloc. */
+  alloc(mask: CpuMaskInput, reserved = false): Allocation {
+    const m = this.mask(mask);
+    const vector = this.check(this.core.alloc(0, checkBool('reserved', reserved)), `alloc ${m}`);
+    return { cpu: this.core.lastCpu(), vector };
+  }
+  /** irq_matrix_alloc_managed. */
+  allocManaged(mask: CpuMaskInput): Allocation {
+    const m = this.mask(mask);
+    const vector = this.check(this.core.allocManaged(0), `alloc_managed ${m}`);
+    return { cpu: this.core.lastCpu(), vector };
+  }
+  /** irq_matrix_free. */
+  free(cpu: number, bit: number, managed = false): void {
+    const st = this.core.free(this.cpuArg(cpu), this.bitArg(bit), checkBool('managed', managed));
+    this.check(st, `free ${cpu} ${bit}${managed ? ' managed' : ''}`);
+  }
+  /** Extension: `count` (1..32, power of two) vectors at a base aligned to `count`, on one CPU. */
+  allocBlock(mask: CpuMaskInput, count: number, reserved = false): BlockAllocation {
+    checkInt('count', count, 1, S.MAX_BLOCK);
+    if ((count & (count - 1)) !== 0) throw new MatrixError('EINVAL', `count ${count} is not a power of two`);
+    const m = this.mask(mask);
+    const base = this.check(this.core.allocBlock(0, count, checkBool('reserved', reserved)), `alloc_block ${m} ${count}`);
+    return { cpu: this.core.lastCpu(), base, count };
+  }
+  /** Frees a block from allocBlock (all of its bits must be allocated, none managed). */
+  freeBlock(cpu: number, base: number, count: number): void {
+    checkInt('count', count, 1, S.MAX_BLOCK);
+    if ((count & (count - 1)) !== 0) throw new MatrixError('EINVAL', `count ${count} is not a power of two`);
+    const b = this.bitArg(base, 'base');
+    if (b % count !== 0) throw new MatrixError('EINVAL', `base ${b} is not aligned to ${count}`);
+    this.check(this.core.freeBlock(this.cpuArg(cpu), b, count), `free_block ${cpu} ${base} ${count}`);
+  }
+  /** irq_matrix_available; with cpudown, less what `cpu` (the CPU going down) has. */
+  available(cpudown = false, cpu = 0): number {
+    return this.check(this.core.available(checkBool('cpudown', cpudown), this.cpuArg(cpu)), 'available');
+  }
+  /** irq_matrix_reserved. */
+  reserved(): number {
+    return this.core.globalReserved();
+  }
+  /** irq_matrix_allocated for `cpu`. */
+  allocated(cpu: number): number {
+    return this.core.cpuAllocated(this.cpuArg(cpu));
+  }
+
+  get onlineMaps(): number { return this.core.onlineMaps(); }
+  get globalAvailable(): number { return this.core.globalAvailable(); }
+  get globalReserved(): number { return this.core.globalReserved(); }
+  get totalAllocated(): number { return this.core.totalAllocated(); }
+  get systembitsInalloc(): number { return this.core.systembitsInalloc(); }
+
+  stats(): MatrixStats {
+    return {
+      onlineMaps: this.onlineMaps,
+      globalAvailable: this.globalAvailable,
+      globalReserved: this.globalReserved,
+      totalAllocated: this.totalAllocated,
+      systembitsInalloc: this.systembitsInalloc,
+    };
+  }
+
+  cpu(cpu: number): CpuStats {
+    const c = this.cpuArg(cpu);
+    const flags = this.core.cpuFlags(c);
+    return {
+      cpu: c,
+      online: (flags & 1) !== 0,
+      initialized: (flags & 2) !== 0,
+      available: this.core.cpuAvailable(c),
+      allocated: this.core.cpuAllocated(c),
+      managed: this.core.cpuManaged(c),
+      managedAllocated: this.core.cpuManagedAllocated(c),
+      largestFreeBlock: this.core.cpuLargestFree(c),
+    };
+  }
+
+  isOnline(cpu: number): boolean {
+    return (this.core.cpuFlags(this.cpuArg(cpu)) & 1) !== 0;
+  }
+
+  private bitsOf(word: (i: number) => number): number[] {
+    const out: number[] = [];
+    for (let i = 0; i < 8; i++) {
+      let w = word(i) >>> 0;
+      while (w !== 0) {
+        const b = 31 - Math.clz32(w & -w);
+        out.push(i * 32 + b);
+        w = (w & (w - 1)) >>> 0;
+      }
+    }
+    return out;
+  }
+  /** Bits set in the CPU's alloc_map, ascending. */
+  vectors(cpu: number): number[] {
+    const c = this.cpuArg(cpu);
+    return this.bitsOf((i) => this.core.allocWord(c, i));
+  }
+  /** Bits set in the CPU's managed_map (reserved for managed interrupts), ascending. */
+  managedVectors(cpu: number): number[] {
+    const c = this.cpuArg(cpu);
+    return this.bitsOf((i) => this.core.managedWord(c, i));
+  }
+  /** Bits set in the system_map, ascending. */
+  systemVectors(): number[] {
+    return this.bitsOf((i) => this.core.systemWord(i));
+  }
+  isAllocated(cpu: number, bit: number): boolean {
+    const c = this.cpuArg(cpu);
+    const b = this.bitArg(bit);
+    return ((this.core.allocWord(c, b >>> 5) >>> (b & 31)) & 1) === 1;
+  }
+  largestFreeBlock(cpu: number): number {
+    return this.core.cpuLargestFree(this.cpuArg(cpu));
+  }
+
+  /** The kernel's debugfs view (irq_matrix_debug_show with its one-space indent). */
+  dump(): string {
+    const pad = (n: number, w: number) => String(n).padStart(w);
+    const sys = this.systemVectors();
+    const lines = [
+      `Online bitmaps:   ${pad(this.onlineMaps, 6)}`,
+      `Global available: ${pad(this.globalAvailable, 6)}`,
+      `Global reserved:  ${pad(this.globalReserved, 6)}`,
+      `Total allocated:  ${pad(this.totalAllocated, 6)}`,
+      `System: ${sys.length}: ${formatList(sys)}`,
+      ` | CPU | avl | man | mac | act | vectors`,
+    ];
+    for (let c = 0; c < this.cpus; c++) {
+      if ((this.core.cpuFlags(c) & 1) === 0) continue;
+      const s = this.cpu(c);
+      lines.push(
+        `  ${pad(c, 4)}  ${pad(s.available, 4)}  ${pad(s.managed, 4)}  ${pad(s.managedAllocated, 4)} ${pad(s.allocated, 4)}  ${formatList(this.vectors(c))}`,
+      );
+    }
+    return lines.join('\n') + '\n';
+  }
+}
+
+/** Creates a vector matrix on the chosen engine ('wasm' by default). */
+export async function createMatrix(options: MatrixOptions): Promise<VectorMatrix> {
+  if (options === null || typeof options !== 'object') throw new MatrixError('EINVAL', 'createMatrix needs an options object');
+  const cpus = checkInt('cpus', options.cpus, 1, S.MAX_CPUS);
+  const bits = checkInt('bits', options.bits ?? X86_MATRIX.bits, 1, S.MAX_BITS);
+  const start = checkInt('start', options.start ?? X86_MATRIX.start, 0, bits - 1);
+  const end = checkInt('end', options.end ?? X86_MATRIX.end, start + 1, bits);
+  const engine = options.engine ?? 'wasm';
+  if (engine !== 'wasm' && engine !== 'js') throw new MatrixError('EINVAL', `engine must be "wasm" or "js", got ${String(engine)}`);
+  const placement = options.placement ?? 'firstFit';
+  if (placement !== 'firstFit' && placement !== 'bestFit') {
+    throw new MatrixError('EINVAL', `placement must be "firstFit" or "bestFit", got ${String(placement)}`);
+  }
+  if (options.preset !== undefined && options.preset !== 'x86') {
+    throw new MatrixError('EINVAL', `preset must be "x86", got ${String(options.preset)}`);
+  }
+  const policy = placement === 'bestFit' ? S.POLICY_BEST_FIT : S.POLICY_FIRST_FIT;
+  const core: MatrixCore =
+    engine === 'wasm' ? await WasmMatrixCore.create(cpus, bits, start, end, policy) : new JsMatrixCore(cpus, bits, start, end, policy);
+  const m = new VectorMatrix(core, placement);
+  if (options.preset === 'x86') for (const b of X86_SYSTEM_BITS) m.assignSystem(b, false);
+  return m;
+}

@@ -1,0 +1,438 @@
+// Models the I/O APIC of the 82093AA datasheet §3.2 (IOREGSEL/IOWIN, ID, version, arbitration, redirection table) plus the EOI register of version ≥ 0x20 parts.
+// Left out: APIC serial-bus cycles and arbitration timing, the PCH extended destination ID (RTE 55:48), the pin assertion register, line sharing (the board ORs shared lines).
+import type { ApicMessage, DeliveryMode, Destination, EoiListener, InterruptRouter, TriggerMode } from './signals';
+
+/** Default physical base of the first I/O APIC, and the size of the window it decodes (as QEMU maps it). */
+export const IOAPIC_BASE = 0xfec0_0000;
+export const IOAPIC_MMIO_SIZE = 0x1000;
+
+/** MMIO offsets inside the window. */
+export const IOREGSEL = 0x00;
+export const IOWIN = 0x10;
+/** EOI register: only on parts whose version is ≥ 0x20 (ICH/PCH); absent on the 82093AA (0x11). */
+export const IOAPIC_EOI = 0x40;
+
+/** Indirect register indexes selected through IOREGSEL. */
+export const IOAPICID = 0x00;
+export const IOAPICVER = 0x01;
+export const IOAPICARB = 0x02;
+export const IOREDTBL = 0x10;
+
+const ID_SHIFT = 24;
+const ID_FIELD = 0x0f; // 27:24
+const IOREGSEL_MASK = 0xff;
+
+// Redirection table entry, low dword.
+export const RTE_VECTOR = 0x0000_00ff;
+export const RTE_DELIVERY_MODE = 0x0000_0700;
+export const RTE_DEST_LOGICAL = 1 << 11;
+export const RTE_DELIVERY_STATUS = 1 << 12; // RO: 1 = send pending
+export const RTE_POLARITY_LOW = 1 << 13;
+export const RTE_REMOTE_IRR = 1 << 14; // RO: level message accepted, awaiting EOI
+export const RTE_TRIGGER_LEVEL = 1 << 15;
+export const RTE_MASKED = 1 << 16;
+/** Reset value of the low dword (datasheet: mask = 1, rest undefined; Bochs/QEMU use 0). */
+export const RTE_RESET_LOW = RTE_MASKED;
+const RTE_LOW_WRITABLE =
+  RTE_VECTOR | RTE_DELIVERY_MODE | RTE_DEST_LOGICAL | RTE_POLARITY_LOW | RTE_TRIGGER_LEVEL | RTE_MASKED;
+const RTE_LOW_STATUS = RTE_DELIVERY_STATUS | RTE_REMOTE_IRR;
+/** High dword: destination 63:56. The 82093AA wires only 59:56; we store and route the full 8 bits. */
+const RTE_HIGH_WRITABLE = 0xff00_0000;
+const DEST_SHIFT = 24;
+
+/** Delivery-mode encodings of RTE 10:8; 3 and 6 are reserved. */
+const MODE_BY_CODE: readonly (DeliveryMode | null)[] = ['fixed', 'lowest', 'smi', null, 'nmi', 'init', null, 'extint'];
+
+export const IOAPIC_DEFAULT_PINS = 24;
+export const IOAPIC_DEFAULT_VERSION = 0x11;
+/** Register index 0x10 + 2n + 1 must fit IOREGSEL's 8 bits → at most 120 entries. */
+const MAX_PINS = 120;
+const STATE_FORMAT = 'irqslice.ioapic/1';
+
+export interface IoApicOptions {
+  /** 4-bit I/O APIC ID (register 0, bits 27:24). */
+  id: number;
+  pins?: number;
+  /** Version field 7:0: 0x11 = 82093AA, ≥ 0x20 adds the EOI register at 0x40. */
+  version?: number;
+  /** Receives guest misbehaviour and delivery problems; never called for normal operation. */
+  onEvent?: (event: IoApicEvent) => void;
+}
+
+/** Things the guest did that the hardware tolerates, reported rather than thrown. */
+export type IoApicEvent =
+  | { kind: 'unmapped-offset'; offset: number; access: 'read' | 'write' }
+  | { kind: 'unknown-register'; index: number; access: 'read' | 'write' }
+  | { kind: 'read-only-register'; index: number; value: number }
+  | { kind: 'reserved-delivery-mode'; pin: number; code: number }
+  | { kind: 'edge-lost-masked'; pin: number }
+  | { kind: 'undelivered'; pin: number; vector: number; reason: 'no-router' | 'no-acceptor' };
+
+/** A redirection table entry decoded into named fields (for reports and tests). */
+export interface RedirectionEntry {
+  vector: number;
+  deliveryMode: DeliveryMode | 'reserved';
+  destinationMode: 'physical' | 'logical';
+  deliveryStatus: 'idle' | 'pending';
+  polarity: 'active-high' | 'active-low';
+  remoteIrr: boolean;
+  trigger: TriggerMode;
+  masked: boolean;
+  destination: number;
+  low: number;
+  high: number;
+}
+
+export interface IoApicState {
+  format: typeof STATE_FORMAT;
+  pins: number;
+  version: number;
+  id: number;
+  arbitrationId: number;
+  ioregsel: number;
+  redirection: { low: number; high: number }[];
+  /** Electrical pin levels as last driven by setIrq. */
+  lines: boolean[];
+}
+
+/** Caller misuse of the embedding API (bad pin, bad offset, non-integer value). */
+export class IoApicError extends Error {
+  override readonly name = 'IoApicError';
+}
+/** A state object rejected by loadState. */
+export class IoApicStateError extends Error {
+  override readonly name = 'IoApicStateError';
+}
+
+/**
+ * Delivery choices (documented contract):
+ * - A message nobody accepts (router returns no APIC ID, or no router is connected) stays pending:
+ *   delivery status = 1, remote IRR untouched. It is retried on the next state change of its pin
+ *   (setIrq, RTE write), on every EOI broadcast and on retryPending(). Pending edges coalesce.
+ * - A level message whose line drops, or any RTE that gets masked, loses its pending delivery.
+ * - NMI, INIT, SMI and ExtINT are sent as edge messages whatever the trigger bit (datasheet §3.2.4).
+ * - Writing trigger = edge clears remote IRR (Linux's EOI fallback for pre-0x20 parts relies on it).
+ * - Changing polarity does not by itself make an edge; a level RTE is re-evaluated at once.
+ */
+export class IoApic implements EoiListener {
+  private readonly pinCount: number;
+  private readonly chipVersion: number;
+  private readonly onEvent: (event: IoApicEvent) => void;
+  private apicId: number;
+  private arbitrationId: number;
+  private ioregsel = 0;
+  private readonly low: number[];
+  private readonly high: number[];
+  private readonly lines: boolean[];
+  private router: InterruptRouter | null = null;
+
+  constructor(options: IoApicOptions) {
+    const pins = options.pins ?? IOAPIC_DEFAULT_PINS;
+    const version = options.version ?? IOAPIC_DEFAULT_VERSION;
+    requireInt(options.id, 0, ID_FIELD, 'IoApic id (4-bit field 27:24)');
+    requireInt(pins, 1, MAX_PINS, 'IoApic pins');
+    requireInt(version, 0, 0xff, 'IoApic version');
+    this.pinCount = pins;
+    this.chipVersion = version;
+    this.apicId = options.id;
+    this.arbitrationId = options.id;
+    this.onEvent = options.onEvent ?? (() => {});
+    this.low = new Array<number>(pins).fill(RTE_RESET_LOW);
+    this.high = new Array<number>(pins).fill(0);
+    this.lines = new Array<boolean>(pins).fill(false);
+  }
+
+  /** Attach to the APIC bus; the bus only ever calls eoi() back. */
+  connect(router: InterruptRouter): void {
+    this.router = router;
+  }
+
+  get id(): number {
+    return this.apicId;
+  }
+  get pins(): number {
+    return this.pinCount;
+  }
+
+  // ---- MMIO window -------------------------------------------------------------------------
+
+  /** 32-bit read at `offset` inside the window (0 … IOAPIC_MMIO_SIZE−1). */
+  read(offset: number): number {
+    requireInt(offset, 0, IOAPIC_MMIO_SIZE - 1, 'IoApic MMIO offset');
+    if (offset === IOREGSEL) return this.ioregsel;
+    if (offset === IOWIN) return this.readRegister(this.ioregsel);
+    if (offset === IOAPIC_EOI && this.hasEoiRegister()) return 0; // write-only
+    this.onEvent({ kind: 'unmapped-offset', offset, access: 'read' });
+    return 0;
+  }
+
+  /** 32-bit write at `offset` inside the window. */
+  write(offset: number, value: number): void {
+    requireInt(offset, 0, IOAPIC_MMIO_SIZE - 1, 'IoApic MMIO offset');
+    const v = requireU32(value);
+    if (offset === IOREGSEL) this.ioregsel = v & IOREGSEL_MASK;
+    else if (offset === IOWIN) this.writeRegister(this.ioregsel, v);
+    else if (offset === IOAPIC_EOI && this.hasEoiRegister()) this.eoi(v & RTE_VECTOR);
+    else this.onEvent({ kind: 'unmapped-offset', offset, access: 'write' });
+  }
+
+  private hasEoiRegister(): boolean {
+    return this.chipVersion >= 0x20;
+  }
+
+  private readRegister(index: number): number {
+    if (index === IOAPICID) return (this.apicId << ID_SHIFT) >>> 0;
+    if (index === IOAPICVER) return (((this.pinCount - 1) << 16) | this.chipVersion) >>> 0;
+    if (index === IOAPICARB) return (this.arbitrationId << ID_SHIFT) >>> 0;
+    const pin = this.pinOfIndex(index);
+    if (pin !== null) return (index & 1 ? this.high[pin]! : this.low[pin]!) >>> 0;
+    this.onEvent({ kind: 'unknown-register', index, access: 'read' });
+    return 0;
+  }
+
+  private writeRegister(index: number, value: number): void {
+    if (index === IOAPICID) {
+      this.apicId = (value >>> ID_SHIFT) & ID_FIELD;
+      this.arbitrationId = this.apicId; // 82093AA: arbitration ID is loaded on every ID write
+      return;
+    }
+    if (index === IOAPICVER || index === IOAPICARB) {
+      this.onEvent({ kind: 'read-only-register', index, value });
+      return;
+    }
+    const pin = this.pinOfIndex(index);
+    if (pin === null) {
+      this.onEvent({ kind: 'unknown-register', index, access: 'write' });
+      return;
+    }
+    if (index & 1) {
+      this.high[pin] = (value & RTE_HIGH_WRITABLE) >>> 0;
+      this.retry(pin); // a pending message may now have a reachable destination
+      return;
+    }
+    const old = this.low[pin]!;
+    let next = ((old & RTE_LOW_STATUS) | (value & RTE_LOW_WRITABLE)) >>> 0;
+    if (!(next & RTE_TRIGGER_LEVEL)) next &= ~RTE_REMOTE_IRR;
+    if (next & RTE_MASKED) next &= ~RTE_DELIVERY_STATUS;
+    this.low[pin] = next >>> 0;
+    this.service(pin);
+  }
+
+  private pinOfIndex(index: number): number | null {
+    const n = (index - IOREDTBL) >> 1;
+    return index >= IOREDTBL && n < this.pinCount ? n : null;
+  }
+
+  // ---- Interrupt lines and EOI -------------------------------------------------------------
+
+  /** Drive the electrical level of input `pin`; polarity (RTE bit 13) decides what "asserted" is. */
+  setIrq(pin: number, level: boolean): void {
+    this.requirePin(pin);
+    if (typeof level !== 'boolean') throw new IoApicError(`setIrq(${pin}): level must be a boolean, got ${String(level)}`);
+    const was = this.asserted(pin);
+    this.lines[pin] = level;
+    const now = this.asserted(pin);
+    const low = this.low[pin]!;
+    if (!this.isLevel(low) && !was && now) {
+      if (low & RTE_MASKED) {
+        this.onEvent({ kind: 'edge-lost-masked', pin }); // edges while masked are lost (§3.2.4)
+        return;
+      }
+      this.low[pin] = (low | RTE_DELIVERY_STATUS) >>> 0; // latch the edge; coalesces with a pending one
+    }
+    this.service(pin);
+  }
+
+  /** EOI broadcast from a local APIC (or the EOI register): clear remote IRR of matching level RTEs. */
+  eoi(vector: number): void {
+    requireInt(vector, 0, 0xff, 'EOI vector');
+    for (let pin = 0; pin < this.pinCount; pin++) {
+      const low = this.low[pin]!;
+      if (low & RTE_TRIGGER_LEVEL && low & RTE_REMOTE_IRR && (low & RTE_VECTOR) === vector) {
+        this.low[pin] = (low & ~RTE_REMOTE_IRR) >>> 0;
+      }
+    }
+    // Re-trigger lines still high, and give held-up messages another chance.
+    for (let pin = 0; pin < this.pinCount; pin++) this.service(pin);
+  }
+
+  /** Retry every message held pending because nobody accepted it (e.g. after a LAPIC was enabled). */
+  retryPending(): void {
+    for (let pin = 0; pin < this.pinCount; pin++) this.retry(pin);
+  }
+
+  private retry(pin: number): void {
+    if (this.low[pin]! & RTE_DELIVERY_STATUS) this.service(pin);
+  }
+
+  private asserted(pin: number): boolean {
+    return this.lines[pin] !== ((this.low[pin]! & RTE_POLARITY_LOW) !== 0);
+  }
+
+  /** Level semantics apply only to fixed/lowest-priority entries; other modes are edge-only. */
+  private isLevel(low: number): boolean {
+    const code = (low & RTE_DELIVERY_MODE) >> 8;
+    return (low & RTE_TRIGGER_LEVEL) !== 0 && (code === 0 || code === 1);
+  }
+
+  /** Bring `pin` to a consistent state: send what must be sent, drop what can no longer be. */
+  private service(pin: number): void {
+    const low = this.low[pin]!;
+    if (low & RTE_MASKED) return;
+    if (this.isLevel(low)) {
+      if (!this.asserted(pin)) {
+        this.low[pin] = (low & ~RTE_DELIVERY_STATUS) >>> 0; // line dropped before delivery
+        return;
+      }
+      if (low & RTE_REMOTE_IRR) return; // already in service: wait for the EOI
+      const outcome = this.send(pin, 'level');
+      this.low[pin] =
+        outcome === 'held' ? (low | RTE_DELIVERY_STATUS) >>> 0 : ((low & ~RTE_DELIVERY_STATUS) | RTE_REMOTE_IRR) >>> 0;
+      return;
+    }
+    if (low & RTE_DELIVERY_STATUS && this.send(pin, 'edge') !== 'held') {
+      this.low[pin] = (low & ~RTE_DELIVERY_STATUS) >>> 0;
+    }
+  }
+
+  /**
+   * Put the message of `pin` on the APIC bus: 'accepted' by some local APIC, 'held' (nobody took it:
+   * stays pending), or 'dropped' for good (reserved delivery mode, which is never level: see isLevel).
+   */
+  private send(pin: number, trigger: TriggerMode): 'accepted' | 'held' | 'dropped' {
+    const low = this.low[pin]!;
+    const code = (low & RTE_DELIVERY_MODE) >> 8;
+    const mode = MODE_BY_CODE[code]!;
+    const vector = low & RTE_VECTOR;
+    if (mode === null) {
+      this.onEvent({ kind: 'reserved-delivery-mode', pin, code });
+      return 'dropped';
+    }
+    if (this.router === null) {
+      this.onEvent({ kind: 'undelivered', pin, vector, reason: 'no-router' });
+      return 'held';
+    }
+    const dest: Destination = {
+      id: this.high[pin]! >>> DEST_SHIFT,
+      mode: low & RTE_DEST_LOGICAL ? 'logical' : 'physical',
+    };
+    const msg: ApicMessage = trigger === 'level' ? { vector, mode, trigger, level: true } : { vector, mode, trigger };
+    if (this.router.deliver(dest, msg).length > 0) return 'accepted';
+    this.onEvent({ kind: 'undelivered', pin, vector, reason: 'no-acceptor' });
+    return 'held';
+  }
+
+  // ---- Reports -----------------------------------------------------------------------------
+
+  /** Electrical level last driven on `pin`. */
+  lineLevel(pin: number): boolean {
+    this.requirePin(pin);
+    return this.lines[pin]!;
+  }
+
+  /** Redirection entry of `pin`, decoded. */
+  rte(pin: number): RedirectionEntry {
+    this.requirePin(pin);
+    const low = this.low[pin]!;
+    const high = this.high[pin]!;
+    return {
+      vector: low & RTE_VECTOR,
+      deliveryMode: MODE_BY_CODE[(low & RTE_DELIVERY_MODE) >> 8] ?? 'reserved',
+      destinationMode: low & RTE_DEST_LOGICAL ? 'logical' : 'physical',
+      deliveryStatus: low & RTE_DELIVERY_STATUS ? 'pending' : 'idle',
+      polarity: low & RTE_POLARITY_LOW ? 'active-low' : 'active-high',
+      remoteIrr: (low & RTE_REMOTE_IRR) !== 0,
+      trigger: low & RTE_TRIGGER_LEVEL ? 'level' : 'edge',
+      masked: (low & RTE_MASKED) !== 0,
+      destination: high >>> DEST_SHIFT,
+      low,
+      high,
+    };
+  }
+
+  /** One line per unmasked or asserted pin, for debugging. */
+  dump(): string {
+    const rows = [`ioapic id=${this.apicId} version=0x${this.chipVersion.toString(16)} pins=${this.pinCount}`];
+    for (let pin = 0; pin < this.pinCount; pin++) {
+      const e = this.rte(pin);
+      if (e.masked && !this.lines[pin]) continue;
+      rows.push(
+        `pin ${pin}: vec=0x${e.vector.toString(16)} ${e.deliveryMode} ${e.trigger} ${e.polarity} ` +
+          `${e.destinationMode} dest=0x${e.destination.toString(16)}${e.masked ? ' masked' : ''}` +
+          `${e.remoteIrr ? ' remote-irr' : ''}${e.deliveryStatus === 'pending' ? ' pending' : ''} line=${this.lines[pin] ? 1 : 0}`,
+      );
+    }
+    return rows.join('\n');
+  }
+
+  // ---- State -------------------------------------------------------------------------------
+
+  saveState(): IoApicState {
+    return {
+      format: STATE_FORMAT,
+      pins: this.pinCount,
+      version: this.chipVersion,
+      id: this.apicId,
+      arbitrationId: this.arbitrationId,
+      ioregsel: this.ioregsel,
+      redirection: this.low.map((low, i) => ({ low, high: this.high[i]! })),
+      lines: [...this.lines],
+    };
+  }
+
+  /** Restore a snapshot exactly; sends nothing (held-up messages are retried on the next state change). */
+  loadState(state: unknown): void {
+    const s = state as Partial<IoApicState> | null;
+    const bad = (why: string): never => {
+      throw new IoApicStateError(`IoApic.loadState: ${why}`);
+    };
+    if (typeof s !== 'object' || s === null) bad('state must be an object');
+    if (s!.format !== STATE_FORMAT) bad(`format must be '${STATE_FORMAT}'`);
+    if (s!.pins !== this.pinCount) bad(`pins ${String(s!.pins)} ≠ this I/O APIC's ${this.pinCount}`);
+    if (s!.version !== this.chipVersion) bad(`version ${String(s!.version)} ≠ 0x${this.chipVersion.toString(16)}`);
+    for (const [key, max] of [['id', ID_FIELD], ['arbitrationId', ID_FIELD], ['ioregsel', IOREGSEL_MASK]] as const) {
+      if (!isInt(s![key], 0, max)) bad(`${key} must be an integer 0..${max}`);
+    }
+    const red = s!.redirection;
+    if (!Array.isArray(red) || red.length !== this.pinCount) bad(`redirection must list ${this.pinCount} entries`);
+    red!.forEach((e, pin) => {
+      if (typeof e !== 'object' || e === null || !isInt(e.low, 0, 0xffff_ffff) || !isInt(e.high, 0, 0xffff_ffff)) {
+        bad(`redirection[${pin}] must be {low, high} 32-bit integers`);
+      }
+      if (e.low & ~(RTE_LOW_WRITABLE | RTE_LOW_STATUS)) bad(`redirection[${pin}].low sets reserved bits 31:17`);
+      if (e.high & ~RTE_HIGH_WRITABLE) bad(`redirection[${pin}].high sets reserved bits 55:32`);
+      if (e.low & RTE_REMOTE_IRR && !(e.low & RTE_TRIGGER_LEVEL)) bad(`redirection[${pin}]: remote IRR on an edge entry`);
+      if (e.low & RTE_DELIVERY_STATUS && e.low & RTE_MASKED) bad(`redirection[${pin}]: delivery pending on a masked entry`);
+    });
+    const lines = s!.lines;
+    if (!Array.isArray(lines) || lines.length !== this.pinCount || !lines.every((l) => typeof l === 'boolean')) {
+      bad(`lines must be ${this.pinCount} booleans`);
+    }
+    this.apicId = s!.id!;
+    this.arbitrationId = s!.arbitrationId!;
+    this.ioregsel = s!.ioregsel!;
+    red!.forEach((e, pin) => {
+      this.low[pin] = e.low;
+      this.high[pin] = e.high;
+      this.lines[pin] = lines![pin]!;
+    });
+  }
+
+  private requirePin(pin: number): void {
+    requireInt(pin, 0, this.pinCount - 1, 'I/O APIC pin');
+  }
+}
+
+function isInt(v: unknown, min: number, max: number): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
+}
+
+function requireInt(v: unknown, min: number, max: number, what: string): void {
+  if (!isInt(v, min, max)) throw new IoApicError(`${what} must be an integer in ${min}..${max}, got ${String(v)}`);
+}
+
+/** Accept a 32-bit value given signed or unsigned; return it unsigned. */
+function requireU32(v: unknown): number {
+  if (!isInt(v, -0x8000_0000, 0xffff_ffff)) throw new IoApicError(`MMIO value must be a 32-bit integer, got ${String(v)}`);
+  return (v as number) >>> 0;
+}
