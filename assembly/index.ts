@@ -5,7 +5,7 @@ import {
   OK, EINVAL, ENOSPC,
   WARN_ASSIGN_RANGE, WARN_ASSIGN_TAKEN, WARN_ASSIGN_OFFLINE, WARN_FREE_RANGE, WARN_FREE_NOT_ALLOCATED,
   WARN_FREE_MANAGED_MISMATCH, WARN_REMOVE_MANAGED_NONE, WARN_REMOVE_MANAGED_ALL_ALLOCATED,
-  WARN_RESERVED_UNDERFLOW, BUG_ONLINE_TWICE, BUG_OFFLINE_TWICE, BUG_SYSTEM_RANGE, BUG_SYSTEM_ONLINE,
+  WARN_RESERVED_UNDERFLOW, WARN_ASSIGN_RESERVED, WARN_AVAILABLE_UNDERFLOW, BUG_ONLINE_TWICE, BUG_OFFLINE_TWICE, BUG_SYSTEM_RANGE, BUG_SYSTEM_ONLINE,
   BUG_SYSTEM_NOT_ALLOCATED, POLICY_BEST_FIT, MAX_CPUS, MAX_BITS, MAX_BLOCK, MASK_SLOTS,
   OP_ALLOC, OP_FREE, OP_ALLOC_BLOCK, OP_FREE_BLOCK, OP_ALLOC_MANAGED, MAX_BATCH,
 } from './status';
@@ -280,6 +280,10 @@ export function assign(cpu: i32, bit: i32): i32 {
   if (!isOnline(cpu)) return WARN_ASSIGN_OFFLINE;
   const p = cpuMapPtr(pAllocMap, cpu);
   if (testBit(p, bit)) return WARN_ASSIGN_TAKEN;
+  // The kernel only tests alloc_map; a system or managed bit would be counted twice against available.
+  if (testBit(pSystem, bit) || testBit(cpuMapPtr(pManagedMap, cpu), bit)) return WARN_ASSIGN_RESERVED;
+  // available can drift below the free bits (managed reservations across offline periods); never wrap it.
+  if (u32At(pAvail, cpu) == 0) return WARN_AVAILABLE_UNDERFLOW;
   setBit(p, bit);
   setU32(pAllocated, cpu, u32At(pAllocated, cpu) + 1);
   totalAllocated++;
@@ -339,7 +343,8 @@ export function reserveManaged(slot: i32): i32 {
     while (bits != 0) {
       const cpu = (w << 6) + <i32>ctz(bits);
       bits &= bits - 1;
-      const bit = lowestFree(cpu);
+      // A CPU whose available count has drifted to 0 cannot take one more without wrapping (kernel: u32).
+      const bit = isOnline(cpu) && u32At(pAvail, cpu) == 0 ? -1 : lowestFree(cpu);
       if (bit < 0) { failed = cpu; break; }
       setBit(cpuMapPtr(pManagedMap, cpu), bit);
       setU32(pManaged, cpu, u32At(pManaged, cpu) + 1);

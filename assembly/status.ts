@@ -19,6 +19,8 @@ export const WARN_FREE_MANAGED_MISMATCH = -106;
 export const WARN_REMOVE_MANAGED_NONE = -107;
 export const WARN_REMOVE_MANAGED_ALL_ALLOCATED = -108;
 export const WARN_RESERVED_UNDERFLOW = -109;
+export const WARN_ASSIGN_RESERVED = -110;
+export const WARN_AVAILABLE_UNDERFLOW = -111;
 
 // BUG_ON conditions.
 export const BUG_ONLINE_TWICE = -201;

@@ -22,6 +22,8 @@ const DETAILS: Record<number, [MatrixErrorCode, string]> = {
   [S.ENOSPC]: ['ENOSPC', 'no space left'],
   [S.WARN_ASSIGN_RANGE]: ['WARN', 'irq_matrix_assign: bit outside [alloc_start, alloc_end)'],
   [S.WARN_ASSIGN_TAKEN]: ['WARN', 'irq_matrix_assign: bit already allocated'],
+  [S.WARN_ASSIGN_RESERVED]: ['WARN', 'irq_matrix_assign: bit is a system bit or reserved for managed interrupts'],
+  [S.WARN_AVAILABLE_UNDERFLOW]: ['WARN', 'irq_matrix_assign: available is 0 and would wrap'],
   [S.WARN_ASSIGN_OFFLINE]: ['WARN', 'irq_matrix_assign: CPU is not online (global_available would drift)'],
   [S.WARN_FREE_RANGE]: ['WARN', 'irq_matrix_free: bit outside [alloc_start, alloc_end)'],
   [S.WARN_FREE_NOT_ALLOCATED]: ['WARN', 'irq_matrix_free: bit not allocated on this CPU'],

@@ -239,6 +239,12 @@ export class JsMatrixCore implements MatrixCore {
     if (bit < this.start || bit >= this.end) return S.WARN_ASSIGN_RANGE;
     if (!this.isOnline(cpu)) return S.WARN_ASSIGN_OFFLINE;
     if (this.testMap(this.allocMap, cpu, bit)) return S.WARN_ASSIGN_TAKEN;
+    // The kernel only tests alloc_map; a system or managed bit would be counted twice against available.
+    if (((this.system[bit >>> 5]! >>> (bit & 31)) & 1) !== 0 || this.testMap(this.managedMap, cpu, bit)) {
+      return S.WARN_ASSIGN_RESERVED;
+    }
+    // available can drift below the free bits (managed reservations across offline periods); never wrap it.
+    if (this.avail[cpu] === 0) return S.WARN_AVAILABLE_UNDERFLOW;
     this.setMap(this.allocMap, cpu, bit);
     this.allocated[cpu]!++;
     this.total++;
@@ -274,7 +280,8 @@ export class JsMatrixCore implements MatrixCore {
     if (!(slot >>> 0 < S.MASK_SLOTS)) return S.EINVAL;
     let failed = -1;
     this.forEachInMask(slot, false, (cpu) => {
-      const bit = this.lowestFree(cpu);
+      // A CPU whose available count has drifted to 0 cannot take one more without wrapping (kernel: u32).
+      const bit = this.isOnline(cpu) && this.avail[cpu] === 0 ? -1 : this.lowestFree(cpu);
       if (bit < 0) {
         failed = cpu;
         return false;

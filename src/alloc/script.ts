@@ -1,0 +1,289 @@
+// The matrix script language of DESIGN.md: one operation a line, '#' comments, decimal or 0x
+// numbers, Linux cpulists for masks. Each operation line yields one JSON object.
+
+import type { EngineName, Placement } from './core';
+import { parseList } from './cpumask';
+import { MatrixError } from './errors';
+import { createMatrix, X86_MATRIX, X86_SYSTEM_BITS, type VectorMatrix } from './matrix';
+
+export const SCRIPT_GRAMMAR = `Matrix script: one operation per line; '#' starts a comment; numbers are decimal or 0x hex;
+MASK is a Linux cpulist (e.g. 0-3,8). Set-up lines (before any other operation):
+  matrix BITS START END      irq_alloc_matrix(BITS, START, END)   (or:)
+  preset x86                 = matrix 256 0x20 0xeb + system 0x32 + system 0x80
+  cpus N                     N possible CPUs (1..8192), all offline
+  placement firstFit|bestFit run placement of alloc_block (default firstFit)
+Operations:
+  online CPU | offline CPU   irq_matrix_online / irq_matrix_offline on CPU
+  system BIT [replace]       irq_matrix_assign_system (the local CPU of replace is CPU 0)
+  assign CPU BIT             irq_matrix_assign on CPU
+  reserve | unreserve        irq_matrix_reserve / irq_matrix_remove_reserved
+  reserve_managed MASK       irq_matrix_reserve_managed
+  remove_managed MASK        irq_matrix_remove_managed
+  alloc MASK [reserved]      irq_matrix_alloc                      -> {"cpu":C,"vector":V}
+  alloc_managed MASK         irq_matrix_alloc_managed              -> {"cpu":C,"vector":V}
+  free CPU BIT [managed]     irq_matrix_free
+  alloc_block MASK COUNT [reserved]  aligned block, COUNT = 1,2,4,..,32 -> {"cpu":C,"base":B,"count":N}
+  free_block CPU BASE COUNT  free an aligned block
+  stats                      -> {"online_maps","global_available","global_reserved","total_allocated","systembits_inalloc"}
+  cpu CPU                    -> {"cpu","online","available","allocated","managed","managed_allocated"}
+  dump                       -> {"text": irq_matrix_debug_show output}
+Other operations print {"ok":true}; failures print {"error":"ENOSPC"|"EINVAL"|"WARN"|"BUG","detail":"..."}.
+A malformed line is reported with its line number (exit status 2); nothing after it runs.
+`;
+
+export interface ScriptOptions {
+  engine?: EngineName;
+}
+
+export interface ScriptLineResult {
+  line: number;
+  source: string;
+  result: Record<string, unknown>;
+}
+
+export interface ScriptResult {
+  results: ScriptLineResult[];
+  /** One JSON object per operation line, newline-terminated: what the CLI prints. */
+  output: string;
+  /** Present when a malformed line stopped the script. */
+  error?: { line: number; message: string };
+  /** 0, or 2 when a line was malformed. */
+  exitCode: 0 | 2;
+  /** The matrix the script built (undefined if it stopped before creating one). */
+  matrix?: VectorMatrix;
+}
+
+/** A line the grammar rejects. */
+export class ScriptSyntaxError extends Error {
+  override readonly name = 'ScriptSyntaxError';
+  constructor(readonly line: number, readonly reason: string) {
+    super(`line ${line}: ${reason}`);
+  }
+}
+
+function parseNumber(tok: string | undefined, what: string, line: number): number {
+  if (tok === undefined) throw new ScriptSyntaxError(line, `missing ${what}`);
+  if (/^0x[0-9a-f]+$/i.test(tok)) return parseInt(tok.slice(2), 16);
+  if (/^\d+$/.test(tok)) return parseInt(tok, 10);
+  throw new ScriptSyntaxError(line, `${what} "${tok}" is not a decimal or 0x number`);
+}
+
+function parseMaskText(tok: string | undefined, line: number): string {
+  if (tok === undefined) throw new ScriptSyntaxError(line, 'missing MASK');
+  try {
+    parseList(tok);
+  } catch {
+    throw new ScriptSyntaxError(line, `MASK "${tok}" is not a cpulist`);
+  }
+  return tok;
+}
+
+function flag(tok: string | undefined, name: string, line: number): boolean {
+  if (tok === undefined) return false;
+  if (tok === name) return true;
+  throw new ScriptSyntaxError(line, `expected "${name}" or nothing, got "${tok}"`);
+}
+
+function arity(args: string[], min: number, max: number, op: string, line: number): void {
+  if (args.length < min || args.length > max) {
+    const want = min === max ? `${min}` : `${min}..${max}`;
+    throw new ScriptSyntaxError(line, `${op} takes ${want} argument(s), got ${args.length}`);
+  }
+}
+
+/** Runs a matrix script; never throws for script content (malformed lines end it with exitCode 2). */
+export async function runMatrixScript(text: string, options: ScriptOptions = {}): Promise<ScriptResult> {
+  const engine = options.engine ?? 'wasm';
+  const results: ScriptLineResult[] = [];
+  let geometry: { bits: number; start: number; end: number; system: number[] } | undefined;
+  let cpus: number | undefined;
+  let placement: Placement = 'firstFit';
+  let m: VectorMatrix | undefined;
+
+  const lines = text.split(/\r?\n/);
+  const finish = (error?: { line: number; message: string }): ScriptResult => {
+    const output = results.map((r) => JSON.stringify(r.result) + '\n').join('');
+    return error ? { results, output, error, exitCode: 2, matrix: m } : { results, output, exitCode: 0, matrix: m };
+  };
+
+  for (let i = 0; i < lines.length; i++) {
+    const lineNo = i + 1;
+    const source = lines[i]!;
+    const code = source.replace(/#.*$/, '').trim();
+    if (code === '') continue;
+    const [op, ...args] = code.split(/\s+/) as [string, ...string[]];
+    try {
+      const result = await step(op, args, lineNo);
+      results.push({ line: lineNo, source, result });
+    } catch (e) {
+      if (e instanceof ScriptSyntaxError) return finish({ line: e.line, message: e.reason });
+      throw e;
+    }
+  }
+  return finish();
+
+  async function ensureCreated(line: number): Promise<void> {
+    if (m || !geometry || cpus === undefined) return;
+    try {
+      m = await createMatrix({ cpus, engine, bits: geometry.bits, start: geometry.start, end: geometry.end, placement });
+    } catch (e) {
+      if (e instanceof MatrixError) throw new ScriptSyntaxError(line, e.detail);
+      throw e;
+    }
+    for (const b of geometry.system) m.assignSystem(b, false);
+  }
+
+  async function step(op: string, args: string[], line: number): Promise<Record<string, unknown>> {
+    switch (op) {
+      case 'matrix':
+      case 'preset': {
+        if (geometry) throw new ScriptSyntaxError(line, 'the matrix is already defined');
+        if (op === 'preset') {
+          arity(args, 1, 1, op, line);
+          if (args[0] !== 'x86') throw new ScriptSyntaxError(line, `unknown preset "${args[0]}" (known: x86)`);
+          geometry = { ...X86_MATRIX, system: [...X86_SYSTEM_BITS] };
+        } else {
+          arity(args, 3, 3, op, line);
+          geometry = {
+            bits: parseNumber(args[0], 'BITS', line),
+            start: parseNumber(args[1], 'START', line),
+            end: parseNumber(args[2], 'END', line),
+            system: [],
+          };
+        }
+        await ensureCreated(line);
+        return { ok: true };
+      }
+      case 'cpus': {
+        arity(args, 1, 1, op, line);
+        if (cpus !== undefined) throw new ScriptSyntaxError(line, 'cpus is already defined');
+        cpus = parseNumber(args[0], 'N', line);
+        await ensureCreated(line);
+        return { ok: true };
+      }
+      case 'placement': {
+        arity(args, 1, 1, op, line);
+        if (m) throw new ScriptSyntaxError(line, 'placement must come before the matrix is complete (matrix/preset + cpus)');
+        if (args[0] !== 'firstFit' && args[0] !== 'bestFit') throw new ScriptSyntaxError(line, `placement must be firstFit or bestFit`);
+        placement = args[0];
+        return { ok: true };
+      }
+    }
+    if (!m) {
+      throw new ScriptSyntaxError(line, `"${op}" before the matrix is set up (needs a matrix or preset line and a cpus line)`);
+    }
+    const mx = m;
+    const run = (fn: () => Record<string, unknown> | void): Record<string, unknown> => {
+      try {
+        return fn() ?? { ok: true };
+      } catch (e) {
+        if (e instanceof MatrixError) return { error: e.code, detail: e.detail };
+        throw e;
+      }
+    };
+    switch (op) {
+      case 'online':
+      case 'offline': {
+        arity(args, 1, 1, op, line);
+        const cpu = parseNumber(args[0], 'CPU', line);
+        return run(() => (op === 'online' ? mx.online(cpu) : mx.offline(cpu)));
+      }
+      case 'system': {
+        arity(args, 1, 2, op, line);
+        const bit = parseNumber(args[0], 'BIT', line);
+        const replace = flag(args[1], 'replace', line);
+        return run(() => mx.assignSystem(bit, replace));
+      }
+      case 'assign': {
+        arity(args, 2, 2, op, line);
+        const cpu = parseNumber(args[0], 'CPU', line);
+        const bit = parseNumber(args[1], 'BIT', line);
+        return run(() => mx.assign(cpu, bit));
+      }
+      case 'reserve':
+        arity(args, 0, 0, op, line);
+        return run(() => mx.reserve());
+      case 'unreserve':
+        arity(args, 0, 0, op, line);
+        return run(() => mx.removeReserved());
+      case 'reserve_managed':
+      case 'remove_managed': {
+        arity(args, 1, 1, op, line);
+        const mask = parseMaskText(args[0], line);
+        return run(() => (op === 'reserve_managed' ? mx.reserveManaged(mask) : mx.removeManaged(mask)));
+      }
+      case 'alloc': {
+        arity(args, 1, 2, op, line);
+        const mask = parseMaskText(args[0], line);
+        const reserved = flag(args[1], 'reserved', line);
+        return run(() => {
+          const a = mx.alloc(mask, reserved);
+          return { cpu: a.cpu, vector: a.vector };
+        });
+      }
+      case 'alloc_managed': {
+        arity(args, 1, 1, op, line);
+        const mask = parseMaskText(args[0], line);
+        return run(() => {
+          const a = mx.allocManaged(mask);
+          return { cpu: a.cpu, vector: a.vector };
+        });
+      }
+      case 'free': {
+        arity(args, 2, 3, op, line);
+        const cpu = parseNumber(args[0], 'CPU', line);
+        const bit = parseNumber(args[1], 'BIT', line);
+        const managed = flag(args[2], 'managed', line);
+        return run(() => mx.free(cpu, bit, managed));
+      }
+      case 'alloc_block': {
+        arity(args, 2, 3, op, line);
+        const mask = parseMaskText(args[0], line);
+        const count = parseNumber(args[1], 'COUNT', line);
+        const reserved = flag(args[2], 'reserved', line);
+        return run(() => {
+          const b = mx.allocBlock(mask, count, reserved);
+          return { cpu: b.cpu, base: b.base, count: b.count };
+        });
+      }
+      case 'free_block': {
+        arity(args, 3, 3, op, line);
+        const cpu = parseNumber(args[0], 'CPU', line);
+        const base = parseNumber(args[1], 'BASE', line);
+        const count = parseNumber(args[2], 'COUNT', line);
+        return run(() => mx.freeBlock(cpu, base, count));
+      }
+      case 'stats': {
+        arity(args, 0, 0, op, line);
+        const s = mx.stats();
+        return {
+          online_maps: s.onlineMaps,
+          global_available: s.globalAvailable,
+          global_reserved: s.globalReserved,
+          total_allocated: s.totalAllocated,
+          systembits_inalloc: s.systembitsInalloc,
+        };
+      }
+      case 'cpu': {
+        arity(args, 1, 1, op, line);
+        const cpu = parseNumber(args[0], 'CPU', line);
+        return run(() => {
+          const c = mx.cpu(cpu);
+          return {
+            cpu: c.cpu,
+            online: c.online,
+            available: c.available,
+            allocated: c.allocated,
+            managed: c.managed,
+            managed_allocated: c.managedAllocated,
+          };
+        });
+      }
+      case 'dump':
+        arity(args, 0, 0, op, line);
+        return { text: mx.dump() };
+      default:
+        throw new ScriptSyntaxError(line, `unknown operation "${op}"`);
+    }
+  }
+}
