@@ -549,6 +549,8 @@ export function freeBlock(cpu: i32, base: i32, count: i32): i32 {
 /** irq_matrix_available with `cpu` as the local CPU. */
 export function available(cpudown: i32, cpu: i32): i32 {
   if (<u32>cpu >= <u32>nCpus) return EINVAL;
+  // cpudown names the CPU going down, which is still online (its available is in the global count).
+  if (cpudown != 0 && !isOnline(cpu)) return EINVAL;
   return cpudown != 0 ? globalAvailable - u32At(pAvail, cpu) : globalAvailable;
 }
 

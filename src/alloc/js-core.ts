@@ -442,6 +442,8 @@ export class JsMatrixCore implements MatrixCore {
 
   available(cpudown: number, cpu: number): number {
     if (!(cpu >>> 0 < this.cpus)) return S.EINVAL;
+    // cpudown names the CPU going down, which is still online (its available is in the global count).
+    if (cpudown !== 0 && !this.isOnline(cpu)) return S.EINVAL;
     return cpudown !== 0 ? this.gAvailable - this.avail[cpu]! : this.gAvailable;
   }
 

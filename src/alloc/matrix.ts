@@ -290,6 +290,9 @@ export async function createMatrix(options: MatrixOptions): Promise<VectorMatrix
   if (options.preset !== undefined && options.preset !== 'x86') {
     throw new MatrixError('EINVAL', `preset must be "x86", got ${String(options.preset)}`);
   }
+  if (options.preset === 'x86' && (bits !== X86_MATRIX.bits || start !== X86_MATRIX.start || end !== X86_MATRIX.end)) {
+    throw new MatrixError('EINVAL', `preset x86 fixes the geometry to bits 256, start 0x20, end 0xeb`);
+  }
   const policy = placement === 'bestFit' ? S.POLICY_BEST_FIT : S.POLICY_FIRST_FIT;
   const core: MatrixCore =
     engine === 'wasm' ? await WasmMatrixCore.create(cpus, bits, start, end, policy) : new JsMatrixCore(cpus, bits, start, end, policy);

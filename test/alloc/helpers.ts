@@ -69,3 +69,6 @@ export function expectRefused(m: VectorMatrix, fn: () => unknown, code: MatrixEr
 export function range(from: number, to: number): number[] {
   return Array.from({ length: Math.max(0, to - from) }, (_, i) => from + i);
 }
+
+/** ISA_IRQ_VECTOR(n) = 0x30 + n for the 16 ISA IRQs minus IRQ 2 (the cascade is a system bit). */
+export const LEGACY_VECTORS: readonly number[] = [0x30, 0x31, ...range(0x33, 0x40)];
