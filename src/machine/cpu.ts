@@ -1,0 +1,213 @@
+// A high-level x86 CPU: no instruction decoder. Guest code is TypeScript run as a generator; every
+// CpuContext call is an instruction boundary where pending interrupts are taken (IF=1, via INTA at
+// the local APIC, through the guest's IDT, IF cleared on entry and restored on return as by IRET).
+
+import type { LocalApic } from '../hw/apic/local-apic';
+import type { LapicSink } from '../hw/signals';
+import type { CpuContext, CpuidInfo, GuestProgram, GuestYield, IdtTable } from './guest-interface';
+
+export type CpuState = 'wait-for-sipi' | 'running' | 'halted' | 'finished' | 'shutdown';
+
+/** The board as a CPU sees it: memory, ports, MSRs beyond the APIC, the INTA of the 8259 pair. */
+export interface CpuBus {
+  now(): number;
+  memRead(cpu: Cpu, address: number, size: 1 | 2 | 4): number;
+  memWrite(cpu: Cpu, address: number, size: 1 | 2 | 4, value: number): void;
+  ioRead(port: number, size: 1 | 2 | 4): number;
+  ioWrite(port: number, size: 1 | 2 | 4, value: number): void;
+  picAcknowledge(): number;
+  codeAt(address: number): GuestProgram | undefined;
+  installCode(address: number, program: GuestProgram): void;
+  event(cpu: Cpu, kind: string, detail: string): void;
+}
+
+/** Raised inside guest code to unwind a CPU that shut down (triple fault, missing IDT entry). */
+export class CpuShutdown extends Error {
+  override readonly name = 'CpuShutdown';
+}
+
+const IA32_APIC_BASE = 0x1b;
+const IA32_TSC_DEADLINE = 0x6e0;
+
+export class Cpu implements LapicSink {
+  state: CpuState;
+  ifFlag = false;
+  idt: IdtTable | null = null;
+  /** Virtual time (ns) before which a paused thread does not run. */
+  wakeAt = 0;
+  thread: Generator<GuestYield, void, void> | null = null;
+  shutdownReason: string | null = null;
+  /** Interrupts taken, per vector (the raw material of a /proc/interrupts table). */
+  readonly taken = new Map<number, number>();
+  private intrLine = false;
+  private nmiPending = false;
+  private extintPending = false;
+  private depth = 0;
+  lapic!: LocalApic;
+  readonly ctx: CpuContext;
+
+  constructor(
+    readonly index: number,
+    readonly apicId: number,
+    readonly bsp: boolean,
+    private readonly bus: CpuBus,
+    private readonly x2apicCapable: boolean,
+  ) {
+    this.state = bsp ? 'running' : 'wait-for-sipi';
+    this.ctx = this.makeContext();
+  }
+
+  // ---- LapicSink: the APIC drives these pins ----
+  intr(level: boolean): void {
+    this.intrLine = level;
+  }
+  nmi(): void {
+    this.nmiPending = true;
+  }
+  smi(): void {
+    this.bus.event(this, 'smi', 'SMI received (no SMM modelled): ignored');
+  }
+  init(): void {
+    if (this.bsp) {
+      this.bus.event(this, 'init', 'INIT received by the BSP: ignored (no reset of the boot processor)');
+      return;
+    }
+    this.state = 'wait-for-sipi';
+    this.thread = null;
+    this.ifFlag = false;
+    this.idt = null;
+  }
+  sipi(vector: number): void {
+    if (this.state !== 'wait-for-sipi') return;
+    const entry = vector << 12;
+    const program = this.bus.codeAt(entry);
+    if (!program) {
+      this.shutdown(`SIPI vector 0x${vector.toString(16)}: no code at 0x${entry.toString(16)}`);
+      return;
+    }
+    this.start(program);
+  }
+  extint(): void {
+    this.extintPending = true;
+  }
+
+  start(program: GuestProgram): void {
+    this.state = 'running';
+    this.ifFlag = false;
+    this.wakeAt = this.bus.now();
+    this.thread = program(this.ctx);
+  }
+
+  shutdown(reason: string): void {
+    this.state = 'shutdown';
+    this.shutdownReason = reason;
+    this.thread = null;
+    this.bus.event(this, 'shutdown', reason);
+  }
+
+  /** True when something would end a HLT: NMI, or (IF=1) a deliverable interrupt. */
+  canWake(): boolean {
+    return this.nmiPending || (this.ifFlag && (this.extintPending || (this.intrLine && this.lapic.hasInterrupt())));
+  }
+
+  /** Instruction boundary: take NMIs, then maskable interrupts while IF=1 and one is deliverable. */
+  boundary(): void {
+    if (this.nmiPending) {
+      this.nmiPending = false;
+      this.dispatch(2);
+    }
+    while (this.ifFlag && (this.extintPending || (this.intrLine && this.lapic.hasInterrupt()))) {
+      let vector: number;
+      if (this.extintPending) {
+        this.extintPending = false;
+        vector = this.bus.picAcknowledge();
+      } else {
+        vector = this.lapic.acknowledge();
+      }
+      this.dispatch(vector);
+    }
+  }
+
+  private dispatch(vector: number): void {
+    if (this.state === 'shutdown') return;
+    this.taken.set(vector, (this.taken.get(vector) ?? 0) + 1);
+    const handler = this.idt?.get(vector);
+    if (!handler) {
+      this.shutdown(`vector 0x${vector.toString(16)} has no IDT entry (triple fault)`);
+      throw new CpuShutdown(this.shutdownReason!);
+    }
+    const savedIf = this.ifFlag;
+    this.ifFlag = false; // interrupt gate
+    this.depth++;
+    try {
+      handler(this.ctx, vector);
+    } finally {
+      this.depth--;
+      if ((this.state as CpuState) !== 'shutdown') this.ifFlag = savedIf; // IRET restores RFLAGS.IF
+    }
+  }
+
+  get nesting(): number {
+    return this.depth;
+  }
+
+  private makeContext(): CpuContext {
+    const cpu = this;
+    const bus = this.bus;
+    const after = <T>(v: T): T => {
+      cpu.boundary();
+      return v;
+    };
+    return {
+      in8: (p) => after(bus.ioRead(p, 1)),
+      in16: (p) => after(bus.ioRead(p, 2)),
+      in32: (p) => after(bus.ioRead(p, 4)),
+      out8: (p, v) => after(bus.ioWrite(p, 1, v)),
+      out16: (p, v) => after(bus.ioWrite(p, 2, v)),
+      out32: (p, v) => after(bus.ioWrite(p, 4, v)),
+      read8: (a) => after(bus.memRead(cpu, a, 1)),
+      read16: (a) => after(bus.memRead(cpu, a, 2)),
+      read32: (a) => after(bus.memRead(cpu, a, 4)),
+      write8: (a, v) => after(bus.memWrite(cpu, a, 1, v)),
+      write16: (a, v) => after(bus.memWrite(cpu, a, 2, v)),
+      write32: (a, v) => after(bus.memWrite(cpu, a, 4, v)),
+      rdmsr: (msr) => after(cpu.rdmsr(msr)),
+      wrmsr: (msr, v) => after(cpu.wrmsr(msr, v)),
+      cli: () => {
+        cpu.ifFlag = false;
+      },
+      sti: () => {
+        cpu.ifFlag = true;
+        cpu.boundary();
+      },
+      get interruptsEnabled() {
+        return cpu.ifFlag;
+      },
+      lidt: (table) => {
+        cpu.idt = table;
+      },
+      cpuid: (): CpuidInfo => ({ apicId: cpu.apicId, x2apic: cpu.x2apicCapable }),
+      rdtsc: () => BigInt(bus.now()),
+      installCode: (address, program) => bus.installCode(address, program),
+      *hlt() {
+        yield { kind: 'hlt' };
+      },
+      *pause(ns: number) {
+        yield { kind: 'pause', ns };
+      },
+      *spin() {
+        yield { kind: 'spin' };
+      },
+    };
+  }
+
+  private rdmsr(msr: number): bigint {
+    if (msr === IA32_APIC_BASE || (msr >= 0x800 && msr <= 0x8ff) || msr === IA32_TSC_DEADLINE) return this.lapic.rdmsr(msr);
+    if (msr === 0x10) return BigInt(this.bus.now()); // IA32_TIME_STAMP_COUNTER
+    return this.lapic.rdmsr(msr); // anything else: the APIC model raises #GP for MSRs it does not know
+  }
+
+  private wrmsr(msr: number, value: bigint): void {
+    this.lapic.wrmsr(msr, value);
+  }
+}

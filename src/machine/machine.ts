@@ -1,0 +1,383 @@
+// The board: physical memory map, port I/O, N CPUs with one local APIC each on one APIC bus, an
+// I/O APIC, an 8259 pair, a PCI host with the configured functions, ACPI tables built into the
+// BIOS ROM, and one deterministic virtual clock that schedules the CPUs' guest threads.
+
+import { ApicBus, type ApicBusOptions } from '../hw/apic/apic-bus';
+import { LocalApic } from '../hw/apic/local-apic';
+import { IoApic } from '../hw/ioapic';
+import { PciHost } from '../hw/pci/pci-host';
+import type { PciFunction } from '../hw/pci/pci-function';
+import type { MsiOutcome } from '../hw/signals';
+import { buildAcpi, INTI_POLARITY_LOW, INTI_TRIGGER_LEVEL, type AcpiFaults, type AcpiImage } from './acpi/tables';
+import { Cpu, CpuShutdown, type CpuBus } from './cpu';
+import type { GuestProgram } from './guest-interface';
+import * as MAP from './memory-map';
+import { PicPair } from './pic8259';
+
+export interface MachineDevice {
+  bdf: string;
+  fn: PciFunction;
+}
+
+export interface MachineConfig {
+  cpus: number;
+  /** 'x2apic': the BIOS hands over with every local APIC in x2APIC mode (required above APIC ID 254). */
+  apic?: 'xapic' | 'x2apic';
+  devices?: MachineDevice[];
+  ramSize?: number;
+  /** false: build no MCFG table (the guest must use CF8/CFC). */
+  mcfg?: boolean;
+  acpiFaults?: AcpiFaults;
+  lowestPriority?: ApicBusOptions['lowestPriority'];
+  /** Stop a run after this much virtual time (ns); default 10 s. */
+  timeLimitNs?: number;
+}
+
+export interface MachineEvent {
+  timeNs: number;
+  cpu: number | null;
+  kind: string;
+  detail: string;
+}
+
+export interface WireRecord {
+  timeNs: number;
+  address: bigint;
+  data: number;
+  outcome: MsiOutcome;
+}
+
+export interface RunResult {
+  /** How the run ended. */
+  end: 'bsp-finished' | 'time-limit' | 'all-cpus-stopped' | 'bsp-shutdown';
+  timeNs: number;
+  console: string;
+  events: MachineEvent[];
+}
+
+/** Raised for an impossible machine configuration. */
+export class MachineConfigError extends Error {
+  override readonly name = 'MachineConfigError';
+}
+
+export const MAX_CPUS = 1024;
+
+export class Machine implements CpuBus {
+  readonly cpus: Cpu[];
+  readonly bus: ApicBus;
+  readonly ioapic: IoApic;
+  readonly pci: PciHost;
+  readonly pic: PicPair;
+  readonly acpi: AcpiImage;
+  readonly events: MachineEvent[] = [];
+  /** Every MSI memory write seen by the host bridge, in order, with what the APIC bus did with it. */
+  readonly wire: WireRecord[] = [];
+  private readonly ram: Uint8Array;
+  private readonly ramView: DataView;
+  private readonly rom = new Uint8Array(MAP.BIOS_ROM_SIZE);
+  private readonly code = new Map<number, GuestProgram>();
+  private readonly gsiAsserted = new Map<number, number>();
+  private consoleText = '';
+  private time = 0;
+  private lastTick = 0;
+  private readonly timeLimit: number;
+
+  constructor(readonly config: MachineConfig) {
+    const n = config.cpus;
+    if (!Number.isInteger(n) || n < 1 || n > MAX_CPUS) throw new MachineConfigError(`cpus must be 1..${MAX_CPUS}, got ${String(n)}`);
+    const mode = config.apic ?? 'xapic';
+    if (mode !== 'xapic' && mode !== 'x2apic') throw new MachineConfigError(`apic must be xapic or x2apic, got ${String(mode)}`);
+    // xAPIC IDs are 8 bits and 0xFF is the broadcast ID: 255 CPUs at most (IDs 0..254).
+    if (mode === 'xapic' && n > 255) throw new MachineConfigError(`${n} CPUs need APIC IDs above 254: apic must be x2apic`);
+    this.timeLimit = config.timeLimitNs ?? 10_000_000_000;
+    this.ram = new Uint8Array(config.ramSize ?? MAP.DEFAULT_RAM_SIZE);
+    this.ramView = new DataView(this.ram.buffer);
+
+    this.bus = new ApicBus(config.lowestPriority ? { lowestPriority: config.lowestPriority } : {});
+    this.ioapic = new IoApic({ id: n < 255 ? n : 0, pins: 24 });
+    this.bus.attachIoApic(this.ioapic);
+    this.ioapic.connect(this.bus);
+    this.pic = new PicPair({
+      intr: (level) => this.cpus[0]?.lapic.setLint(0, level),
+      unsupported: (what) => this.event(null, '8259', what),
+    });
+    this.cpus = [];
+    for (let i = 0; i < n; i++) {
+      const cpu = new Cpu(i, i, i === 0, this, true);
+      cpu.lapic = new LocalApic({
+        apicId: i,
+        bsp: i === 0,
+        sink: cpu,
+        tsc: () => BigInt(this.time),
+        onEvent: (e) => this.event(cpu, `lapic:${e.kind}`, e.detail),
+      });
+      this.bus.attach(cpu.lapic);
+      this.cpus.push(cpu);
+    }
+    this.pci = new PciHost({
+      upstream: {
+        memoryWrite: (address, data) => this.deviceWrite(address, data),
+        intx: (bdf, pin, level) => this.intx(bdf, pin, level),
+      },
+    });
+    for (const d of config.devices ?? []) this.pci.add(d.bdf, d.fn);
+    // PCI INTx lines are active-low and idle high.
+    for (let g = MAP.PCI_INTX_GSI_BASE; g < MAP.PCI_INTX_GSI_BASE + 4; g++) this.ioapic.setIrq(g, true);
+
+    this.acpi = buildAcpi(
+      {
+        cpus: this.cpus.map((c) => ({ apicId: c.apicId, uid: c.index, enabled: true })),
+        ioapic: { id: n < 255 ? n : 0, address: MAP.IOAPIC_BASE, gsiBase: 0 },
+        lapicAddress: MAP.LAPIC_BASE,
+        overrides: [
+          { irq: 0, gsi: 2, flags: 0 },
+          { irq: 9, gsi: 9, flags: INTI_POLARITY_LOW | INTI_TRIGGER_LEVEL },
+        ],
+        ...(config.mcfg === false ? {} : { ecam: { base: MAP.ECAM_BASE, segment: 0, startBus: 0, endBus: 255 } }),
+        ...(config.acpiFaults ? { faults: config.acpiFaults } : {}),
+      },
+      MAP.ACPI_TABLES_ADDRESS,
+      MAP.RSDP_ADDRESS,
+    );
+    this.rom.set(this.acpi.tables, this.acpi.tablesAddress - MAP.BIOS_ROM_BASE);
+    this.rom.set(this.acpi.rsdp, this.acpi.rsdpAddress - MAP.BIOS_ROM_BASE);
+    this.biosHandover(mode);
+  }
+
+  /** What platform firmware leaves behind before the OS: x2APIC mode if asked, PCI interrupt lines. */
+  private biosHandover(mode: 'xapic' | 'x2apic'): void {
+    if (mode === 'x2apic') {
+      for (const c of this.cpus) {
+        const base = c.lapic.rdmsr(0x1b);
+        c.lapic.wrmsr(0x1b, base | (1n << 10n)); // EXTD: xAPIC → x2APIC (EN already set)
+      }
+    }
+    // Interrupt Line (0x3C) = the GSI the INTx pin is wired to; stands in for the ACPI _PRT.
+    for (const { bdf, fn } of this.pci.functions()) {
+      const pin = fn.configRead(0x3d, 1);
+      if (pin >= 1 && pin <= 4) fn.configWrite(0x3c, 1, this.gsiFor(bdf, pin));
+    }
+  }
+
+  /** PIRQ swizzle of a Q35-like board: INTA# of device d → PIRQ[(d + pin − 1) mod 4] → GSI 16 + that. */
+  gsiFor(bdf: string, pin: number): number {
+    const dev = Number.parseInt(bdf.split(':')[1]!.split('.')[0]!, 16);
+    return MAP.PCI_INTX_GSI_BASE + ((dev + pin - 1) % 4);
+  }
+
+  private intx(bdf: string, pin: number, level: boolean): void {
+    const gsi = this.gsiFor(bdf, pin);
+    // Shared, wired-OR lines: the pin is low while any function asserts it.
+    const n = (this.gsiAsserted.get(gsi) ?? 0) + (level ? 1 : -1);
+    this.gsiAsserted.set(gsi, Math.max(0, n));
+    this.ioapic.setIrq(gsi, n <= 0);
+  }
+
+  private deviceWrite(address: bigint, data: number): void {
+    if (address >= BigInt(MAP.MSI_WINDOW_BASE) && address < BigInt(MAP.MSI_WINDOW_BASE + MAP.MSI_WINDOW_SIZE)) {
+      const outcome = this.bus.msiWrite(address, data);
+      this.wire.push({ timeNs: this.time, address, data, outcome });
+      if (!outcome.delivered) this.event(null, 'msi-dropped', `${outcome.reason}: ${outcome.detail}`);
+      return;
+    }
+    if (address < BigInt(this.ram.length)) {
+      this.ramView.setUint32(Number(address), data >>> 0, true);
+      return;
+    }
+    this.event(null, 'dma-dropped', `device write of 0x${(data >>> 0).toString(16)} to unclaimed 0x${address.toString(16)}`);
+  }
+
+  // ---- CpuBus ----
+  now(): number {
+    return this.time;
+  }
+
+  event(cpu: Cpu | null, kind: string, detail: string): void {
+    this.events.push({ timeNs: this.time, cpu: cpu ? cpu.index : null, kind, detail });
+  }
+
+  codeAt(address: number): GuestProgram | undefined {
+    return this.code.get(address);
+  }
+
+  installCode(address: number, program: GuestProgram): void {
+    if (address < 0 || address + 0x1000 > this.ram.length || address % 0x1000 !== 0) {
+      this.event(null, 'bad-code-address', `code must go to a RAM page, not 0x${address.toString(16)}`);
+      return;
+    }
+    this.code.set(address, program);
+  }
+
+  picAcknowledge(): number {
+    return this.pic.acknowledge();
+  }
+
+  memRead(cpu: Cpu, address: number, size: 1 | 2 | 4): number {
+    const a = address >>> 0;
+    if (a + size <= this.ram.length && a < MAP.BIOS_ROM_BASE) return this.ramRead(this.ramView, a, size);
+    if (a >= MAP.BIOS_ROM_BASE && a + size <= MAP.BIOS_ROM_BASE + MAP.BIOS_ROM_SIZE) {
+      return this.ramRead(new DataView(this.rom.buffer), a - MAP.BIOS_ROM_BASE, size);
+    }
+    if (a + size <= this.ram.length) return this.ramRead(this.ramView, a, size);
+    if (a >= MAP.LAPIC_BASE && a < MAP.LAPIC_BASE + MAP.LAPIC_SIZE) return this.lane(cpu.lapic.read(a & 0xff0), a, size);
+    if (a >= MAP.IOAPIC_BASE && a < MAP.IOAPIC_BASE + MAP.IOAPIC_SIZE) return this.lane(this.ioapic.read(a & 0xffc), a, size);
+    if (a >= MAP.ECAM_BASE && a < MAP.ECAM_BASE + MAP.ECAM_SIZE) return this.pci.ecamRead(a - MAP.ECAM_BASE, size);
+    const v = this.pci.mmioRead(a, size);
+    if (v !== null) return v;
+    this.event(cpu, 'unassigned-read', `${size}-byte read of unclaimed 0x${a.toString(16)}`);
+    return size === 4 ? 0xffffffff : size === 2 ? 0xffff : 0xff; // master abort
+  }
+
+  memWrite(cpu: Cpu, address: number, size: 1 | 2 | 4, value: number): void {
+    const a = address >>> 0;
+    if (a >= MAP.BIOS_ROM_BASE && a < MAP.BIOS_ROM_BASE + MAP.BIOS_ROM_SIZE) {
+      this.event(cpu, 'rom-write', `write to BIOS ROM at 0x${a.toString(16)} ignored`);
+      return;
+    }
+    if (a + size <= this.ram.length) {
+      if (size === 1) this.ram[a] = value;
+      else if (size === 2) this.ramView.setUint16(a, value, true);
+      else this.ramView.setUint32(a, value >>> 0, true);
+      return;
+    }
+    if (a >= MAP.LAPIC_BASE && a < MAP.LAPIC_BASE + MAP.LAPIC_SIZE) {
+      if (size !== 4 || a % 16 !== 0) this.event(cpu, 'lapic-partial-write', `${size}-byte write at 0x${a.toString(16)}`);
+      cpu.lapic.write(a & 0xff0, value >>> 0);
+      return;
+    }
+    if (a >= MAP.IOAPIC_BASE && a < MAP.IOAPIC_BASE + MAP.IOAPIC_SIZE) {
+      this.ioapic.write(a & 0xffc, value >>> 0);
+      return;
+    }
+    if (a >= MAP.ECAM_BASE && a < MAP.ECAM_BASE + MAP.ECAM_SIZE) {
+      this.pci.ecamWrite(a - MAP.ECAM_BASE, size, value);
+      return;
+    }
+    if (a >= MAP.MSI_WINDOW_BASE && a < MAP.MSI_WINDOW_BASE + MAP.MSI_WINDOW_SIZE) return; // handled above for the LAPIC page
+    if (this.pci.mmioWrite(a, size, value)) return;
+    this.event(cpu, 'unassigned-write', `${size}-byte write of 0x${(value >>> 0).toString(16)} to unclaimed 0x${a.toString(16)}`);
+  }
+
+  private ramRead(view: DataView, off: number, size: 1 | 2 | 4): number {
+    return size === 1 ? view.getUint8(off) : size === 2 ? view.getUint16(off, true) : view.getUint32(off, true);
+  }
+
+  /** Narrow access to a 32-bit register: the byte lane(s) of the dword. */
+  private lane(dword: number, address: number, size: 1 | 2 | 4): number {
+    if (size === 4) return dword >>> 0;
+    const shift = (address & 3) * 8;
+    return (dword >>> shift) & (size === 1 ? 0xff : 0xffff);
+  }
+
+  ioRead(port: number, size: 1 | 2 | 4): number {
+    const p = port & 0xffff;
+    if (p >= MAP.PORT_PCI_CONFIG_ADDRESS && p < MAP.PORT_PCI_CONFIG_ADDRESS + 8) {
+      const v = this.pci.ioRead(p, size);
+      if (v !== null) return v;
+    }
+    if (p === 0x20 || p === 0x21 || p === 0xa0 || p === 0xa1) return this.pic.ioRead(p);
+    return size === 4 ? 0xffffffff : size === 2 ? 0xffff : 0xff;
+  }
+
+  ioWrite(port: number, size: 1 | 2 | 4, value: number): void {
+    const p = port & 0xffff;
+    if (p >= MAP.PORT_PCI_CONFIG_ADDRESS && p < MAP.PORT_PCI_CONFIG_ADDRESS + 8 && this.pci.ioWrite(p, size, value)) return;
+    if (p === 0x20 || p === 0x21 || p === 0xa0 || p === 0xa1) {
+      this.pic.ioWrite(p, value & 0xff);
+      return;
+    }
+    if (p === MAP.PORT_DEBUG_CONSOLE) {
+      this.consoleText += String.fromCharCode(value & 0xff);
+      return;
+    }
+    if (p === MAP.PORT_POST) return;
+  }
+
+  get console(): string {
+    return this.consoleText;
+  }
+
+  // ---- the clock and the scheduler ----
+
+  /** Advances virtual time to `t`, clocking every armed local APIC timer. */
+  private advanceTo(t: number): void {
+    const ticks = Math.floor(t / MAP.BUS_CLOCK_NS) - Math.floor(this.lastTick / MAP.BUS_CLOCK_NS);
+    this.time = t;
+    this.lastTick = t;
+    if (ticks > 0) for (const c of this.cpus) if (c.lapic.ticksUntilNextEvent() !== null || c.lapic.mode !== 'disabled') c.lapic.tick(ticks);
+  }
+
+  /** Earliest time something will happen without a CPU running: a paused thread or an APIC timer. */
+  private nextEventTime(): number | null {
+    let next: number | null = null;
+    for (const c of this.cpus) {
+      if (c.state === 'running' && c.wakeAt > this.time) next = next === null ? c.wakeAt : Math.min(next, c.wakeAt);
+      const ticks = c.lapic.ticksUntilNextEvent();
+      if (ticks !== null) {
+        const t = this.time + Math.max(1, ticks) * MAP.BUS_CLOCK_NS;
+        next = next === null ? t : Math.min(next, t);
+      }
+    }
+    return next;
+  }
+
+  /** Resumes one CPU's guest thread until it yields; returns false if it could not run. */
+  private step(cpu: Cpu): boolean {
+    if (cpu.state === 'halted') {
+      if (!cpu.canWake()) return false;
+      cpu.state = 'running';
+    }
+    if (cpu.state !== 'running' || cpu.wakeAt > this.time || !cpu.thread) return false;
+    try {
+      cpu.boundary();
+      if (cpu.state !== 'running') return true;
+      const r = cpu.thread.next();
+      if (r.done) {
+        cpu.state = 'finished';
+        cpu.thread = null;
+        return true;
+      }
+      const y = r.value;
+      if (y.kind === 'hlt') {
+        if (!cpu.canWake()) cpu.state = 'halted';
+      } else if (y.kind === 'pause') {
+        cpu.wakeAt = this.time + Math.max(1, Math.ceil(y.ns));
+      } else {
+        cpu.wakeAt = this.time + 50; // one polling iteration
+      }
+    } catch (e) {
+      if (e instanceof CpuShutdown) return true;
+      cpu.shutdown(`guest fault: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`);
+    }
+    return true;
+  }
+
+  /** Starts `program` on the BSP and runs until it returns (APs keep whatever state they reach). */
+  run(program: GuestProgram): RunResult {
+    const bsp = this.cpus[0]!;
+    bsp.start(program);
+    for (;;) {
+      let progressed = false;
+      for (const c of this.cpus) if (this.step(c)) progressed = true;
+      if (bsp.state === 'finished') return this.result('bsp-finished');
+      if (bsp.state === 'shutdown') return this.result('bsp-shutdown');
+      if (progressed) continue;
+      const next = this.nextEventTime();
+      if (next === null) return this.result('all-cpus-stopped');
+      if (next > this.timeLimit) {
+        this.advanceTo(this.timeLimit);
+        return this.result('time-limit');
+      }
+      this.advanceTo(next);
+    }
+  }
+
+  private result(end: RunResult['end']): RunResult {
+    return { end, timeNs: this.time, console: this.consoleText, events: this.events };
+  }
+}
+
+/** Builds a machine from a configuration (see MachineConfig). */
+export function createMachine(config: MachineConfig): Machine {
+  return new Machine(config);
+}
