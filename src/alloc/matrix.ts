@@ -7,7 +7,9 @@ import type { EngineName, MatrixCore, Placement } from './core';
 import { CpuMask, formatList, toCpuMask, type CpuMaskInput } from './cpumask';
 import { MatrixError, statusError } from './errors';
 import { JsMatrixCore } from './js-core';
-import { WasmMatrixCore } from './wasm/wasm-core';
+import { compileMatrixModule, WasmMatrixCore } from './wasm/wasm-core';
+
+export { compileMatrixModule };
 
 /** x86-64 (Linux >= 6.10): irq_alloc_matrix(NR_VECTORS, FIRST_EXTERNAL_VECTOR, FIRST_SYSTEM_VECTOR). */
 export const X86_MATRIX = { bits: 256, start: 0x20, end: 0xeb } as const;
@@ -276,6 +278,14 @@ export class VectorMatrix {
 
 /** Creates a vector matrix on the chosen engine ('wasm' by default). */
 export async function createMatrix(options: MatrixOptions): Promise<VectorMatrix> {
+  return createMatrixSync(options, options?.engine === 'js' ? undefined : await compileMatrixModule());
+}
+
+/**
+ * Synchronous createMatrix for callers that cannot await (guest firmware); the wasm engine needs
+ * the module compiled beforehand with compileMatrixModule().
+ */
+export function createMatrixSync(options: MatrixOptions, wasmModule?: WebAssembly.Module): VectorMatrix {
   if (options === null || typeof options !== 'object') throw new MatrixError('EINVAL', 'createMatrix needs an options object');
   const cpus = checkInt('cpus', options.cpus, 1, S.MAX_CPUS);
   const bits = checkInt('bits', options.bits ?? X86_MATRIX.bits, 1, S.MAX_BITS);
@@ -294,8 +304,13 @@ export async function createMatrix(options: MatrixOptions): Promise<VectorMatrix
     throw new MatrixError('EINVAL', `preset x86 fixes the geometry to bits 256, start 0x20, end 0xeb`);
   }
   const policy = placement === 'bestFit' ? S.POLICY_BEST_FIT : S.POLICY_FIRST_FIT;
-  const core: MatrixCore =
-    engine === 'wasm' ? await WasmMatrixCore.create(cpus, bits, start, end, policy) : new JsMatrixCore(cpus, bits, start, end, policy);
+  let core: MatrixCore;
+  if (engine === 'wasm') {
+    if (!wasmModule) throw new MatrixError('EINVAL', 'the wasm engine needs a compiled module (await compileMatrixModule())');
+    core = WasmMatrixCore.createSync(wasmModule, cpus, bits, start, end, policy);
+  } else {
+    core = new JsMatrixCore(cpus, bits, start, end, policy);
+  }
   const m = new VectorMatrix(core, placement);
   if (options.preset === 'x86') for (const b of X86_SYSTEM_BITS) m.assignSystem(b, false);
   return m;

@@ -91,8 +91,12 @@ export class WasmMatrixCore implements MatrixCore {
   }
 
   static async create(cpus: number, bits: number, start: number, end: number, policy: number): Promise<WasmMatrixCore> {
-    const module = await compileMatrixModule();
-    const instance = await WebAssembly.instantiate(module, {});
+    return WasmMatrixCore.createSync(await compileMatrixModule(), cpus, bits, start, end, policy);
+  }
+
+  /** Synchronous creation from an already compiled module (for callers that cannot await). */
+  static createSync(module: WebAssembly.Module, cpus: number, bits: number, start: number, end: number, policy: number): WasmMatrixCore {
+    const instance = new WebAssembly.Instance(module, {});
     const status = (instance.exports as unknown as MatrixExports).init(cpus, bits, start, end, policy);
     if (status !== S.OK) throw new RangeError(`wasm matrix init failed with status ${status}`);
     return new WasmMatrixCore(instance, cpus, bits, start, end);
