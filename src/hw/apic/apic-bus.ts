@@ -1,0 +1,265 @@
+// APIC bus / system bus interrupt fabric: destination decode (SDM vol. 3A §11.6.2), lowest-priority
+// arbitration (§11.6.2.4), MSI decode (§11.11), EOI broadcast to I/O APICs. No focus processor, no IOMMU.
+import type { ApicMessage, DeliveryMode, Destination, EoiListener, InterruptRouter, MsiOutcome, TriggerMode } from '../signals';
+import { ApicUsageError } from './errors';
+import { LocalApic } from './local-apic';
+import type { LapicRouter } from './lapic-core';
+import {
+  MSI_ADDRESS_DM_LOGICAL, MSI_ADDRESS_EXT_DEST_MASK, MSI_ADDRESS_EXT_DEST_SHIFT, MSI_ADDRESS_IR_FORMAT,
+  MSI_ADDRESS_RH, MSI_ADDRESS_WINDOW, MSI_DATA_LEVEL_ASSERT, MSI_DATA_TRIGGER_LEVEL,
+} from './msi-format';
+
+/**
+ * Picks the one APIC that takes a lowest-priority message. `candidates` are the matching, enabled-or-not
+ * APICs in ascending APIC ID order (never empty). Returning undefined drops the message.
+ */
+export type LowestPriorityPolicy = (candidates: readonly LocalApic[], message: ApicMessage) => LocalApic | undefined;
+
+/** SDM-recommended arbitration: lowest PPR among software-enabled APICs, lowest APIC ID on ties. */
+export const lowestPprPolicy: LowestPriorityPolicy = (candidates) => {
+  let best: LocalApic | undefined;
+  let bestPpr = 0x100;
+  for (const c of candidates) {
+    if (!c.isSoftwareEnabled) continue; // a disabled APIC would only drop it (KVM skips them too)
+    const p = c.ppr;
+    if (p < bestPpr) {
+      best = c;
+      bestPpr = p;
+    }
+  }
+  return best ?? candidates[0]; // none enabled: the first one reports the drop
+};
+
+/** QEMU's hw/intc/apic.c behaviour: the first matching APIC by ascending ID, priorities ignored. */
+export const firstMatchPolicy: LowestPriorityPolicy = (candidates) => candidates[0];
+
+export interface ApicBusOptions {
+  lowestPriority?: LowestPriorityPolicy;
+  /**
+   * Decode MSI address bits 11:5 as destination ID bits 14:8 (KVM_FEATURE_MSI_EXT_DEST_ID). Off by
+   * default: the SDM reserves those bits and hardware without an IOMMU ignores them.
+   */
+  extendedDestId?: boolean;
+}
+
+/** Shared result for "nobody accepted"; frozen, so callers must not push into it. */
+const NONE: number[] = Object.freeze([] as number[]) as number[];
+const MSI_MODES: readonly (DeliveryMode | null)[] = ['fixed', 'lowest', 'smi', null, 'nmi', 'init', null, 'extint'];
+const U64_MAX = 0xffff_ffff_ffff_ffffn;
+
+export class ApicBus implements InterruptRouter {
+  private readonly policy: LowestPriorityPolicy;
+  private readonly extendedDestId: boolean;
+  /** Attached APICs in ascending hardware APIC ID order. */
+  private readonly sorted: LocalApic[] = [];
+  private readonly byHwId = new Map<number, LocalApic>();
+  /** Physical ID (as currently programmed) → APICs answering to it; disabled APICs are absent. */
+  private readonly physical = new Map<number, LocalApic[]>();
+  private readonly physicalKey = new Map<LocalApic, number>();
+  private readonly ioapics: EoiListener[] = [];
+  /** Candidate scratch lists, one per re-entrancy depth (a sink may send an IPI while we deliver). */
+  private readonly scratch: LocalApic[][] = [];
+  private depth = 0;
+  /** APICs whose destination matched in the last route() call (accepted or not). */
+  private matched = 0;
+
+  constructor(options: ApicBusOptions = {}) {
+    const policy = options.lowestPriority ?? lowestPprPolicy;
+    if (typeof policy !== 'function') throw new ApicUsageError('lowestPriority must be a function');
+    this.policy = policy;
+    this.extendedDestId = options.extendedDestId ?? false;
+  }
+
+  attach(lapic: LocalApic): void {
+    if (!(lapic instanceof LocalApic)) throw new ApicUsageError('attach() takes a LocalApic');
+    if (this.byHwId.has(lapic.apicId)) throw new ApicUsageError(`APIC ID ${lapic.apicId} is already attached`);
+    this.byHwId.set(lapic.apicId, lapic);
+    let i = this.sorted.length;
+    while (i > 0 && this.sorted[i - 1]!.apicId > lapic.apicId) i--;
+    this.sorted.splice(i, 0, lapic);
+    const router: LapicRouter = {
+      deliver: (dest, msg) => this.deliver(dest, msg),
+      eoiBroadcast: (vector) => this.eoiBroadcast(vector),
+      topologyChanged: () => this.reindex(lapic),
+    };
+    lapic.connect(router);
+    this.reindex(lapic);
+  }
+
+  /** Registers an EOI listener (an I/O APIC); several may be attached. */
+  attachIoApic(ioapic: EoiListener): void {
+    if (typeof ioapic?.eoi !== 'function') throw new ApicUsageError('attachIoApic() takes an object with eoi(vector)');
+    if (this.ioapics.includes(ioapic)) throw new ApicUsageError('this I/O APIC is already attached');
+    this.ioapics.push(ioapic);
+  }
+
+  lapics(): readonly LocalApic[] {
+    return this.sorted;
+  }
+
+  /** The APIC with this hardware (initial) APIC ID. */
+  byId(id: number): LocalApic | undefined {
+    return this.byHwId.get(id);
+  }
+
+  /** §11.8.5: a level-triggered EOI is broadcast to every I/O APIC. */
+  eoiBroadcast(vector: number): void {
+    for (const io of this.ioapics) io.eoi(vector);
+  }
+
+  /**
+   * Delivers `msg` to the APICs selected by `dest`; returns the hardware IDs of those that accepted
+   * it (the shared empty array when none did).
+   */
+  deliver(dest: Destination, msg: ApicMessage): number[] {
+    return this.route(dest, msg, msg.mode === 'lowest');
+  }
+
+  /** A DWORD memory write by a bus master: decoded as an MSI if it targets 0xFEExxxxx (§11.11). */
+  msiWrite(address: bigint, data: number): MsiOutcome {
+    if (typeof address !== 'bigint' || address < 0n || address > U64_MAX) {
+      throw new ApicUsageError(`MSI address must be a bigint in [0, 2^64), got ${String(address)}`);
+    }
+    if (!Number.isInteger(data) || data < 0 || data > 0xffff_ffff) {
+      throw new ApicUsageError(`MSI data must be a 32-bit unsigned integer, got ${String(data)}`);
+    }
+    if (address > 0xffff_ffffn) {
+      return { delivered: false, reason: 'not-msi-address', detail: `0x${address.toString(16)}: upper address DWORD is not 0` };
+    }
+    const low = Number(address);
+    if (low >>> 20 !== MSI_ADDRESS_WINDOW) {
+      return { delivered: false, reason: 'not-msi-address', detail: `0x${low.toString(16)} is outside 0xFEE00000–0xFEEFFFFF` };
+    }
+    if (low & MSI_ADDRESS_IR_FORMAT) {
+      return { delivered: false, reason: 'reserved-bits', detail: 'address bit 4 (remappable format) set without an IOMMU' };
+    }
+    const mode = MSI_MODES[(data >>> 8) & 7]!;
+    if (mode === null) {
+      return { delivered: false, reason: 'reserved-delivery-mode', detail: `data delivery mode ${(data >>> 8) & 7} is reserved` };
+    }
+    const vector = data & 0xff;
+    const trigger: TriggerMode = data & MSI_DATA_TRIGGER_LEVEL ? 'level' : 'edge';
+    // The level bit matters only for level-triggered messages (§11.11.2); edge messages always assert.
+    const level = trigger === 'edge' || (data & MSI_DATA_LEVEL_ASSERT) !== 0;
+    let id = (low >>> 12) & 0xff;
+    if (this.extendedDestId) id |= ((low & MSI_ADDRESS_EXT_DEST_MASK) >>> MSI_ADDRESS_EXT_DEST_SHIFT) << 8;
+    const dm = low & MSI_ADDRESS_DM_LOGICAL ? 'logical' : 'physical';
+    // DM is decoded even with RH = 0, as chipsets, QEMU and KVM do (Linux logical mode relies on it).
+    const fixedLike = mode === 'fixed' || mode === 'lowest';
+    const arbitrate = mode === 'lowest' || (fixedLike && (low & MSI_ADDRESS_RH) !== 0);
+    const ids = this.route({ id, mode: dm }, { vector, mode, trigger, level }, arbitrate);
+    if (this.matched === 0) {
+      return { delivered: false, reason: 'no-destination', detail: `no APIC matches ${dm} destination 0x${id.toString(16)}` };
+    }
+    if (fixedLike && vector < 16) {
+      // Delivered so the receivers latch ESR "receive illegal vector", but nothing reaches a CPU.
+      return { delivered: false, reason: 'illegal-vector', detail: `vector ${vector} is below 16` };
+    }
+    return { delivered: true, apicIds: ids, vector, mode, trigger };
+  }
+
+  // ---- internals ----
+
+  private route(dest: Destination, msg: ApicMessage, arbitrate: boolean): number[] {
+    const shorthand = dest.shorthand ?? 'none';
+    if (shorthand !== 'none') return this.routeShorthand(shorthand, dest.source, msg, arbitrate);
+    const id = dest.id;
+    const x2 = dest.x2apic === true;
+    if (!Number.isInteger(id) || id < 0 || id > 0xffff_ffff) throw new ApicUsageError(`destination id ${String(id)} is not a 32-bit value`);
+    if (dest.mode === 'physical' && !(x2 ? id === 0xffff_ffff : id === 0xff)) {
+      // Fast path: one map lookup, no candidate list (a unique physical ID needs no arbitration).
+      const list = this.physical.get(id);
+      if (list === undefined) {
+        this.matched = 0;
+        return NONE;
+      }
+      if (list.length === 1) {
+        const ok = list[0]!.accept(msg);
+        this.matched = 1; // after accept(): a re-entrant route() may have overwritten it
+        return ok ? [list[0]!.apicId] : NONE;
+      }
+      return this.dispatch(list, msg, arbitrate);
+    }
+    if (dest.mode !== 'physical' && dest.mode !== 'logical') throw new ApicUsageError(`destination mode ${String(dest.mode)}`);
+    const c = this.candidates();
+    for (const l of this.sorted) {
+      if (dest.mode === 'physical' ? l.matchesPhysical(id, x2) : l.matchesLogical(id, x2)) c.push(l);
+    }
+    return this.dispatchScratch(c, msg, arbitrate);
+  }
+
+  private routeShorthand(shorthand: string, source: number | undefined, msg: ApicMessage, arbitrate: boolean): number[] {
+    const src = source === undefined ? undefined : this.byHwId.get(source);
+    if (src === undefined) throw new ApicUsageError(`shorthand '${shorthand}' needs the source APIC ID of an attached APIC, got ${String(source)}`);
+    if (shorthand === 'self') {
+      const ok = src.accept(msg);
+      this.matched = 1;
+      return ok ? [src.apicId] : NONE;
+    }
+    if (shorthand !== 'all' && shorthand !== 'others') throw new ApicUsageError(`unknown shorthand ${shorthand}`);
+    const c = this.candidates();
+    for (const l of this.sorted) if (l.mode !== 'disabled' && (shorthand === 'all' || l !== src)) c.push(l);
+    return this.dispatchScratch(c, msg, arbitrate);
+  }
+
+  private candidates(): LocalApic[] {
+    const c = (this.scratch[this.depth] ??= []);
+    c.length = 0;
+    this.depth++;
+    return c;
+  }
+
+  private dispatchScratch(c: LocalApic[], msg: ApicMessage, arbitrate: boolean): number[] {
+    try {
+      return this.dispatch(c, msg, arbitrate);
+    } finally {
+      c.length = 0;
+      this.depth--;
+    }
+  }
+
+  private dispatch(list: readonly LocalApic[], msg: ApicMessage, arbitrate: boolean): number[] {
+    const matched = list.length;
+    if (matched === 0) {
+      this.matched = 0;
+      return NONE;
+    }
+    if (arbitrate) {
+      const winner = this.policy(list, msg);
+      const ok = winner !== undefined && winner.accept(msg);
+      this.matched = matched;
+      return ok ? [winner.apicId] : NONE;
+    }
+    let out: number[] = NONE;
+    for (const l of list) {
+      if (l.accept(msg)) {
+        if (out === NONE) out = [];
+        out.push(l.apicId);
+      }
+    }
+    this.matched = matched; // accept() may have re-entered route() and overwritten it
+    return out;
+  }
+
+  /** Keeps the physical-ID index current after an ID write or a mode change of `lapic`. */
+  private reindex(lapic: LocalApic): void {
+    const old = this.physicalKey.get(lapic);
+    const now = lapic.mode === 'disabled' ? undefined : lapic.physicalId;
+    if (old === now) return;
+    if (old !== undefined) {
+      const list = this.physical.get(old)!;
+      list.splice(list.indexOf(lapic), 1);
+      if (list.length === 0) this.physical.delete(old);
+      this.physicalKey.delete(lapic);
+    }
+    if (now !== undefined) {
+      const list = this.physical.get(now);
+      if (list === undefined) this.physical.set(now, [lapic]);
+      else {
+        list.push(lapic);
+        list.sort((a, b) => a.apicId - b.apicId);
+      }
+      this.physicalKey.set(lapic, now);
+    }
+  }
+}

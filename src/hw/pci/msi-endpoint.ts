@@ -1,0 +1,197 @@
+// A synthetic PCI test endpoint: MSI (PCI 3.0 §6.8.1), optional MSI-X (§6.8.2) and INTx (§6.2.2), fired through a doorbell in memory BAR0.
+// Not a model of any real product; no DMA besides its interrupt messages, no power management.
+//
+// IDs: vendor 0xFFF0, device 0x0001, class 0xFF0000 ("device does not fit any defined class").
+// PCI-SIG reserves no vendor ID for testing; we pick one in the 0xFFFx range, which PCI-SIG has not
+// assigned to our knowledge (0xFFFF = no function; 0xFFFD/0xFFFE are unofficial Xen/VMware IDs), so
+// the endpoint cannot pass for a real vendor's device. Override with `ids` if that ever collides.
+//
+// BAR0 (32-bit memory, non-prefetchable, `barSize` bytes, default 4 KiB) register map, dwords:
+//   0x00 DOORBELL     W: fire message i = value (MSI-X if enabled, else MSI if enabled, else INTx). R: 0
+//   0x04 INTX_ACK     W: any value clears the INTx request (status bit 3). R: bit 0 request, bit 1 pin asserted
+//   0x08 SENT         R: messages written upstream + INTx pin assertions (low 32 bits)
+//   0x0C SUPPRESSED   R: doorbells that produced nothing (low 32 bits)
+//   0x10 PENDED       R: doorbells recorded but not signalled yet (masked message; INTx disabled or already asserted)
+//   0x14 LAST_REASON  R: code of the last suppression (0 none; codes below)
+//   0x18 MODE         R: mode a doorbell uses now: 0 none, 1 INTx, 2 MSI, 3 MSI-X
+//   0x20 + 4·code     R: suppressions by reason: 1 no-such-message, 2 beyond-mme, 3 bus-master-off, 4 no-upstream, 5 no-interrupt-pin
+// MSI-X (when configured): table at BAR1 offset 0, PBA right after it (BAR1 is 32-bit memory, ≥ 4 KiB).
+import type { AccessSize } from './config-space';
+import type { MsiVectors } from './msi-capability';
+import { MsiCapability } from './msi-capability';
+import { MsixCapability, PCI_MSIX_ENTRY_SIZE } from './msix-capability';
+import { PciFunction } from './pci-function';
+import { PciUsageError } from './errors';
+
+export const MSI_ENDPOINT_VENDOR_ID = 0xfff0;
+export const MSI_ENDPOINT_DEVICE_ID = 0x0001;
+export const MSI_ENDPOINT_CLASS = 0xff_0000;
+
+export const EP_DOORBELL = 0x00;
+export const EP_INTX_ACK = 0x04;
+export const EP_SENT = 0x08;
+export const EP_SUPPRESSED = 0x0c;
+export const EP_PENDED = 0x10;
+export const EP_LAST_REASON = 0x14;
+export const EP_MODE = 0x18;
+export const EP_SUPPRESSED_BY = 0x20;
+
+export const ENDPOINT_SUPPRESS_REASONS = ['no-such-message', 'beyond-mme', 'bus-master-off', 'no-upstream', 'no-interrupt-pin'] as const;
+export type EndpointSuppressReason = (typeof ENDPOINT_SUPPRESS_REASONS)[number];
+export type EndpointMode = 'none' | 'intx' | 'msi' | 'msix';
+const MODE_CODE: Record<EndpointMode, number> = { none: 0, intx: 1, msi: 2, msix: 3 };
+
+export interface MsiEndpointOptions {
+  msi?: { vectors: MsiVectors; is64: boolean; pvm: boolean };
+  msix?: { tableSize: number };
+  /** 0 = no INTx pin; default 1 (INTA#). */
+  intxPin?: 0 | 1 | 2 | 3 | 4;
+  /** BAR0 size: a power of two from 64 bytes to 1 MiB; default 4096. */
+  barSize?: number;
+  /** Deliberately broken behaviour for negative tests. */
+  quirks?: { ignoreMme?: boolean };
+  ids?: { vendorId: number; deviceId: number };
+}
+
+export type DoorbellOutcome =
+  | { result: 'sent'; mode: EndpointMode }
+  | { result: 'pended'; mode: EndpointMode }
+  | { result: 'suppressed'; mode: EndpointMode; reason: EndpointSuppressReason };
+
+export class MsiEndpoint extends PciFunction {
+  readonly msi: MsiCapability | null;
+  readonly msix: MsixCapability | null;
+  private sentCount = 0;
+  private suppressedCount = 0;
+  private pendedCount = 0;
+  private lastReason: EndpointSuppressReason | null = null;
+  private readonly byReason = new Map<EndpointSuppressReason, number>(ENDPOINT_SUPPRESS_REASONS.map((r) => [r, 0]));
+
+  constructor(options: MsiEndpointOptions = {}) {
+    const barSize = options.barSize ?? 0x1000;
+    if (!Number.isInteger(barSize) || barSize < 64 || barSize > 1 << 20 || (barSize & (barSize - 1)) !== 0) {
+      throw new PciUsageError(`MsiEndpoint barSize must be a power of two in 64..1 MiB, got ${String(barSize)}`);
+    }
+    super({
+      vendorId: options.ids?.vendorId ?? MSI_ENDPOINT_VENDOR_ID,
+      deviceId: options.ids?.deviceId ?? MSI_ENDPOINT_DEVICE_ID,
+      classCode: MSI_ENDPOINT_CLASS,
+      revision: 1,
+      interruptPin: options.intxPin ?? 1,
+    });
+    this.addBar(0, { kind: 'memory32', size: barSize });
+    if (options.msix !== undefined) {
+      const n = options.msix.tableSize;
+      const bytes = n * PCI_MSIX_ENTRY_SIZE + Math.ceil(n / 64) * 8;
+      this.addBar(1, { kind: 'memory32', size: Math.max(0x1000, 2 ** Math.ceil(Math.log2(Math.max(bytes, 1)))) });
+    }
+    this.msi = options.msi === undefined ? null : new MsiCapability({ ...options.msi, quirks: options.quirks ?? {} });
+    if (this.msi !== null) this.addCapability(this.msi);
+    if (options.msix !== undefined) {
+      const n = options.msix.tableSize;
+      this.msix = new MsixCapability({ tableSize: n, tableBar: 1, tableOffset: 0, pbaBar: 1, pbaOffset: n * PCI_MSIX_ENTRY_SIZE });
+      this.addCapability(this.msix);
+    } else {
+      this.msix = null;
+    }
+  }
+
+  get sent(): number {
+    return this.sentCount;
+  }
+  get suppressed(): number {
+    return this.suppressedCount;
+  }
+  get pended(): number {
+    return this.pendedCount;
+  }
+  /** All counters, with suppressions broken down by reason. */
+  counters(): { sent: number; suppressed: number; pended: number; lastReason: EndpointSuppressReason | null; byReason: Record<EndpointSuppressReason, number> } {
+    return {
+      sent: this.sentCount,
+      suppressed: this.suppressedCount,
+      pended: this.pendedCount,
+      lastReason: this.lastReason,
+      byReason: Object.fromEntries(this.byReason) as Record<EndpointSuppressReason, number>,
+    };
+  }
+
+  /** Interrupt mechanism a doorbell uses right now. */
+  mode(): EndpointMode {
+    if (this.msix?.enabled) return 'msix';
+    if (this.msi?.enabled) return 'msi';
+    return this.interruptPin !== 0 ? 'intx' : 'none';
+  }
+
+  /** What the DOORBELL register does with value `index` (also callable directly by a board). */
+  ring(index: number): DoorbellOutcome {
+    const mode = this.mode();
+    if (mode === 'none') return this.suppress(mode, 'no-interrupt-pin');
+    if (mode === 'intx') {
+      const before = this.intxAsserted;
+      this.setInterruptStatus(true);
+      if (this.intxAsserted && !before) return { result: 'sent', mode }; // counted by intxChanged
+      this.pendedCount++;
+      return { result: 'pended', mode };
+    }
+    const cap = mode === 'msix' ? this.msix! : this.msi!;
+    const limit = mode === 'msix' ? this.msix!.tableSize : 32;
+    if (!Number.isInteger(index) || index < 0 || index >= limit) return this.suppress(mode, 'no-such-message');
+    const out = cap.fire(index);
+    if (out.result === 'sent') return { result: 'sent', mode };
+    if (out.result === 'pending') {
+      this.pendedCount++;
+      return { result: 'pended', mode };
+    }
+    // 'msi-disabled'/'msix-disabled' cannot happen: mode() picked an enabled mechanism.
+    return this.suppress(mode, out.reason as EndpointSuppressReason);
+  }
+
+  private suppress(mode: EndpointMode, reason: EndpointSuppressReason): DoorbellOutcome {
+    this.suppressedCount++;
+    this.byReason.set(reason, this.byReason.get(reason)! + 1);
+    this.lastReason = reason;
+    return { result: 'suppressed', mode, reason };
+  }
+
+  protected override messageSent(): void {
+    this.sentCount++;
+  }
+
+  protected override intxChanged(level: boolean): void {
+    if (level) this.sentCount++;
+  }
+
+  protected override barRead(bar: number, offset: number, size: AccessSize): number {
+    if (bar !== 0) return 0;
+    const dword = this.register(offset & ~3);
+    return size === 4 ? dword : (dword >>> (8 * (offset & 3))) & ((1 << (8 * size)) - 1);
+  }
+
+  protected override barWrite(bar: number, offset: number, _size: AccessSize, value: number): void {
+    if (bar !== 0) return;
+    if (offset === EP_DOORBELL) this.ring(value);
+    else if (offset === EP_INTX_ACK) this.setInterruptStatus(false);
+    // Other offsets are read-only counters or unused: writes are ignored, as on most device register files.
+  }
+
+  private register(offset: number): number {
+    switch (offset) {
+      case EP_INTX_ACK:
+        return (this.interruptStatus ? 1 : 0) | (this.intxAsserted ? 2 : 0);
+      case EP_SENT:
+        return this.sentCount >>> 0;
+      case EP_SUPPRESSED:
+        return this.suppressedCount >>> 0;
+      case EP_PENDED:
+        return this.pendedCount >>> 0;
+      case EP_LAST_REASON:
+        return this.lastReason === null ? 0 : ENDPOINT_SUPPRESS_REASONS.indexOf(this.lastReason) + 1;
+      case EP_MODE:
+        return MODE_CODE[this.mode()];
+    }
+    const code = (offset - EP_SUPPRESSED_BY) / 4;
+    const reason = ENDPOINT_SUPPRESS_REASONS[code - 1];
+    return offset >= EP_SUPPRESSED_BY && reason !== undefined ? this.byReason.get(reason)! >>> 0 : 0;
+  }
+}
