@@ -4,6 +4,7 @@
 import { cac } from 'cac';
 import { SCRIPT_GRAMMAR } from '../alloc/script';
 import { matrixCommand } from './matrix-command';
+import { runCommand } from './run-command';
 import { UsageError } from './io';
 
 const cli = cac('irqslice');
@@ -15,6 +16,16 @@ cli
   .example('echo "preset x86\\ncpus 1\\nonline 0\\nalloc 0" | irqslice matrix -')
   .action(async (file: string | undefined, opts: { engine?: unknown }) => {
     process.exitCode = await matrixCommand(file, opts);
+  });
+
+cli
+  .command('run [scenario]', 'Boot a machine and probe every MSI message (default: the built-in scenario under aligned and linux)')
+  .option('--json', 'print the JSON report instead of the text report')
+  .option('--policy <list>', 'placement policy or comma-separated list: aligned, linux, freebsd')
+  .option('--engine <engine>', 'override the scenario engine: wasm or js')
+  .example('irqslice run examples/scenarios/x2apic-8cpu.json --json')
+  .action(async (file: string | undefined, opts: { json?: boolean; policy?: unknown; engine?: unknown }) => {
+    process.exitCode = await runCommand(file, opts);
   });
 
 cli.help((sections) => {

@@ -94,7 +94,7 @@ export class Machine implements CpuBus {
     this.ramView = new DataView(this.ram.buffer);
 
     this.bus = new ApicBus(config.lowestPriority ? { lowestPriority: config.lowestPriority } : {});
-    this.ioapic = new IoApic({ id: n < 255 ? n : 0, pins: 24 });
+    this.ioapic = new IoApic({ id: 0, pins: 24 }); // 4-bit ID register; 0 as on QEMU
     this.bus.attachIoApic(this.ioapic);
     this.ioapic.connect(this.bus);
     this.pic = new PicPair({
@@ -127,7 +127,7 @@ export class Machine implements CpuBus {
     this.acpi = buildAcpi(
       {
         cpus: this.cpus.map((c) => ({ apicId: c.apicId, uid: c.index, enabled: true })),
-        ioapic: { id: n < 255 ? n : 0, address: MAP.IOAPIC_BASE, gsiBase: 0 },
+        ioapic: { id: 0, address: MAP.IOAPIC_BASE, gsiBase: 0 },
         lapicAddress: MAP.LAPIC_BASE,
         overrides: [
           { irq: 0, gsi: 2, flags: 0 },

@@ -1,0 +1,38 @@
+// Guest driver for the I/O APIC (82093AA §3.2): indirect IOREGSEL/IOWIN access, RTE programming.
+
+import type { CpuContext } from '../src/machine/guest-interface';
+
+const IOREGSEL = 0x00;
+const IOWIN = 0x10;
+
+export class IoApicDriver {
+  constructor(readonly address: number, readonly gsiBase: number) {}
+
+  read(cpu: CpuContext, index: number): number {
+    cpu.write32(this.address + IOREGSEL, index);
+    return cpu.read32(this.address + IOWIN);
+  }
+
+  write(cpu: CpuContext, index: number, value: number): void {
+    cpu.write32(this.address + IOREGSEL, index);
+    cpu.write32(this.address + IOWIN, value >>> 0);
+  }
+
+  pins(cpu: CpuContext): number {
+    return ((this.read(cpu, 1) >>> 16) & 0xff) + 1;
+  }
+
+  maskAll(cpu: CpuContext): void {
+    const n = this.pins(cpu);
+    for (let p = 0; p < n; p++) this.write(cpu, 0x10 + 2 * p, 1 << 16);
+  }
+
+  /** Fixed delivery, physical destination; PCI INTx is level-triggered, active low. */
+  route(cpu: CpuContext, gsi: number, vector: number, apicId: number, level: boolean, activeLow: boolean): void {
+    const pin = gsi - this.gsiBase;
+    const low = vector | (activeLow ? 1 << 13 : 0) | (level ? 1 << 15 : 0);
+    this.write(cpu, 0x10 + 2 * pin, low | (1 << 16)); // masked while the destination is written
+    this.write(cpu, 0x11 + 2 * pin, (apicId & 0xff) << 24);
+    this.write(cpu, 0x10 + 2 * pin, low);
+  }
+}

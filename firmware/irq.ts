@@ -1,0 +1,91 @@
+// Guest interrupt layer: one IDT shared by all CPUs whose entries all lead to a common stub that
+// looks the vector up in the current CPU's vector_irq table (as Linux's common_interrupt does),
+// runs the owner's handler, records what arrived where, and EOIs like real code.
+
+import type { CpuContext, InterruptHandler } from '../src/machine/guest-interface';
+import { SPURIOUS_VECTOR, type LapicDriver } from './lapic';
+
+export interface IrqDesc {
+  irq: number;
+  /** Who owns it: a device BDF, or a name for platform interrupts. */
+  owner: string;
+  /** Message / entry index within the owner (0 for INTx). */
+  index: number;
+  kind: 'msi' | 'msix' | 'intx' | 'ipi';
+  handler: (cpu: CpuContext, desc: IrqDesc) => void;
+}
+
+export interface Observation {
+  cpu: number;
+  vector: number;
+  irq: number | null;
+  owner: string | null;
+  index: number | null;
+  timeNs: number;
+}
+
+export class IrqLayer {
+  /** vector_irq: per CPU index, vector → descriptor. */
+  readonly vectorIrq: Map<number, IrqDesc>[];
+  readonly idt = new Map<number, InterruptHandler>();
+  readonly observations: Observation[] = [];
+  /** /proc/interrupts: per irq, count per CPU index. */
+  readonly counts = new Map<number, number[]>();
+  readonly unexpected: number[];
+  readonly spurious: number[];
+  private nextIrq = 24; // GSIs 0..23 are the I/O APIC's
+  readonly descs: IrqDesc[] = [];
+
+  constructor(
+    private readonly cpuCount: number,
+    private readonly apicIdToIndex: Map<number, number>,
+    private readonly lapic: LapicDriver,
+  ) {
+    this.vectorIrq = Array.from({ length: cpuCount }, () => new Map());
+    this.unexpected = new Array(cpuCount).fill(0);
+    this.spurious = new Array(cpuCount).fill(0);
+    const stub: InterruptHandler = (cpu, vector) => this.common(cpu, vector);
+    for (let v = 0x20; v <= 0xff; v++) this.idt.set(v, stub);
+    // NMI (vector 2): count and return; there is nothing to EOI.
+    this.idt.set(2, () => undefined);
+  }
+
+  cpuIndex(cpu: CpuContext): number {
+    return this.apicIdToIndex.get(cpu.cpuid().apicId) ?? -1;
+  }
+
+  newDesc(owner: string, index: number, kind: IrqDesc['kind'], handler: IrqDesc['handler'], gsi?: number): IrqDesc {
+    const d: IrqDesc = { irq: gsi ?? this.nextIrq++, owner, index, kind, handler };
+    this.descs.push(d);
+    this.counts.set(d.irq, new Array(this.cpuCount).fill(0));
+    return d;
+  }
+
+  bind(cpuIndex: number, vector: number, desc: IrqDesc): void {
+    this.vectorIrq[cpuIndex]!.set(vector, desc);
+  }
+
+  unbind(cpuIndex: number, vector: number): void {
+    this.vectorIrq[cpuIndex]!.delete(vector);
+  }
+
+  private common(cpu: CpuContext, vector: number): void {
+    const idx = this.cpuIndex(cpu);
+    const timeNs = Number(cpu.rdtsc());
+    if (vector === SPURIOUS_VECTOR) {
+      // The APIC's spurious vector: no ISR bit was set, so no EOI (SDM §11.9).
+      if (idx >= 0) this.spurious[idx]!++;
+      this.observations.push({ cpu: idx, vector, irq: null, owner: null, index: null, timeNs });
+      return;
+    }
+    const desc = idx >= 0 ? this.vectorIrq[idx]!.get(vector) : undefined;
+    this.observations.push({ cpu: idx, vector, irq: desc?.irq ?? null, owner: desc?.owner ?? null, index: desc?.index ?? null, timeNs });
+    if (desc) {
+      this.counts.get(desc.irq)![idx]!++;
+      desc.handler(cpu, desc);
+    } else if (idx >= 0) {
+      this.unexpected[idx]!++;
+    }
+    this.lapic.eoi(cpu);
+  }
+}

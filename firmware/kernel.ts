@@ -1,0 +1,208 @@
+// The guest kernel: validate ACPI, bring up the BSP's APIC, mask the 8259s, set up the vector
+// domain like Linux, start every AP with INIT-SIPI-SIPI, enumerate PCI, allocate interrupt vectors
+// for every MSI test endpoint, probe them, and report over the debug console.
+
+import type { VectorMatrix } from '../src/alloc/matrix';
+import type { CpuContext, GuestProgram, GuestYield } from '../src/machine/guest-interface';
+import { parseAcpi, type AcpiInfo } from './acpi';
+import { Console } from './console';
+import { BootError } from './errors';
+import { IoApicDriver } from './ioapic-driver';
+import { IrqLayer } from './irq';
+import { ICR_INIT, ICR_LEVEL_ASSERT, ICR_LEVEL_TRIGGER, ICR_STARTUP, LapicDriver } from './lapic';
+import { PCI_IRQ_ALL_TYPES, pciAllocIrqVectors, type DriverContext, type IrqAllocation } from './msi';
+import { cf8Access, ecamAccess, PciBusDriver, type PciDevice } from './pci';
+import { EP_INTX_ACK, probeDevice, type MessageResult } from './probe';
+import { VectorDomain, type Policy } from './vector-domain';
+
+/** The endpoint the driver binds to (src/hw/pci/msi-endpoint.ts). */
+const EP_VENDOR = 0xfff0;
+const EP_DEVICE = 0x0001;
+const TRAMPOLINE = 0x8000;
+const PCI_MMIO_BASE = 0xc000_0000;
+const PCI_MMIO_LIMIT = 0xfebf_ffff;
+
+/** The kernel command line, so to speak: what the guest is told at boot. */
+export interface BootParams {
+  policy: Policy;
+  /** The allocator library linked into the kernel: builds the vector matrix for `cpus` CPUs. */
+  createMatrix(cpus: number): VectorMatrix;
+  /** Per-device driver limits by BDF: pci_alloc_irq_vectors(min, max). Default min 1, max = all. */
+  devices: Record<string, { min?: number; max?: number }>;
+  /** Vectors per CPU to occupy before probing (other drivers' interrupts). */
+  fillPerCpu?: number;
+}
+
+export interface DeviceReport {
+  bdf: string;
+  mode: 'msi' | 'msix' | 'intx' | 'none';
+  vectors: number;
+  cpu: number | null;
+  base: number | null;
+  requested: number;
+  messages: MessageResult[];
+}
+
+interface ApState {
+  checkedIn: boolean[];
+}
+
+export function kernelMain(params: BootParams): GuestProgram {
+  return function* bsp(cpu: CpuContext): Generator<GuestYield, void, void> {
+    const con = new Console(() => cpu);
+    con.log('irqslice guest kernel starting on the BSP');
+    try {
+      yield* boot(cpu, con, params);
+    } catch (e) {
+      if (e instanceof BootError) {
+        con.log(`boot failed: ${e.message}`);
+        con.result('boot_error', { stage: e.stage, message: e.message });
+        return;
+      }
+      throw e;
+    }
+  };
+}
+
+function* boot(cpu: CpuContext, con: Console, params: BootParams): Generator<GuestYield, void, void> {
+  const acpi: AcpiInfo = parseAcpi(cpu);
+  con.log(`ACPI: RSDP at 0x${acpi.rsdpAddress.toString(16)} rev ${acpi.revision}, tables ${acpi.tables.join(' ')}`);
+  con.log(`ACPI: MADT ${acpi.cpus.length} CPU(s), ${acpi.ioapics.length} I/O APIC(s), ${acpi.overrides.length} override(s), LAPIC at 0x${acpi.lapicAddress.toString(16)}`);
+  const ioa = acpi.ioapics[0];
+  if (!ioa) throw new BootError('acpi', 'MADT lists no I/O APIC');
+
+  const lapic = new LapicDriver(acpi.lapicAddress);
+  const mode = lapic.mode(cpu);
+  const bspId = lapic.id(cpu);
+  const order = [acpi.cpus.find((c) => c.apicId === bspId), ...acpi.cpus.filter((c) => c.apicId !== bspId)];
+  if (!order[0]) throw new BootError('smp', `the BSP (APIC ID ${bspId}) is not in the MADT`);
+  const apicIds = order.map((c) => c!.apicId);
+  const indexOf = new Map(apicIds.map((id, i) => [id, i]));
+  con.log(`APIC: ${mode} mode, BSP APIC ID ${bspId}`);
+
+  // Mask the 8259s after a full re-initialisation (ICW1..4), as Linux's init_8259A(0) does.
+  if (acpi.pcatCompat) {
+    for (const [cmd, data, base, icw3] of [[0x20, 0x21, 0x30, 0x04], [0xa0, 0xa1, 0x38, 0x02]] as const) {
+      cpu.out8(cmd, 0x11);
+      cpu.out8(data, base);
+      cpu.out8(data, icw3);
+      cpu.out8(data, 0x01);
+      cpu.out8(data, 0xff);
+    }
+    con.log('8259: both PICs initialised and fully masked');
+  }
+
+  const irq = new IrqLayer(apicIds.length, indexOf, lapic);
+  const domain = new VectorDomain(params.policy, params.createMatrix(apicIds.length), apicIds);
+  cpu.lidt(irq.idt);
+  lapic.enable(cpu);
+  domain.online(0);
+  const ioapic = new IoApicDriver(ioa.address, ioa.gsiBase);
+  ioapic.maskAll(cpu);
+  con.log(`IOAPIC: id ${ioa.id} at 0x${ioa.address.toString(16)}, ${ioapic.pins(cpu)} pins, all masked`);
+  cpu.sti();
+
+  // --- SMP bring-up ---
+  const aps: ApState = { checkedIn: new Array(apicIds.length).fill(false) };
+  aps.checkedIn[0] = true;
+  cpu.installCode(TRAMPOLINE, apEntry(lapic, irq, domain, indexOf, aps));
+  for (let i = 1; i < apicIds.length; i++) {
+    const id = apicIds[i]!;
+    yield* lapic.sendIpi(cpu, id, ICR_INIT | ICR_LEVEL_ASSERT | ICR_LEVEL_TRIGGER);
+    yield* lapic.sendIpi(cpu, id, ICR_INIT | ICR_LEVEL_TRIGGER); // INIT de-assert (a no-op on modern CPUs)
+    yield* cpu.pause(10_000);
+    for (let s = 0; s < 2 && !aps.checkedIn[i]; s++) {
+      yield* lapic.sendIpi(cpu, id, ICR_STARTUP | (TRAMPOLINE >> 12));
+      yield* cpu.pause(10_000);
+    }
+  }
+  for (let waited = 0; aps.checkedIn.includes(false) && waited < 1_000_000; waited += 1_000) yield* cpu.pause(1_000);
+  const missing = aps.checkedIn.flatMap((ok, i) => (ok ? [] : [i]));
+  con.result('check', { name: 'smp', ok: missing.length === 0, detail: missing.length ? `CPUs ${missing.join(',')} did not check in` : `${apicIds.length} CPU(s) online` });
+  con.log(`SMP: ${apicIds.length - missing.length} of ${apicIds.length} CPU(s) online`);
+
+  // --- PCI ---
+  const cfg = acpi.ecam ? ecamAccess(acpi.ecam.base) : cf8Access;
+  const pci = new PciBusDriver(cfg, PCI_MMIO_BASE, PCI_MMIO_LIMIT);
+  con.log(`PCI: configuration access through ${cfg.kind === 'ecam' ? `ECAM at 0x${acpi.ecam!.base.toString(16)}` : 'CF8/CFC (no MCFG)'}`);
+  const devs = pci.enumerate(cpu, acpi.ecam?.startBus ?? 0, acpi.ecam?.endBus ?? 255, (m) => con.log(m));
+
+  if (params.fillPerCpu) {
+    const n = domain.fill(params.fillPerCpu);
+    con.log(`vectors: ${n} single vectors occupied by other drivers (${params.fillPerCpu} per CPU)`);
+  }
+
+  const dctx: DriverContext = { cpu, pci, domain, irq, ioapic, apicIds, log: (m) => con.log(m) };
+  const bound: Array<{ dev: PciDevice; alloc: IrqAllocation | null; requested: number }> = [];
+  for (const dev of devs) {
+    if (dev.vendor !== EP_VENDOR || dev.device !== EP_DEVICE) continue;
+    const lim = params.devices[dev.bdf] ?? {};
+    const max = lim.max ?? 2048;
+    const bar0 = dev.bars.find((b) => b.index === 0)?.address ?? 0;
+    const handler = (c: CpuContext) => {
+      // INTx is level-triggered: quiet the device before EOI or the line re-asserts at once.
+      if (bar0) c.write32(bar0 + EP_INTX_ACK, 1);
+    };
+    const alloc = pciAllocIrqVectors(dctx, dev, lim.min ?? 1, max, PCI_IRQ_ALL_TYPES, handler);
+    if (!alloc) con.log(`driver ${dev.bdf}: no interrupt could be set up`);
+    bound.push({ dev, alloc, requested: max });
+  }
+
+  // --- probe ---
+  con.log('probe: ringing every message of every device');
+  let allOk = missing.length === 0;
+  for (const { dev, alloc, requested } of bound) {
+    const messages: MessageResult[] = [];
+    if (alloc) yield* probeDevice(cpu, irq, dev, alloc, messages);
+    const ok = alloc !== null && messages.length === alloc.vectors.length && messages.every((m) => m.ok);
+    allOk &&= ok;
+    const rep: DeviceReport = {
+      bdf: dev.bdf,
+      mode: alloc?.mode ?? 'none',
+      vectors: alloc?.vectors.length ?? 0,
+      cpu: alloc?.block?.cpu ?? alloc?.vectors[0]?.cpu ?? null,
+      base: alloc?.block?.base ?? alloc?.vectors[0]?.vector ?? null,
+      requested,
+      messages,
+    };
+    con.result('device', rep);
+    for (const m of messages) if (!m.ok) con.log(`probe ${dev.bdf} message ${m.index}: ${m.problem}`);
+    con.log(`probe ${dev.bdf}: ${messages.filter((m) => m.ok).length}/${messages.length} message(s) delivered as programmed`);
+  }
+  const spurious = irq.spurious.reduce((a, b) => a + b, 0);
+  const unexpected = irq.unexpected.reduce((a, b) => a + b, 0);
+  con.result('check', { name: 'no-spurious', ok: spurious === 0, detail: `${spurious} spurious interrupt(s)` });
+  con.result('check', { name: 'no-unexpected', ok: unexpected === 0, detail: `${unexpected} interrupt(s) on vectors with no handler` });
+  allOk &&= spurious === 0 && unexpected === 0;
+  con.result('interrupts', {
+    cpus: apicIds.length,
+    irqs: irq.descs.map((d) => ({ irq: d.irq, owner: d.owner, index: d.index, kind: d.kind, counts: sparse(irq.counts.get(d.irq)!) })),
+    spurious: sparse(irq.spurious),
+    unexpected: sparse(irq.unexpected),
+  });
+  con.result('vectors', { policy: params.policy, text: domain.describe() });
+  con.result('done', { ok: allOk });
+  con.log(`probe: ${allOk ? 'all checks passed' : 'FAILURES (see above)'}`);
+}
+
+function sparse(counts: number[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  counts.forEach((n, i) => {
+    if (n) out[i] = n;
+  });
+  return out;
+}
+
+/** The AP's first code: enable the APIC, load the IDT, come online in the vector domain, idle. */
+function apEntry(lapic: LapicDriver, irq: IrqLayer, domain: VectorDomain, indexOf: Map<number, number>, aps: ApState) {
+  return function* ap(cpu: CpuContext): Generator<GuestYield, void, void> {
+    const idx = indexOf.get(lapic.id(cpu));
+    if (idx === undefined) return; // not in the MADT: stay out of the way
+    cpu.lidt(irq.idt);
+    lapic.enable(cpu);
+    domain.online(idx);
+    aps.checkedIn[idx] = true;
+    cpu.sti();
+    for (;;) yield* cpu.hlt();
+  };
+}

@@ -1,0 +1,187 @@
+// pci_alloc_irq_vectors() for the guest (shape of Linux drivers/pci/msi/api.c): MSI-X, then MSI
+// (multi-message as the vector domain allows), then INTx through the I/O APIC. Programs the
+// capability registers in the order Linux's msi_capability_init / msix_capability_init use.
+
+import type { CpuContext } from '../src/machine/guest-interface';
+import type { IoApicDriver } from './ioapic-driver';
+import type { IrqDesc, IrqLayer } from './irq';
+import { PCI_CAP_MSI, PCI_CAP_MSIX, type PciBusDriver, type PciDevice } from './pci';
+import type { Placement, VectorDomain } from './vector-domain';
+
+export const PCI_IRQ_INTX = 1;
+export const PCI_IRQ_MSI = 2;
+export const PCI_IRQ_MSIX = 4;
+export const PCI_IRQ_ALL_TYPES = 7;
+
+const MSI_CTRL_ENABLE = 1;
+const MSI_CTRL_64BIT = 1 << 7;
+const MSI_CTRL_PVM = 1 << 8;
+const MSIX_CTRL_ENABLE = 1 << 15;
+const MSIX_CTRL_MASKALL = 1 << 14;
+const CMD_INTX_DISABLE = 1 << 10;
+
+/** x86 MSI address, physical destination mode, no redirection hint (SDM §11.11.1). */
+export function msiAddress(apicId: number): number {
+  return (0xfee00000 | ((apicId & 0xff) << 12)) >>> 0;
+}
+
+export interface VectorAssignment {
+  /** Message/entry index → where its vector lives. */
+  cpu: number;
+  vector: number;
+  desc: IrqDesc;
+}
+
+export interface IrqAllocation {
+  mode: 'msi' | 'msix' | 'intx';
+  /** One entry per message (MSI: base + i on one CPU; MSI-X: independent; INTx: one). */
+  vectors: VectorAssignment[];
+  /** MSI: the block as programmed (base = data register). */
+  block?: Placement;
+  gsi?: number;
+}
+
+export interface DriverContext {
+  cpu: CpuContext;
+  pci: PciBusDriver;
+  domain: VectorDomain;
+  irq: IrqLayer;
+  ioapic: IoApicDriver;
+  apicIds: readonly number[];
+  log(m: string): void;
+}
+
+export function msiMessageCount(ctx: DriverContext, d: PciDevice): number {
+  const cap = d.capabilities.get(PCI_CAP_MSI);
+  if (cap === undefined) return 0;
+  return 1 << ((ctx.pci.read(ctx.cpu, d, cap + 2, 2) >> 1) & 7);
+}
+
+export function msixTableSize(ctx: DriverContext, d: PciDevice): number {
+  const cap = d.capabilities.get(PCI_CAP_MSIX);
+  if (cap === undefined) return 0;
+  return (ctx.pci.read(ctx.cpu, d, cap + 2, 2) & 0x7ff) + 1;
+}
+
+/**
+ * Allocates between `min` and `max` vectors of the allowed types; returns null when no type works.
+ * `handler(desc)` is the device's interrupt handler.
+ */
+export function pciAllocIrqVectors(
+  ctx: DriverContext,
+  d: PciDevice,
+  min: number,
+  max: number,
+  flags: number,
+  handler: IrqDesc['handler'],
+): IrqAllocation | null {
+  if (flags & PCI_IRQ_MSIX) {
+    const r = setupMsix(ctx, d, min, max, handler);
+    if (r) return r;
+  }
+  if (flags & PCI_IRQ_MSI) {
+    const r = setupMsi(ctx, d, min, max, handler);
+    if (r) return r;
+  }
+  if (flags & PCI_IRQ_INTX && min <= 1) return setupIntx(ctx, d, handler);
+  return null;
+}
+
+function setupMsi(ctx: DriverContext, d: PciDevice, min: number, max: number, handler: IrqDesc['handler']): IrqAllocation | null {
+  const cap = d.capabilities.get(PCI_CAP_MSI);
+  if (cap === undefined) return null;
+  const { cpu, pci } = ctx;
+  const ctrl = pci.read(cpu, d, cap + 2, 2);
+  const mmc = 1 << ((ctrl >> 1) & 7);
+  // Largest power of two <= min(max, messages the function can send).
+  let want = 1;
+  while (want * 2 <= Math.min(max, mmc)) want *= 2;
+  if (want < min) return null;
+  const block = ctx.domain.allocMsi(want, min);
+  if (!block) {
+    ctx.log(`msi ${d.bdf}: no room for ${want} vector(s) (min ${min})`);
+    return null;
+  }
+  const is64 = (ctrl & MSI_CTRL_64BIT) !== 0;
+  const pvm = (ctrl & MSI_CTRL_PVM) !== 0;
+  const dataOff = is64 ? 0x0c : 0x08;
+  const maskOff = is64 ? 0x10 : 0x0c;
+  const apicId = ctx.apicIds[block.cpu]!;
+  // msi_capability_init: MSI off, mask all (PVM), write the message and MME, INTx off, MSI on, unmask.
+  pci.write(cpu, d, cap + 2, 2, ctrl & ~MSI_CTRL_ENABLE);
+  if (pvm) pci.write(cpu, d, cap + maskOff, 4, 0xffffffff);
+  pci.write(cpu, d, cap + 4, 4, msiAddress(apicId));
+  if (is64) pci.write(cpu, d, cap + 8, 4, 0);
+  pci.write(cpu, d, cap + dataOff, 2, block.base & 0xffff);
+  const mme = Math.log2(block.count);
+  const ctrl2 = (ctrl & ~(MSI_CTRL_ENABLE | (7 << 4))) | (mme << 4);
+  pci.write(cpu, d, cap + 2, 2, ctrl2);
+  const cmd = pci.read(cpu, d, 0x04, 2);
+  pci.write(cpu, d, 0x04, 2, cmd | CMD_INTX_DISABLE);
+  pci.write(cpu, d, cap + 2, 2, ctrl2 | MSI_CTRL_ENABLE);
+  const vectors: VectorAssignment[] = [];
+  for (let i = 0; i < block.count; i++) {
+    const desc = ctx.irq.newDesc(d.bdf, i, 'msi', handler);
+    ctx.irq.bind(block.cpu, block.base + i, desc);
+    vectors.push({ cpu: block.cpu, vector: block.base + i, desc });
+  }
+  if (pvm) pci.write(cpu, d, cap + maskOff, 4, 0);
+  ctx.log(
+    `msi ${d.bdf}: ${block.count} of ${mmc} message(s), CPU ${block.cpu} (APIC ${apicId}) vectors 0x${block.base.toString(16)}` +
+      `..0x${(block.base + block.count - 1).toString(16)}, address 0x${msiAddress(apicId).toString(16)} data 0x${block.base.toString(16)} MME ${mme}`,
+  );
+  return { mode: 'msi', vectors, block };
+}
+
+function setupMsix(ctx: DriverContext, d: PciDevice, min: number, max: number, handler: IrqDesc['handler']): IrqAllocation | null {
+  const cap = d.capabilities.get(PCI_CAP_MSIX);
+  if (cap === undefined) return null;
+  const { cpu, pci } = ctx;
+  const ctrl = pci.read(cpu, d, cap + 2, 2);
+  const size = (ctrl & 0x7ff) + 1;
+  const n = Math.min(size, max);
+  if (n < min) return null;
+  const table = pci.read(cpu, d, cap + 4, 4);
+  const bar = d.bars.find((b) => b.index === (table & 7));
+  if (!bar || bar.address === 0) return null;
+  const tableAddr = bar.address + (table & ~7);
+  const placed: Placement[] = [];
+  for (let i = 0; i < n; i++) {
+    const p = ctx.domain.allocSingle();
+    if (!p) break;
+    placed.push(p);
+  }
+  if (placed.length < min) return null;
+  // msix_capability_init: enable with function mask, program entries, unmask them, clear the mask.
+  pci.write(cpu, d, cap + 2, 2, ctrl | MSIX_CTRL_ENABLE | MSIX_CTRL_MASKALL);
+  const cmd = pci.read(cpu, d, 0x04, 2);
+  pci.write(cpu, d, 0x04, 2, cmd | CMD_INTX_DISABLE);
+  const vectors: VectorAssignment[] = [];
+  placed.forEach((p, i) => {
+    const e = tableAddr + 16 * i;
+    cpu.write32(e + 0, msiAddress(ctx.apicIds[p.cpu]!));
+    cpu.write32(e + 4, 0);
+    cpu.write32(e + 8, p.base);
+    cpu.write32(e + 12, 0); // vector control: unmasked
+    const desc = ctx.irq.newDesc(d.bdf, i, 'msix', handler);
+    ctx.irq.bind(p.cpu, p.base, desc);
+    vectors.push({ cpu: p.cpu, vector: p.base, desc });
+  });
+  pci.write(cpu, d, cap + 2, 2, (ctrl | MSIX_CTRL_ENABLE) & ~MSIX_CTRL_MASKALL);
+  ctx.log(`msix ${d.bdf}: ${placed.length} of ${size} entr${size === 1 ? 'y' : 'ies'}: ${vectors.map((v) => `${v.cpu}/0x${v.vector.toString(16)}`).join(' ')}`);
+  return { mode: 'msix', vectors };
+}
+
+function setupIntx(ctx: DriverContext, d: PciDevice, handler: IrqDesc['handler']): IrqAllocation | null {
+  if (d.interruptPin < 1 || d.interruptPin > 4) return null;
+  const gsi = d.interruptLine;
+  const p = ctx.domain.allocSingle();
+  if (!p) return null;
+  const desc = ctx.irq.newDesc(d.bdf, 0, 'intx', handler, gsi);
+  ctx.irq.bind(p.cpu, p.base, desc);
+  const cmd = ctx.pci.read(ctx.cpu, d, 0x04, 2);
+  ctx.pci.write(ctx.cpu, d, 0x04, 2, cmd & ~CMD_INTX_DISABLE);
+  ctx.ioapic.route(ctx.cpu, gsi, p.base, ctx.apicIds[p.cpu]!, true, true);
+  ctx.log(`intx ${d.bdf}: INT${'ABCD'[d.interruptPin - 1]} → GSI ${gsi} → CPU ${p.cpu} vector 0x${p.base.toString(16)} (level, active low)`);
+  return { mode: 'intx', vectors: [{ cpu: p.cpu, vector: p.base, desc }], gsi };
+}

@@ -1,0 +1,114 @@
+// The guest's x86 vector domain: where interrupt vectors come from under each placement policy.
+//   aligned  the irqslice block allocator (matrix allocBlock): multi-MSI as one aligned block
+//   linux    today's kernel without interrupt remapping: multi-MSI refused, one vector (matrix alloc)
+//   freebsd  FreeBSD's x86 placement (msi_alloc/apic_alloc_vectors/intr_next_cpu), its own tables
+
+import { FreeBsdVectors } from '../src/alloc/freebsd-reference';
+import type { VectorMatrix } from '../src/alloc/matrix';
+import { MatrixError } from '../src/alloc/errors';
+import { X86_LEGACY_VECTORS } from '../src/alloc/matrix';
+
+export type Policy = 'aligned' | 'linux' | 'freebsd';
+
+export interface Placement {
+  cpu: number;
+  base: number;
+  count: number;
+}
+
+/** Highest APIC ID an MSI address can name without interrupt remapping (bits 19:12; 0xFF broadcasts). */
+export const MAX_MSI_APIC_ID = 0xfe;
+
+export class VectorDomain {
+  private readonly freebsd: FreeBsdVectors | null;
+  /** CPU indices an MSI or I/O APIC RTE can target: online, APIC ID <= 254. */
+  private readonly targets = new Set<number>();
+
+  constructor(
+    readonly policy: Policy,
+    readonly matrix: VectorMatrix,
+    private readonly apicIds: readonly number[],
+  ) {
+    const addressable = apicIds.filter((id) => id <= MAX_MSI_APIC_ID).length;
+    this.freebsd = policy === 'freebsd' ? new FreeBsdVectors(addressable) : null;
+  }
+
+  /** lapic_online(): the CPU's matrix map comes online; BSP first, with the legacy ISA vectors. */
+  online(cpu: number): void {
+    this.matrix.online(cpu);
+    if (cpu === 0) for (const v of X86_LEGACY_VECTORS) this.matrix.assign(0, v);
+    if (this.apicIds[cpu]! <= MAX_MSI_APIC_ID) this.targets.add(cpu);
+  }
+
+  private targetMask(): number[] {
+    return [...this.targets].sort((a, b) => a - b);
+  }
+
+  /**
+   * A block of `count` vectors for multi-MSI, shrinking by halves down to `min` where the policy
+   * does; null when nothing fits. Under 'linux' only count 1 is ever granted.
+   */
+  allocMsi(want: number, min: number): Placement | null {
+    if (this.policy === 'freebsd') {
+      const r = this.freebsd!.allocMsi(want);
+      if (!r || r.count < min) {
+        if (r) this.freebsd!.free(r.cpu, r.base, r.count);
+        return null;
+      }
+      return { cpu: r.cpu, base: r.base, count: r.count };
+    }
+    if (this.policy === 'linux') {
+      if (min > 1) return null;
+      return this.allocSingle();
+    }
+    for (let count = want; count >= Math.max(1, min); count >>= 1) {
+      try {
+        const b = this.matrix.allocBlock(this.targetMask(), count);
+        return { cpu: b.cpu, base: b.base, count: b.count };
+      } catch (e) {
+        if (!(e instanceof MatrixError) || e.code !== 'ENOSPC') throw e;
+      }
+    }
+    return null;
+  }
+
+  /** One vector (MSI-X entry, INTx pin, single MSI). */
+  allocSingle(): Placement | null {
+    if (this.policy === 'freebsd') {
+      const r = this.freebsd!.allocVector();
+      return r ? { cpu: r.cpu, base: r.vector, count: 1 } : null;
+    }
+    try {
+      const a = this.matrix.alloc(this.targetMask());
+      return { cpu: a.cpu, base: a.vector, count: 1 };
+    } catch (e) {
+      if (e instanceof MatrixError && e.code === 'ENOSPC') return null;
+      throw e;
+    }
+  }
+
+  /** Occupies `perCpu` single vectors on every target CPU (other drivers' interrupts). */
+  fill(perCpu: number): number {
+    let n = 0;
+    for (const cpu of this.targetMask()) {
+      for (let i = 0; i < perCpu; i++) {
+        if (this.policy === 'freebsd') {
+          if (!this.freebsd!.occupy(cpu)) break;
+        } else {
+          try {
+            this.matrix.alloc([cpu]);
+          } catch {
+            break;
+          }
+        }
+        n++;
+      }
+    }
+    return n;
+  }
+
+  describe(): string {
+    if (this.policy === 'freebsd') return this.freebsd!.describe();
+    return this.matrix.dump();
+  }
+}

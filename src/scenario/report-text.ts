@@ -1,0 +1,76 @@
+// The human-readable report of a boot-and-probe run: boot log, a /proc/interrupts-style table,
+// per-device placement, the vector allocator's state, and PASS/FAIL per check.
+
+import type { ScenarioReport } from './run-scenario';
+
+const hex = (n: number) => `0x${n.toString(16)}`;
+
+export function formatInterrupts(r: ScenarioReport): string[] {
+  const ints = r.interrupts;
+  if (!ints) return ['  (the guest did not report interrupt counts)'];
+  // Only CPUs that took something get a column: a 1024-CPU table of zeros says nothing.
+  const used = new Set<number>();
+  for (const i of ints.irqs) for (const c of Object.keys(i.counts)) used.add(Number(c));
+  for (const c of Object.keys(ints.spurious)) used.add(Number(c));
+  for (const c of Object.keys(ints.unexpected)) used.add(Number(c));
+  const cols = [...used].sort((a, b) => a - b);
+  if (cols.length === 0) cols.push(0);
+  const w = 8;
+  const lines = ['      ' + cols.map((c) => `CPU${c}`.padStart(w)).join('')];
+  const row = (label: string, counts: Record<string, number>, tail: string) =>
+    lines.push(label.padStart(5) + ' ' + cols.map((c) => String(counts[c] ?? 0).padStart(w)).join('') + '  ' + tail);
+  for (const i of ints.irqs) {
+    const kind = i.kind === 'msi' ? 'PCI-MSI' : i.kind === 'msix' ? 'PCI-MSIX' : 'IO-APIC';
+    row(`${i.irq}:`, i.counts, `${kind.padEnd(9)} ${i.owner}${i.kind === 'intx' ? ` GSI ${i.irq} fasteoi` : ` #${i.index} edge`}`);
+  }
+  row('SPU:', ints.spurious, 'Spurious interrupts');
+  row('UNX:', ints.unexpected, 'Interrupts on vectors with no handler');
+  if (cols.length < ints.cpus) lines.push(`      (${ints.cpus - cols.length} CPU(s) with no interrupts not shown)`);
+  return lines;
+}
+
+export function formatReport(r: ScenarioReport): string {
+  const s = r.scenario;
+  const out: string[] = [];
+  out.push(`== irqslice boot-and-probe: ${s.name ?? 'scenario'}`);
+  out.push(`   policy ${s.policy} · engine ${s.engine} · ${s.cpus} CPU(s), ${s.apic} · ${r.devices.length} device(s)`);
+  out.push('', 'Boot log (guest console)');
+  for (const l of r.bootLog) out.push('  ' + l);
+  out.push('', 'Interrupts (/proc/interrupts as the guest counted them)');
+  out.push(...formatInterrupts(r));
+  out.push('', 'Devices');
+  out.push('  BDF       mode   vectors  capable  CPU   base   delivered');
+  for (const d of r.devices) {
+    const ok = d.messages.filter((m) => m.ok).length;
+    out.push(
+      `  ${d.bdf}  ${d.mode.padEnd(5)}  ${String(d.vectors).padStart(7)}  ${String(d.capable).padStart(7)}  ${String(d.cpu ?? '-').padStart(3)}  ${(d.base === null ? '-' : hex(d.base)).padStart(5)}   ${ok}/${d.messages.length}`,
+    );
+  }
+  out.push('', s.policy === 'freebsd' ? 'Vector tables (FreeBSD la_ioint_irqs)' : 'Vector matrix (debugfs irq_matrix)');
+  for (const l of r.vectors.trimEnd().split('\n')) out.push('  ' + l);
+  out.push('', 'Checks');
+  for (const c of r.checks) out.push(`  ${c.ok ? 'PASS' : 'FAIL'}  ${c.name}: ${c.detail}`);
+  for (const d of r.devices) {
+    for (const m of d.messages) if (!m.ok) out.push(`  FAIL  ${d.bdf} message ${m.index}: ${m.problem}`);
+  }
+  const passed = r.checks.filter((c) => c.ok).length;
+  out.push('', `Result: ${r.ok ? 'PASS' : 'FAIL'} (${passed}/${r.checks.length} checks passed; ${r.machine.msiWrites} MSI writes, ${r.machine.msiDropped} dropped; ${(r.machine.timeNs / 1e6).toFixed(3)} ms virtual)`);
+  return out.join('\n') + '\n';
+}
+
+/** The contract part of the JSON report (DESIGN.md), with the checks beside it. */
+export function contractJson(r: ScenarioReport): unknown {
+  return {
+    ok: r.ok,
+    policy: r.scenario.policy,
+    devices: r.devices.map((d) => ({
+      bdf: d.bdf,
+      mode: d.mode,
+      vectors: d.vectors,
+      cpu: d.cpu,
+      base: d.base,
+      messages: d.messages.map((m) => ({ index: m.index, vector: m.vector, cpu: m.cpu, ok: m.ok, ...(m.ok ? {} : { expected: m.expected, problem: m.problem }) })),
+    })),
+    checks: r.checks,
+  };
+}

@@ -1,0 +1,172 @@
+// Boot-and-probe: build the machine a scenario describes, boot the guest kernel on it, and turn the
+// guest's console output into the report of DESIGN.md (plus the boot log and the checks).
+
+import { compileMatrixModule, createMatrixSync } from '../alloc/matrix';
+import { firstMatchPolicy, lowestPprPolicy } from '../hw/apic/apic-bus';
+import { MsiEndpoint } from '../hw/pci/msi-endpoint';
+import { createMachine, type Machine, type RunResult } from '../machine/machine';
+import { kernelMain, type DeviceReport } from '../../firmware/kernel';
+import { RESULT_MARKER } from '../../firmware/console';
+import type { MessageResult } from '../../firmware/probe';
+import { validateScenario, type Policy, type Scenario } from './scenario';
+
+export interface MessageReport {
+  index: number;
+  vector: number | null;
+  cpu: number | null;
+  ok: boolean;
+  expected: { vector: number; cpu: number };
+  problem?: string;
+}
+
+export interface DeviceResult {
+  bdf: string;
+  mode: 'msi' | 'msix' | 'intx' | 'none';
+  vectors: number;
+  cpu: number | null;
+  base: number | null;
+  /** What the device could send (MSI messages or MSI-X entries) and what the driver asked for. */
+  capable: number;
+  messages: MessageReport[];
+}
+
+export interface Check {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+export interface InterruptCounts {
+  cpus: number;
+  irqs: Array<{ irq: number; owner: string; index: number; kind: string; counts: Record<string, number> }>;
+  spurious: Record<string, number>;
+  unexpected: Record<string, number>;
+}
+
+export interface ScenarioReport {
+  ok: boolean;
+  devices: DeviceResult[];
+  scenario: { name: string | null; cpus: number; apic: string; engine: string; policy: Policy };
+  checks: Check[];
+  bootLog: string[];
+  interrupts: InterruptCounts | null;
+  vectors: string;
+  machine: { end: RunResult['end']; timeNs: number; msiWrites: number; msiDropped: number; events: number; shutdowns: string[] };
+}
+
+export interface RunOptions {
+  /** Override the scenario's policy (used by `npm start` to run both). */
+  policy?: Policy;
+  /** Give the caller the machine before it boots (tests inject broken devices this way). */
+  onMachine?: (machine: Machine) => void;
+}
+
+/** Runs one scenario (a validated Scenario or raw JSON value) to completion. */
+export async function runScenario(input: Scenario | unknown, options: RunOptions = {}): Promise<ScenarioReport> {
+  const sc = validateScenario(input);
+  const policy = options.policy ?? sc.policy;
+  const module = sc.engine === 'wasm' ? await compileMatrixModule() : undefined;
+  const machine = createMachine({
+    cpus: sc.cpus,
+    apic: sc.apic,
+    mcfg: sc.mcfg,
+    lowestPriority: sc.lowestPriority === 'first-match' ? firstMatchPolicy : lowestPprPolicy,
+    devices: sc.devices.map((d) => ({
+      bdf: d.bdf,
+      fn: new MsiEndpoint({
+        ...(d.msi ? { msi: d.msi } : {}),
+        ...(d.msix ? { msix: { tableSize: d.msix.vectors } } : {}),
+        intxPin: (d.intxPin ?? 1) as 0 | 1 | 2 | 3 | 4,
+        ...(d.quirks ? { quirks: d.quirks } : {}),
+      }),
+    })),
+  });
+  options.onMachine?.(machine);
+  const devices: Record<string, { min?: number; max?: number }> = {};
+  for (const d of sc.devices) devices[d.bdf] = { ...(d.min ? { min: d.min } : {}), ...(d.want ? { max: d.want } : {}) };
+  const run = machine.run(
+    kernelMain({
+      policy,
+      devices,
+      fillPerCpu: sc.fill,
+      createMatrix: (cpus) => createMatrixSync({ cpus, engine: sc.engine, preset: 'x86' }, module),
+    }),
+  );
+  return buildReport(sc, policy, machine, run);
+}
+
+function buildReport(sc: Scenario, policy: Policy, machine: Machine, run: RunResult): ScenarioReport {
+  const bootLog: string[] = [];
+  const checks: Check[] = [];
+  const devices: DeviceResult[] = [];
+  let interrupts: InterruptCounts | null = null;
+  let vectors = '';
+  let done: boolean | null = null;
+  for (const line of run.console.split('\n')) {
+    if (!line.startsWith(RESULT_MARKER)) {
+      if (line) bootLog.push(line);
+      continue;
+    }
+    const rest = line.slice(RESULT_MARKER.length);
+    const sp = rest.indexOf(' ');
+    const kind = rest.slice(0, sp);
+    const payload = JSON.parse(rest.slice(sp + 1)) as unknown;
+    if (kind === 'device') devices.push(toDevice(payload as DeviceReport, sc));
+    else if (kind === 'check') checks.push(payload as Check);
+    else if (kind === 'interrupts') interrupts = payload as InterruptCounts;
+    else if (kind === 'vectors') vectors = (payload as { text: string }).text;
+    else if (kind === 'done') done = (payload as { ok: boolean }).ok;
+    else if (kind === 'boot_error') {
+      const p = payload as { stage: string; message: string };
+      checks.push({ name: `boot (${p.stage})`, ok: false, detail: p.message });
+    }
+  }
+  for (const d of devices) {
+    const good = d.messages.filter((m) => m.ok).length;
+    const okDev = d.mode !== 'none' && good === d.messages.length && d.messages.length === d.vectors;
+    const where = d.mode === 'msi' ? `CPU ${d.cpu} vectors 0x${hex(d.base!)}..0x${hex(d.base! + d.vectors - 1)}` : d.mode === 'none' ? 'no interrupt' : `${d.vectors} vector(s)`;
+    checks.push({ name: `${d.bdf} ${d.mode}`, ok: okDev, detail: `${good}/${d.messages.length} message(s) arrived as programmed (${where})` });
+  }
+  const shutdowns = machine.cpus.filter((c) => c.state === 'shutdown').map((c) => `CPU ${c.index}: ${c.shutdownReason}`);
+  checks.push({
+    name: 'machine',
+    ok: run.end === 'bsp-finished' && shutdowns.length === 0 && done !== null,
+    detail: run.end === 'bsp-finished' ? (shutdowns.length ? shutdowns.join('; ') : 'guest kernel ran to completion') : `run ended: ${run.end}`,
+  });
+  const msiDropped = machine.wire.filter((w) => !w.outcome.delivered).length;
+  const ok = checks.every((c) => c.ok) && done === true;
+  return {
+    ok,
+    devices,
+    scenario: { name: sc.name ?? null, cpus: sc.cpus, apic: sc.apic, engine: sc.engine, policy },
+    checks,
+    bootLog,
+    interrupts,
+    vectors,
+    machine: { end: run.end, timeNs: run.timeNs, msiWrites: machine.wire.length, msiDropped, events: machine.events.length, shutdowns },
+  };
+}
+
+function hex(n: number): string {
+  return n.toString(16);
+}
+
+function toDevice(r: DeviceReport, sc: Scenario): DeviceResult {
+  const spec = sc.devices.find((d) => d.bdf === r.bdf);
+  return {
+    bdf: r.bdf,
+    mode: r.mode,
+    vectors: r.vectors,
+    cpu: r.cpu,
+    base: r.base,
+    capable: spec?.msix?.vectors ?? spec?.msi?.vectors ?? 1,
+    messages: r.messages.map((m: MessageResult) => ({
+      index: m.index,
+      vector: m.vector,
+      cpu: m.cpu,
+      ok: m.ok,
+      expected: { vector: m.expectedVector, cpu: m.expectedCpu },
+      ...(m.problem ? { problem: m.problem } : {}),
+    })),
+  };
+}
