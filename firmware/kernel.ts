@@ -176,7 +176,7 @@ function* boot(cpu: CpuContext, con: Console, params: BootParams): Generator<Gue
   allOk &&= spurious === 0 && unexpected === 0;
   con.result('interrupts', {
     cpus: apicIds.length,
-    irqs: irq.descs.map((d) => ({ irq: d.irq, owner: d.owner, index: d.index, kind: d.kind, counts: sparse(irq.counts.get(d.irq)!) })),
+    irqs: [...irq.descs].sort((a, b) => a.irq - b.irq).map((d) => ({ irq: d.irq, owner: d.owner, index: d.index, kind: d.kind, counts: sparse(irq.counts.get(d.irq)!) })),
     spurious: sparse(irq.spurious),
     unexpected: sparse(irq.unexpected),
   });

@@ -4,6 +4,7 @@
 import { compileMatrixModule, createMatrixSync } from '../alloc/matrix';
 import { firstMatchPolicy, lowestPprPolicy } from '../hw/apic/apic-bus';
 import { MsiEndpoint } from '../hw/pci/msi-endpoint';
+import type { AcpiFaults } from '../machine/acpi/tables';
 import { createMachine, type Machine, type RunResult } from '../machine/machine';
 import { kernelMain, type DeviceReport } from '../../firmware/kernel';
 import { RESULT_MARKER } from '../../firmware/console';
@@ -59,6 +60,8 @@ export interface RunOptions {
   policy?: Policy;
   /** Give the caller the machine before it boots (tests inject broken devices this way). */
   onMachine?: (machine: Machine) => void;
+  /** Deliberately malformed firmware tables, to exercise the guest's validation. */
+  acpiFaults?: AcpiFaults;
 }
 
 /** Runs one scenario (a validated Scenario or raw JSON value) to completion. */
@@ -70,6 +73,7 @@ export async function runScenario(input: Scenario | unknown, options: RunOptions
     cpus: sc.cpus,
     apic: sc.apic,
     mcfg: sc.mcfg,
+    ...(options.acpiFaults ? { acpiFaults: options.acpiFaults } : {}),
     lowestPriority: sc.lowestPriority === 'first-match' ? firstMatchPolicy : lowestPprPolicy,
     devices: sc.devices.map((d) => ({
       bdf: d.bdf,

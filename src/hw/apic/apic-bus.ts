@@ -3,7 +3,7 @@
 import type { ApicMessage, DeliveryMode, Destination, EoiListener, InterruptRouter, MsiOutcome, TriggerMode } from '../signals';
 import { ApicUsageError } from './errors';
 import { LocalApic } from './local-apic';
-import type { LapicRouter } from './lapic-core';
+import type { LapicRouter } from './lapic-types';
 import {
   MSI_ADDRESS_DM_LOGICAL, MSI_ADDRESS_EXT_DEST_MASK, MSI_ADDRESS_EXT_DEST_SHIFT, MSI_ADDRESS_IR_FORMAT,
   MSI_ADDRESS_RH, MSI_ADDRESS_WINDOW, MSI_DATA_LEVEL_ASSERT, MSI_DATA_TRIGGER_LEVEL,

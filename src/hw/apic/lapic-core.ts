@@ -1,53 +1,17 @@
-// Local APIC interrupt engine: Intel SDM vol. 3A §11.5 (LVT, error, timer), §11.6 (IPIs), §11.8 (IRR/ISR/
-// TPR/PPR/EOI), §11.9 (SVR), §11.4.7 (reset/INIT). Register access paths (MMIO/MSR) live in local-apic.ts.
-import type { ApicMessage, DeliveryMode, InterruptRouter, LapicSink } from '../signals';
+// Local APIC interrupt acceptance: Intel SDM vol. 3A §11.8 (IRR/ISR/TMR, TPR/PPR, INTA, EOI), §11.5.3
+// (ESR, error LVT), §11.6 message acceptance, §11.4.7 reset/INIT. Sources: lapic-sources; access: local-apic.
+import type { ApicMessage, LapicSink } from '../signals';
 import { ApicTimer } from './apic-timer';
 import { ApicUsageError } from './errors';
+import type { ApicMode, LapicEvent, LapicEventKind, LapicRouter, LocalApicOptions } from './lapic-types';
 import * as R from './registers';
 import { clearVector, highestVector, newVectorBitmap, setVector, testVector } from './vector-bitmap';
 
-export type ApicMode = 'disabled' | 'xapic' | 'x2apic';
+export type { ApicMode, LapicEvent, LapicEventKind, LapicRouter, LocalApicOptions } from './lapic-types';
 
-/** The bus side of a local APIC: where its IPIs and EOI broadcasts go (ApicBus implements it). */
-export interface LapicRouter extends InterruptRouter {
-  eoiBroadcast(vector: number): void;
-  /** The APIC's physical or logical identity changed (ID/LDR/DFR write, mode switch). */
-  topologyChanged?(): void;
-}
+const DELIVERY_MODES: ReadonlySet<string> = new Set(['fixed', 'lowest', 'smi', 'nmi', 'init', 'sipi', 'extint']);
 
-/** Guest actions that the SDM answers without a fault; reported so they are never silent. */
-export type LapicEventKind =
-  | 'illegal-register' // xAPIC access to a reserved offset (ESR bit 7 also latched)
-  | 'read-only-write' // xAPIC write to a read-only register: ignored
-  | 'mmio-unavailable' // MMIO while hardware-disabled or in x2APIC mode
-  | 'message-dropped' // a bus message the APIC did not accept
-  | 'sipi-ignored' // start-up IPI outside wait-for-SIPI
-  | 'ipi-not-sent' // ICR write that sends nothing (reserved mode, INIT de-assert, no bus)
-  | 'eoi-without-isr' // EOI with an empty ISR
-  | 'lvt-unsupported-mode' // an LVT fired with a delivery mode its register does not support
-  | 'reserved-timer-mode'; // LVT timer mode 11b (counts as one-shot)
-
-export interface LapicEvent {
-  kind: LapicEventKind;
-  apicId: number;
-  detail: string;
-}
-
-export interface LocalApicOptions {
-  /** Initial (hardware) APIC ID: the x2APIC ID; the xAPIC ID register resets to its low 8 bits. */
-  apicId: number;
-  bsp?: boolean;
-  sink: LapicSink;
-  /** Time-stamp counter; without it TSC-deadline mode is absent (CPUID.01H:ECX[24] = 0). */
-  tsc?: () => bigint;
-  /** Version register value, default 0x00050014; bit 24 enables EOI-broadcast suppression (SVR bit 12). */
-  version?: number;
-  onEvent?: (event: LapicEvent) => void;
-}
-
-const ERROR_LVT_NAME: Record<number, string> = { 0: 'timer', 1: 'thermal', 2: 'PMC', 3: 'LINT0', 4: 'LINT1', 5: 'error', 6: 'CMCI' };
-
-export class LapicCore {
+export abstract class LapicCore {
   protected readonly hwId: number;
   protected readonly bsp: boolean;
   protected readonly sink: LapicSink;
@@ -167,6 +131,7 @@ export class LapicCore {
     if (!Number.isInteger(vector) || vector < 0 || vector > 0xff) throw new ApicUsageError(`message vector ${String(vector)} is not 0–255`);
     if (trigger !== 'edge' && trigger !== 'level') throw new ApicUsageError(`message trigger ${String(trigger)} is not edge|level`);
     const deassert = trigger === 'level' && message.level === false;
+    if (!DELIVERY_MODES.has(mode)) throw new ApicUsageError(`message mode ${String(mode)} is not a delivery mode`);
     if (this.apicMode === 'disabled') return this.drop(`${mode} message while hardware-disabled`);
     switch (mode) {
       case 'fixed':
@@ -184,8 +149,7 @@ export class LapicCore {
         this.sink.nmi();
         return true;
       case 'smi':
-        this.raiseSmi();
-        return true;
+        return this.raiseSmi();
       case 'init':
         if (deassert) return true; // INIT level de-assert: arbitration-ID sync on old CPUs, no effect since P4
         this.init();
@@ -202,66 +166,11 @@ export class LapicCore {
         this.sink.extint();
         return true;
       default:
-        throw new ApicUsageError(`message mode ${String(mode)} is not a delivery mode`);
+        return false; // unreachable: the mode was validated above
     }
   }
 
-  /** Drives LINT0/LINT1 (electrical level; LVT polarity applies). Hardware-disabled: the pins act as INTR/NMI. */
-  setLint(pin: 0 | 1, level: boolean): void {
-    if (pin !== 0 && pin !== 1) throw new ApicUsageError(`LINT pin must be 0 or 1, got ${String(pin)}`);
-    const before = this.lintAsserted(pin);
-    const beforeLevel = this.lintLevel[pin];
-    this.lintLevel[pin] = !!level;
-    if (this.apicMode === 'disabled') {
-      // §11.4.3: without an APIC, LINT0 is the INTR pin (the PIC supplies the vector) and LINT1 the NMI pin.
-      if (level && !beforeLevel) pin === 0 ? this.sink.extint() : this.sink.nmi();
-      return;
-    }
-    if (this.lintAsserted(pin) && !before) this.lintDeliver(pin, 'edge');
-  }
-
-  /** Raises the thermal, performance-counter or CMCI local interrupt; returns whether it was delivered. */
-  fireLvt(source: 'thermal' | 'pmc' | 'cmci'): boolean {
-    const index = source === 'thermal' ? R.Lvt.Thermal : source === 'pmc' ? R.Lvt.Pmc : source === 'cmci' ? R.Lvt.Cmci : -1;
-    if (index < 0) throw new ApicUsageError(`unknown LVT source ${String(source)}`);
-    if (this.apicMode === 'disabled' || this.lvt[index] & R.LVT_MASKED) return false;
-    const dm = this.lvt[index] & R.LVT_DELIVERY_MODE;
-    let delivered: boolean;
-    if (dm === R.DM_FIXED << 8) delivered = this.deliverLocalFixed(index, false);
-    else if (dm === R.DM_SMI << 8) delivered = this.raiseSmi();
-    else if (dm === R.DM_NMI << 8) { this.sink.nmi(); delivered = true; }
-    else {
-      this.report('lvt-unsupported-mode', `${source} LVT delivery mode ${dm >>> 8} is not supported for this entry`);
-      return false;
-    }
-    // Intel: handling a PMI sets the LVTPC mask bit; the PMI handler unmasks it (KVM a16eb25b09c0 cites the SDM).
-    if (index === R.Lvt.Pmc && delivered) this.lvt[index] |= R.LVT_MASKED;
-    return delivered;
-  }
-
-  /** Advances the APIC timer by n bus-clock ticks (TSC-deadline mode: compares the injected TSC). */
-  tick(n: number): void {
-    if (!Number.isSafeInteger(n) || n < 0) throw new ApicUsageError(`tick count must be a non-negative safe integer, got ${String(n)}`);
-    if (this.apicMode === 'disabled') return;
-    const mode = this.timerMode;
-    if (mode === 2) {
-      this.pollDeadline();
-      return;
-    }
-    if (this.timer.advance(n, mode === 1) > 0) this.deliverLocalFixed(R.Lvt.Timer, false);
-  }
-
-  /** Bus ticks until the timer next raises an interrupt; null if it will not (stopped, masked, TSC-deadline). */
-  ticksUntilNextEvent(): number | null {
-    if (this.apicMode === 'disabled' || this.timerMode === 2 || this.lvt[R.Lvt.Timer] & R.LVT_MASKED) return null;
-    return this.timer.ticksUntilExpiry();
-  }
-
-  // ---- internals shared with the access paths ----
-
-  protected get timerMode(): number {
-    return (this.lvt[R.Lvt.Timer] & R.LVT_TIMER_MODE) >>> R.LVT_TIMER_MODE_SHIFT;
-  }
+  // ---- internals shared with the interrupt sources and access paths ----
 
   protected report(kind: LapicEventKind, detail: string): void {
     this.onEvent?.({ kind, apicId: this.hwId, detail });
@@ -288,7 +197,7 @@ export class LapicCore {
     this.updateIntr();
   }
 
-  private raiseSmi(): boolean {
+  protected raiseSmi(): boolean {
     if (this.sink.smi) {
       this.sink.smi();
       return true;
@@ -335,120 +244,13 @@ export class LapicCore {
     if (testVector(this.tmr, v)) {
       // §11.8.5: level-triggered EOI goes to the I/O APICs unless broadcast suppression is on.
       if (!(this.svr & R.SVR_EOI_BROADCAST_SUPPRESSION)) this.router?.eoiBroadcast(v);
-      this.lintEoi(v);
+      this.levelEoi(v);
     }
     this.updateIntr();
   }
 
-  private lintAsserted(pin: 0 | 1): boolean {
-    const entry = this.lvt[pin === 0 ? R.Lvt.Lint0 : R.Lvt.Lint1];
-    return this.lintLevel[pin] !== ((entry & R.LVT_POLARITY_LOW) !== 0);
-  }
-
-  /**
-   * LINT input asserted. `cause`: a new assertion edge, a level re-check after EOI, or the LVT just
-   * unmasked. Edge-sensitive modes act only on edges; ExtINT (always level) also on unmask.
-   */
-  protected lintDeliver(pin: 0 | 1, cause: 'edge' | 'eoi' | 'unmask'): void {
-    const index = pin === 0 ? R.Lvt.Lint0 : R.Lvt.Lint1;
-    const entry = this.lvt[index];
-    if (entry & R.LVT_MASKED) return;
-    const dm = (entry & R.LVT_DELIVERY_MODE) >>> 8;
-    // Only fixed mode honours the trigger bit, and LINT1 is always edge (§11.5.1).
-    const levelFixed = dm === R.DM_FIXED && pin === 0 && (entry & R.LVT_TRIGGER_LEVEL) !== 0;
-    if (cause !== 'edge' && !levelFixed && !(dm === R.DM_EXTINT && cause === 'unmask')) return;
-    switch (dm) {
-      case R.DM_FIXED:
-        if (!levelFixed) {
-          this.deliverLocalFixed(index, false);
-          return;
-        }
-        if (entry & R.LVT_REMOTE_IRR) return;
-        // Remote IRR goes up before delivery so a sink that INTAs and EOIs re-entrantly clears it again.
-        this.lvt[index] = entry | R.LVT_REMOTE_IRR;
-        if (!this.deliverLocalFixed(index, true)) this.lvt[index] &= ~R.LVT_REMOTE_IRR;
-        return;
-      case R.DM_SMI: this.raiseSmi(); return;
-      case R.DM_NMI: this.sink.nmi(); return;
-      case R.DM_INIT: this.init(); return;
-      case R.DM_EXTINT: this.sink.extint(); return;
-      default:
-        this.report('lvt-unsupported-mode', `${ERROR_LVT_NAME[index]} LVT delivery mode ${dm} is reserved`);
-    }
-  }
-
-  /** EOI of a level-triggered vector clears LINT remote IRR and re-delivers while the pin stays asserted. */
-  private lintEoi(vector: number): void {
-    for (const pin of [0, 1] as const) {
-      const index = pin === 0 ? R.Lvt.Lint0 : R.Lvt.Lint1;
-      const entry = this.lvt[index];
-      if (!(entry & R.LVT_REMOTE_IRR) || (entry & R.LVT_VECTOR) !== vector) continue;
-      this.lvt[index] = entry & ~R.LVT_REMOTE_IRR;
-      if (this.lintAsserted(pin)) this.lintDeliver(pin, 'eoi');
-    }
-  }
-
-  /** After an LVT LINT write: an asserted input re-evaluates (level-triggered fixed, or ExtINT just unmasked). */
-  protected lintRecheck(pin: 0 | 1, unmasked: boolean): void {
-    if (this.lintAsserted(pin)) this.lintDeliver(pin, unmasked ? 'unmask' : 'eoi');
-  }
-
-  protected pollDeadline(): void {
-    if (this.deadline !== 0n && this.tscSource!() >= this.deadline) {
-      this.deadline = 0n; // §11.5.4.1: the MSR reads 0 once the timer has fired
-      this.deliverLocalFixed(R.Lvt.Timer, false);
-    }
-  }
-
-  /** ICR command (§11.6.1). IPIs are always sent edge-triggered/asserted (trigger/level ignored since P4). */
-  protected sendIpi(): void {
-    const x2 = this.apicMode === 'x2apic';
-    const f = R.decodeIcr(this.icrLow, this.icrHigh, x2);
-    if (f.mode === null) {
-      this.report('ipi-not-sent', `ICR delivery mode ${f.deliveryModeCode} is reserved`);
-      return;
-    }
-    if (f.mode === 'init' && !f.level && f.trigger === 'level') {
-      this.report('ipi-not-sent', 'INIT level de-assert has no effect on Pentium 4 and later');
-      return;
-    }
-    if (f.mode === 'lowest' && x2) {
-      this.signalError(R.ESR_REDIRECTABLE_IPI); // lowest-priority IPIs are reserved in x2APIC mode
-      return;
-    }
-    const mode = f.mode;
-    this.send(mode, f.vector, f.shorthand === 'self', () =>
-      this.router!.deliver(
-        { id: f.destination, mode: f.destinationMode, shorthand: f.shorthand, source: this.hwId, x2apic: x2 },
-        { vector: f.vector, mode, trigger: 'edge', level: true },
-      ),
-    );
-  }
-
-  /** SELF IPI register (x2APIC only): a fixed edge interrupt to this APIC. */
-  protected selfIpi(vector: number): void {
-    this.send('fixed', vector, true, () => []);
-  }
-
-  private send(mode: DeliveryMode, vector: number, self: boolean, viaBus: () => number[]): void {
-    if ((mode === 'fixed' || mode === 'lowest') && vector < R.FIRST_LEGAL_VECTOR) {
-      // §11.5.3: a self-interrupt with an illegal vector is both sent and received illegally.
-      this.signalError(R.ESR_SEND_ILLEGAL_VECTOR | (self ? R.ESR_RECEIVE_ILLEGAL_VECTOR : 0));
-      return;
-    }
-    if (self) {
-      this.accept({ vector, mode, trigger: 'edge', level: true });
-      return;
-    }
-    if (!this.router) {
-      this.report('ipi-not-sent', 'the APIC is not attached to a bus');
-      return;
-    }
-    viaBus();
-  }
-
   /** INIT: APIC reset, then the CPU resets; an AP then waits for a start-up IPI, the BSP restarts (§9.4). */
-  private init(): void {
+  protected init(): void {
     this.initReset();
     this.sipiWait = !this.bsp;
     this.sink.init();
@@ -475,4 +277,7 @@ export class LapicCore {
     this.router?.topologyChanged?.();
     this.updateIntr();
   }
+
+  /** A level-triggered vector was EOI'd (after the I/O APIC broadcast): LINT remote IRR hook. */
+  protected abstract levelEoi(vector: number): void;
 }

@@ -2,7 +2,8 @@
 // rules (§11.12.1, Table 11-6), IA32_APIC_BASE mode transitions (§11.4.3, §11.12.5), snapshots.
 // Not modelled: focus-processor checks, APIC base relocation of the MMIO window (the embedder decodes it).
 import { ApicUsageError, GeneralProtectionFault, type GpReason } from './errors';
-import { LapicCore, type ApicMode } from './lapic-core';
+import type { ApicMode } from './lapic-core';
+import { LapicSources } from './lapic-sources';
 import { LAPIC_STATE_FORMAT, validateLapicState, type LocalApicState } from './lapic-state';
 import * as R from './registers';
 
@@ -16,7 +17,7 @@ const U64_MAX = 0xffff_ffff_ffff_ffffn;
  * One local APIC: a state machine driven by register accesses, bus messages, LINT pins and tick(n).
  * Outputs go to the injected LapicSink (the CPU's pins) and to the bus it is connected to.
  */
-export class LocalApic extends LapicCore {
+export class LocalApic extends LapicSources {
   /** Whether `msr` belongs to the local APIC (IA32_APIC_BASE, IA32_TSC_DEADLINE, x2APIC range). */
   static handlesMsr(msr: number): boolean {
     return msr === R.MSR_IA32_APIC_BASE || msr === R.MSR_IA32_TSC_DEADLINE || (msr >= R.X2APIC_MSR_FIRST && msr <= R.X2APIC_MSR_LAST);
