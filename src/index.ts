@@ -6,3 +6,22 @@ export type { EngineName, Placement, MatrixCore } from './alloc/core';
 export { MatrixError, type MatrixErrorCode } from './alloc/errors';
 export { CpuMask, formatList, parseList, type CpuMaskInput } from './alloc/cpumask';
 export { runMatrixScript, SCRIPT_GRAMMAR, ScriptSyntaxError, type ScriptResult, type ScriptOptions } from './alloc/script';
+
+// Interrupt hardware models (embeddable in other emulators).
+export * from './hw/signals';
+export { LocalApic, GeneralProtectionFault } from './hw/apic/local-apic';
+export type { LocalApicOptions, LocalApicState, LapicEvent, ApicMode, LapicRouter } from './hw/apic/local-apic';
+export { ApicBus, lowestPprPolicy, firstMatchPolicy, type LowestPriorityPolicy, type ApicBusOptions } from './hw/apic/apic-bus';
+export { ApicUsageError, ApicStateError } from './hw/apic/errors';
+export { decodeMsiAddress, decodeMsiData, encodeMsiAddress, encodeMsiData } from './hw/apic/msi-format';
+export * from './hw/ioapic';
+export * from './hw/pci';
+
+// The machine, the guest kernel and boot-and-probe.
+export { createMachine, Machine, MachineConfigError, type MachineConfig, type RunResult } from './machine/machine';
+export type { CpuContext, GuestProgram, InterruptHandler, IdtTable, GuestYield } from './machine/guest-interface';
+export { kernelMain, type BootParams } from '../firmware/kernel';
+export { runScenario, type ScenarioReport, type RunOptions } from './scenario/run-scenario';
+export { parseScenario, validateScenario, ScenarioError, DEFAULT_SCENARIO, type Scenario } from './scenario/scenario';
+export { formatReport } from './scenario/report-text';
+export { FreeBsdVectors } from './alloc/freebsd-reference';

@@ -1,0 +1,136 @@
+// Boot-and-probe runs of the example scenarios and of the default one, with expected placements
+// derived from the matrix rules (DESIGN.md) rather than from earlier output.
+
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { runScenario } from '../../src/scenario/run-scenario';
+import { formatReport } from '../../src/scenario/report-text';
+import { DEFAULT_SCENARIO, parseScenario } from '../../src/scenario/scenario';
+
+const load = (name: string) => parseScenario(readFileSync(new URL(`../../examples/scenarios/${name}`, import.meta.url), 'utf8'));
+
+describe('default scenario (4 CPUs; MSI devices with 32, 16, 8, 1 messages)', () => {
+  it('aligned: every device gets all its messages as one aligned block and every message arrives', async () => {
+    const r = await runScenario(DEFAULT_SCENARIO);
+    expect(r.ok).toBe(true);
+    // CPU 0 holds the 15 legacy vectors (186 available), CPUs 1-3 have 201: the 32-block goes to
+    // CPU 1 at 0x40 (0x20-0x3F holds the system bit 0x32); the 16-block to CPU 2 at 0x20; the
+    // 8-block to CPU 3 at 0x20; the single vector to CPU 3 (192 available beats 186 and 185) at 0x28.
+    expect(r.devices.map((d) => [d.bdf, d.mode, d.vectors, d.cpu, d.base])).toEqual([
+      ['00:03.0', 'msi', 32, 1, 0x40],
+      ['00:04.0', 'msi', 16, 2, 0x20],
+      ['00:05.0', 'msi', 8, 3, 0x20],
+      ['00:06.0', 'msi', 1, 3, 0x28],
+    ]);
+    for (const d of r.devices) {
+      d.messages.forEach((m, i) => {
+        expect(m).toMatchObject({ index: i, vector: d.base! + i, cpu: d.cpu, ok: true });
+      });
+    }
+  });
+
+  it('linux: multi-MSI without interrupt remapping is limited to one vector per device', async () => {
+    const r = await runScenario(DEFAULT_SCENARIO, { policy: 'linux' });
+    expect(r.ok).toBe(true);
+    expect(r.devices.map((d) => d.vectors)).toEqual([1, 1, 1, 1]);
+    // matrix_find_best_cpu: CPUs 1, 2, 3 (201 available) before CPU 0 (186), lowest on ties.
+    expect(r.devices.map((d) => [d.cpu, d.base])).toEqual([[1, 0x20], [2, 0x20], [3, 0x20], [1, 0x21]]);
+  });
+
+  it('freebsd: the 32-message block at IDT 0x30 is misrouted, messages i arrive at 0x20 + i', async () => {
+    const r = await runScenario(DEFAULT_SCENARIO, { policy: 'freebsd' });
+    expect(r.ok).toBe(false);
+    const d = r.devices[0]!;
+    // Round robin from CPU 0; index 0 is 32-aligned but is IDT vector 0x30. With MME = 5 the device
+    // replaces data bits 4:0: (0x30 & ~0x1F) | i = 0x20 + i.
+    expect([d.cpu, d.base, d.vectors]).toEqual([0, 0x30, 32]);
+    d.messages.forEach((m, i) => expect([m.vector, m.cpu, m.ok]).toEqual([0x20 + i, 0, false]));
+    // 16-, 8- and 1-message devices go to CPUs 1, 2, 3 at index 0 = 0x30, which is 16-aligned: fine.
+    expect(r.devices.slice(1).map((x) => [x.cpu, x.base, x.messages.every((m) => m.ok)])).toEqual([
+      [1, 0x30, true],
+      [2, 0x30, true],
+      [3, 0x30, true],
+    ]);
+    expect(r.checks.find((c) => c.name === 'no-unexpected')?.ok).toBe(false);
+  });
+
+  it('gives byte-identical reports on two runs (deterministic clock and scheduling)', async () => {
+    const a = await runScenario(DEFAULT_SCENARIO);
+    const b = await runScenario(DEFAULT_SCENARIO);
+    expect(formatReport(a)).toBe(formatReport(b));
+    expect(JSON.stringify(a)).toBe(JSON.stringify(b));
+  });
+
+  it('agrees between the wasm and js engines', async () => {
+    const a = await runScenario({ ...DEFAULT_SCENARIO, engine: 'wasm' });
+    const b = await runScenario({ ...DEFAULT_SCENARIO, engine: 'js' });
+    expect(a.devices).toEqual(b.devices);
+    expect(a.vectors).toBe(b.vectors);
+  });
+});
+
+describe('example scenarios', () => {
+  it('one-cpu: blocks fit beside the legacy vectors; want 2 of 4 grants 2', async () => {
+    const r = await runScenario(load('one-cpu.json'));
+    expect(r.ok).toBe(true);
+    // 0x40 is the first free aligned 32 on the BSP; the first free 16 is 0x20; 2-block at 0x60.
+    expect(r.devices.map((d) => [d.vectors, d.cpu, d.base])).toEqual([[32, 0, 0x40], [16, 0, 0x20], [2, 0, 0x60]]);
+  });
+
+  it('x2apic-8cpu: boots in x2APIC mode and delivers through MSRs', async () => {
+    const r = await runScenario(load('x2apic-8cpu.json'));
+    expect(r.ok).toBe(true);
+    expect(r.bootLog.some((l) => l.includes('APIC: x2apic mode'))).toBe(true);
+    expect(r.devices.find((d) => d.bdf === '01:00.0')?.vectors).toBe(16);
+  });
+
+  it('big-300cpu: all 300 CPUs come online; MSI targets only APIC IDs <= 254', async () => {
+    const r = await runScenario(load('big-300cpu.json'));
+    expect(r.ok).toBe(true);
+    expect(r.checks.find((c) => c.name === 'smp')?.detail).toBe('300 CPU(s) online');
+    for (const d of r.devices) for (const m of d.messages) expect(m.cpu).toBeLessThanOrEqual(254);
+  });
+
+  it('nearly-full-shrink: 32-message devices shrink to the largest aligned block that fits', async () => {
+    const r = await runScenario(load('nearly-full-shrink.json'));
+    expect(r.ok).toBe(true);
+    const v = r.devices.map((d) => d.vectors);
+    expect(v[0]).toBe(32);
+    expect(v.slice(1).every((n) => n < 32 && n >= 2 && (n & (n - 1)) === 0)).toBe(true);
+    for (const d of r.devices) expect(d.base! % d.vectors).toBe(0);
+  });
+
+  it('intx-only: INTx devices are routed through the I/O APIC with the PIRQ swizzle', async () => {
+    const r = await runScenario(load('intx-only.json'));
+    expect(r.ok).toBe(true);
+    expect(r.devices.slice(0, 2).map((d) => d.mode)).toEqual(['intx', 'intx']);
+    // 00:03.0 INTA → PIRQ (3 + 1 − 1) mod 4 = 3 → GSI 19; 00:04.0 INTB → (4 + 2 − 1) mod 4 = 1 → GSI 17.
+    const gsis = r.interrupts!.irqs.filter((i) => i.kind === 'intx').map((i) => [i.owner, i.irq]);
+    expect(gsis).toEqual(expect.arrayContaining([['00:03.0', 19], ['00:04.0', 17]]));
+  });
+
+  it('mixed-msix: MSI-X is preferred where present, each entry placed on its own', async () => {
+    const r = await runScenario(load('mixed-msix.json'));
+    expect(r.ok).toBe(true);
+    expect(r.devices.map((d) => [d.bdf, d.mode, d.vectors])).toEqual([
+      ['00:03.0', 'msix', 16],
+      ['00:04.0', 'msi', 32],
+      ['00:05.0', 'msix', 4],
+      ['00:06.0', 'msi', 8],
+    ]);
+  });
+
+  it('no-mcfg-cf8: without MCFG the guest enumerates through CF8/CFC, including device 1f', async () => {
+    const r = await runScenario(load('no-mcfg-cf8.json'));
+    expect(r.ok).toBe(true);
+    expect(r.bootLog.some((l) => l.includes('CF8/CFC (no MCFG)'))).toBe(true);
+    expect(r.devices.map((d) => d.bdf)).toEqual(['00:03.0', '00:1f.0']);
+  });
+
+  it('linux-single-vector and freebsd-misroute behave as their policies dictate', async () => {
+    expect((await runScenario(load('linux-single-vector.json'))).devices.map((d) => d.vectors)).toEqual([1, 1]);
+    const f = await runScenario(load('freebsd-misroute.json'));
+    expect(f.ok).toBe(false);
+    expect(f.devices[1]!.messages.every((m) => m.ok)).toBe(true);
+  });
+});
