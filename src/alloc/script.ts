@@ -31,6 +31,11 @@ Other operations print {"ok":true}; failures print {"error":"ENOSPC"|"EINVAL"|"W
 A malformed line is reported with its line number (exit status 2); nothing after it runs.
 `;
 
+const OPERATIONS = new Set([
+  'online', 'offline', 'system', 'assign', 'reserve', 'unreserve', 'reserve_managed', 'remove_managed',
+  'alloc', 'alloc_managed', 'free', 'alloc_block', 'free_block', 'stats', 'cpu', 'dump',
+]);
+
 export interface ScriptOptions {
   engine?: EngineName;
 }
@@ -169,6 +174,7 @@ export async function runMatrixScript(text: string, options: ScriptOptions = {})
         return { ok: true };
       }
     }
+    if (!OPERATIONS.has(op)) throw new ScriptSyntaxError(line, `unknown operation "${op}"`);
     if (!m) {
       throw new ScriptSyntaxError(line, `"${op}" before the matrix is set up (needs a matrix or preset line and a cpus line)`);
     }

@@ -1,0 +1,95 @@
+// The irqslice command as users run it (the bundle built by `npm run build`, which pretest runs).
+
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
+const cli = path.join(root, 'dist', 'cli.js');
+
+function run(args: string[], input?: string) {
+  const r = spawnSync(process.execPath, [cli, ...args], { cwd: root, input, encoding: 'utf8', timeout: 120_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function tmpFile(name: string, text: string): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'irqslice-'));
+  const f = path.join(dir, name);
+  writeFileSync(f, text);
+  return f;
+}
+
+describe('irqslice matrix', () => {
+  it('reads a script from stdin with "-" and prints one JSON object per operation', () => {
+    const r = run(['matrix', '--engine', 'js', '-'], 'preset x86\ncpus 1\nonline 0\nalloc 0\n');
+    expect(r.status).toBe(0);
+    expect(r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l))).toEqual([{ ok: true }, { ok: true }, { ok: true }, { cpu: 0, vector: 32 }]);
+  });
+
+  it('exits 2 on a malformed line, naming the file and line, after printing the lines before it', () => {
+    const f = tmpFile('bad.txt', 'preset x86\ncpus 1\nonline 0\nalloc zero\nalloc 0\n');
+    const r = run(['matrix', f]);
+    expect(r.status).toBe(2);
+    expect(r.stdout.trimEnd().split('\n')).toHaveLength(3);
+    expect(r.stderr).toContain(`${f}:4:`);
+  });
+
+  it('runs every example script without a malformed line, identically on both engines', () => {
+    for (const name of ['x86-msi-devices.txt', 'single-cpu-exhaustion.txt', 'spreading.txt', 'managed.txt', 'fragmentation.txt', 'best-fit.txt']) {
+      const f = path.join(root, 'examples', 'matrix', name);
+      const w = run(['matrix', '--engine', 'wasm', f]);
+      const j = run(['matrix', '--engine', 'js', f]);
+      expect(w.status, name).toBe(0);
+      expect(w.stdout, name).toBe(j.stdout);
+    }
+  });
+
+  it('documents the grammar in --help', () => {
+    const r = run(['matrix', '--help']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('alloc_block MASK COUNT [reserved]');
+  });
+
+  it('rejects an unknown engine with exit 2', () => {
+    expect(run(['matrix', '--engine', 'gpu', '-'], '').status).toBe(2);
+  });
+});
+
+describe('irqslice run', () => {
+  it('with no scenario runs the default under aligned and linux and exits 0', () => {
+    const r = run(['run']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('policy aligned');
+    expect(r.stdout).toContain('policy linux');
+    expect(r.stdout).toContain('== Comparison: vectors granted per device');
+    expect(r.stdout).toMatch(/Result: PASS/);
+  });
+
+  it('--json prints the contract report', () => {
+    const r = run(['run', path.join(root, 'examples/scenarios/one-cpu.json'), '--json']);
+    expect(r.status).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.ok).toBe(true);
+    expect(j.devices[0]).toMatchObject({ bdf: '00:03.0', mode: 'msi', vectors: 32, cpu: 0, base: 0x40 });
+    expect(j.devices[0].messages[5]).toEqual({ index: 5, vector: 0x45, cpu: 0, ok: true });
+  });
+
+  it('exits 1 when a check fails (FreeBSD misrouting)', () => {
+    const r = run(['run', path.join(root, 'examples/scenarios/freebsd-misroute.json')]);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain('FAIL  00:03.0 message 0: misrouted');
+  });
+
+  it('exits 2 naming the field of an invalid scenario', () => {
+    const f = tmpFile('bad.json', JSON.stringify({ cpus: 2, devices: [{ bdf: '00:03.0', msi: { vectors: 12 } }] }));
+    const r = run(['run', f]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('devices[0].msi.vectors');
+  });
+
+  it('exits 2 for a missing file', () => {
+    expect(run(['run', '/nonexistent/scenario.json']).status).toBe(2);
+  });
+});
