@@ -5,36 +5,21 @@ import * as S from '../../../assembly/status';
 import type { MatrixCore } from '../core';
 import { MATRIX_WASM_BASE64 } from './matrix-wasm.generated';
 
-interface MatrixExports {
+/** The module's exports: the core operations under the same names and signatures, plus queries. */
+type MatrixExports = Pick<
+  MatrixCore,
+  | 'online' | 'offline' | 'assignSystem' | 'assign' | 'reserve' | 'removeReserved' | 'reserveManaged'
+  | 'removeManaged' | 'alloc' | 'allocManaged' | 'free' | 'allocBlock' | 'freeBlock' | 'available' | 'lastCpu'
+  | 'cpuAvailable' | 'cpuAllocated' | 'cpuManaged' | 'cpuManagedAllocated' | 'cpuLargestFree' | 'cpuFlags'
+> & {
   memory: WebAssembly.Memory;
   init(cpus: number, bits: number, start: number, end: number, policy: number): number;
-  online(cpu: number): number;
-  offline(cpu: number): number;
-  assignSystem(bit: number, replace: number): number;
-  assign(cpu: number, bit: number): number;
-  reserve(): number;
-  removeReserved(): number;
-  reserveManaged(slot: number): number;
-  removeManaged(slot: number): number;
-  alloc(slot: number, reserved: number): number;
-  allocManaged(slot: number): number;
-  free(cpu: number, bit: number, managed: number): number;
-  allocBlock(slot: number, count: number, reserved: number): number;
-  freeBlock(cpu: number, base: number, count: number): number;
-  available(cpudown: number, cpu: number): number;
   runBatch(n: number): number;
-  lastCpu(): number;
   getGlobalAvailable(): number;
   getGlobalReserved(): number;
   getTotalAllocated(): number;
   getOnlineMaps(): number;
   getSystembitsInalloc(): number;
-  cpuAvailable(cpu: number): number;
-  cpuAllocated(cpu: number): number;
-  cpuManaged(cpu: number): number;
-  cpuManagedAllocated(cpu: number): number;
-  cpuLargestFree(cpu: number): number;
-  cpuFlags(cpu: number): number;
   allocMapPtr(): number;
   managedMapPtr(): number;
   systemMapPtr(): number;
@@ -42,7 +27,7 @@ interface MatrixExports {
   maskWords(): number;
   batchOpsPtr(): number;
   batchResultsPtr(): number;
-}
+};
 
 let compiled: Promise<WebAssembly.Module> | undefined;
 
