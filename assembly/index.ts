@@ -261,7 +261,8 @@ export function assignSystem(bit: i32, replace: i32): i32 {
   if (onlineMaps > 1 || (onlineMaps != 0 && replace == 0)) return BUG_SYSTEM_ONLINE;
   if (replace != 0) {
     const p = cpuMapPtr(pAllocMap, 0);
-    if (!testBit(p, bit)) return BUG_SYSTEM_NOT_ALLOCATED;
+    // A managed allocation cannot be replaced: managed_allocated would no longer match the maps.
+    if (!testBit(p, bit) || testBit(cpuMapPtr(pManagedMap, 0), bit)) return BUG_SYSTEM_NOT_ALLOCATED;
     clearBit(p, bit);
     setU32(pAllocated, 0, u32At(pAllocated, 0) - 1);
     totalAllocated--;

@@ -35,7 +35,7 @@ const DETAILS: Record<number, [MatrixErrorCode, string]> = {
   [S.BUG_OFFLINE_TWICE]: ['BUG', 'irq_matrix_offline: CPU not online'],
   [S.BUG_SYSTEM_RANGE]: ['BUG', 'irq_matrix_assign_system: bit beyond matrix_bits'],
   [S.BUG_SYSTEM_ONLINE]: ['BUG', 'irq_matrix_assign_system: online_maps > 1, or online without replace'],
-  [S.BUG_SYSTEM_NOT_ALLOCATED]: ['BUG', 'irq_matrix_assign_system: replace of a bit not allocated on CPU 0'],
+  [S.BUG_SYSTEM_NOT_ALLOCATED]: ['BUG', 'irq_matrix_assign_system: replace of a bit not allocated (non-managed) on CPU 0'],
 };
 
 /** Turns a negative engine status into a MatrixError; `context` names the operation and arguments. */

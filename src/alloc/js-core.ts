@@ -223,7 +223,8 @@ export class JsMatrixCore implements MatrixCore {
     if (bit < 0 || bit >= this.bits) return S.BUG_SYSTEM_RANGE;
     if (this.maps > 1 || (this.maps !== 0 && replace === 0)) return S.BUG_SYSTEM_ONLINE;
     if (replace !== 0) {
-      if (!this.testMap(this.allocMap, 0, bit)) return S.BUG_SYSTEM_NOT_ALLOCATED;
+      // A managed allocation cannot be replaced: managed_allocated would no longer match the maps.
+      if (!this.testMap(this.allocMap, 0, bit) || this.testMap(this.managedMap, 0, bit)) return S.BUG_SYSTEM_NOT_ALLOCATED;
       this.clearMap(this.allocMap, 0, bit);
       this.allocated[0]!--;
       this.total--;
