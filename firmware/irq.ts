@@ -21,7 +21,6 @@ export interface Observation {
   irq: number | null;
   owner: string | null;
   index: number | null;
-  timeNs: number;
 }
 
 export class IrqLayer {
@@ -71,15 +70,14 @@ export class IrqLayer {
 
   private common(cpu: CpuContext, vector: number): void {
     const idx = this.cpuIndex(cpu);
-    const timeNs = Number(cpu.rdtsc());
     if (vector === SPURIOUS_VECTOR) {
       // The APIC's spurious vector: no ISR bit was set, so no EOI (SDM §11.9).
       if (idx >= 0) this.spurious[idx]!++;
-      this.observations.push({ cpu: idx, vector, irq: null, owner: null, index: null, timeNs });
+      this.observations.push({ cpu: idx, vector, irq: null, owner: null, index: null });
       return;
     }
     const desc = idx >= 0 ? this.vectorIrq[idx]!.get(vector) : undefined;
-    this.observations.push({ cpu: idx, vector, irq: desc?.irq ?? null, owner: desc?.owner ?? null, index: desc?.index ?? null, timeNs });
+    this.observations.push({ cpu: idx, vector, irq: desc?.irq ?? null, owner: desc?.owner ?? null, index: desc?.index ?? null });
     if (desc) {
       this.counts.get(desc.irq)![idx]!++;
       desc.handler(cpu, desc);

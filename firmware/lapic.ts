@@ -35,11 +35,16 @@ export const ICR_LEVEL_TRIGGER = 1 << 15;
 export type LapicMode = 'xapic' | 'x2apic';
 
 export class LapicDriver {
+  /** The mode found at boot; like Linux's x2apic_mode it is read once, since every CPU uses the same. */
+  private cached: LapicMode | null = null;
+
   constructor(private readonly base: number) {}
 
   mode(cpu: CpuContext): LapicMode {
+    if (this.cached) return this.cached;
     const v = cpu.rdmsr(IA32_APIC_BASE);
-    return (v & (APIC_BASE_EN | APIC_BASE_EXTD)) === (APIC_BASE_EN | APIC_BASE_EXTD) ? 'x2apic' : 'xapic';
+    this.cached = (v & (APIC_BASE_EN | APIC_BASE_EXTD)) === (APIC_BASE_EN | APIC_BASE_EXTD) ? 'x2apic' : 'xapic';
+    return this.cached;
   }
 
   read(cpu: CpuContext, reg: number): number {

@@ -62,7 +62,7 @@ function doorbells(bar0: number, n: number, pacing: Pacing) {
 
 function takenOn(machine: Machine, cpu: number, base: number): number {
   let n = 0;
-  for (let v = base; v < base + MESSAGES; v++) n += machine.cpus[cpu]!.taken.get(v) ?? 0;
+  for (let v = base; v < base + MESSAGES; v++) n += machine.cpus[cpu]!.taken[v]!;
   return n;
 }
 
@@ -78,10 +78,10 @@ export async function runMsi(ctx: PartContext): Promise<PartResult> {
     if (pacing === 'burst' && cpu !== 0) throw new Error(`msi bench: burst pacing needs the block on the BSP, got CPU ${cpu}`);
     // One checked run first: every doorbell must become exactly one interrupt on the programmed CPU.
     const before = takenOn(machine, cpu, base);
-    const wire = machine.wire.length;
+    const dropsBefore = machine.msiDropped;
     const r = machine.run(doorbells(bar0, perCall, pacing));
     const arrived = takenOn(machine, cpu, base) - before;
-    const dropped = machine.wire.slice(wire).filter((w) => !w.outcome.delivered).length;
+    const dropped = machine.msiDropped - dropsBefore;
     if (r.end !== 'bsp-finished' || arrived !== perCall || dropped !== 0) {
       throw new Error(`msi bench (${cpus} CPUs, ${pacing}): run ended ${r.end}, ${arrived}/${perCall} interrupts on CPU ${cpu}, ${dropped} dropped`);
     }

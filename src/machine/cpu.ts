@@ -19,6 +19,10 @@ export interface CpuBus {
   codeAt(address: number): GuestProgram | undefined;
   installCode(address: number, program: GuestProgram): void;
   event(cpu: Cpu, kind: string, detail: string): void;
+  /** Something may now let `cpu` run (an interrupt pin rose, NMI, SIPI): the scheduler looks at it again. */
+  wake(cpu: Cpu): void;
+  /** Brings the CPU's local APIC timer up to the current time before the CPU touches the APIC. */
+  syncApic(cpu: Cpu): void;
 }
 
 /** Raised inside guest code to unwind a CPU that shut down (triple fault, missing IDT entry). */
@@ -37,8 +41,8 @@ export class Cpu implements LapicSink {
   wakeAt = 0;
   thread: Generator<GuestYield, void, void> | null = null;
   shutdownReason: string | null = null;
-  /** Interrupts taken, per vector (the raw material of a /proc/interrupts table). */
-  readonly taken = new Map<number, number>();
+  /** Interrupts taken, indexed by vector (the raw material of a /proc/interrupts table). */
+  readonly taken = new Uint32Array(256);
   private intrLine = false;
   private nmiPending = false;
   private extintPending = false;
@@ -60,9 +64,11 @@ export class Cpu implements LapicSink {
   // ---- LapicSink: the APIC drives these pins ----
   intr(level: boolean): void {
     this.intrLine = level;
+    if (level) this.bus.wake(this);
   }
   nmi(): void {
     this.nmiPending = true;
+    this.bus.wake(this);
   }
   smi(): void {
     this.bus.event(this, 'smi', 'SMI received (no SMM modelled): ignored');
@@ -89,9 +95,11 @@ export class Cpu implements LapicSink {
   }
   extint(): void {
     this.extintPending = true;
+    this.bus.wake(this);
   }
 
   start(program: GuestProgram): void {
+    this.bus.wake(this);
     this.state = 'running';
     this.ifFlag = false;
     this.wakeAt = this.bus.now();
@@ -130,7 +138,7 @@ export class Cpu implements LapicSink {
 
   private dispatch(vector: number): void {
     if (this.state === 'shutdown') return;
-    this.taken.set(vector, (this.taken.get(vector) ?? 0) + 1);
+    this.taken[vector & 0xff]!++;
     const handler = this.idt?.get(vector);
     if (!handler) {
       this.shutdown(`vector 0x${vector.toString(16)} has no IDT entry (triple fault)`);
@@ -154,6 +162,7 @@ export class Cpu implements LapicSink {
   private makeContext(): CpuContext {
     const cpu = this;
     const bus = this.bus;
+    const cpuidInfo: CpuidInfo = Object.freeze({ apicId: cpu.apicId, x2apic: cpu.x2apicCapable });
     const after = <T>(v: T): T => {
       cpu.boundary();
       return v;
@@ -186,7 +195,7 @@ export class Cpu implements LapicSink {
       lidt: (table) => {
         cpu.idt = table;
       },
-      cpuid: (): CpuidInfo => ({ apicId: cpu.apicId, x2apic: cpu.x2apicCapable }),
+      cpuid: (): CpuidInfo => cpuidInfo,
       rdtsc: () => BigInt(bus.now()),
       installCode: (address, program) => bus.installCode(address, program),
       *hlt() {
@@ -202,12 +211,15 @@ export class Cpu implements LapicSink {
   }
 
   private rdmsr(msr: number): bigint {
+    this.bus.syncApic(this);
     if (msr === IA32_APIC_BASE || (msr >= 0x800 && msr <= 0x8ff) || msr === IA32_TSC_DEADLINE) return this.lapic.rdmsr(msr);
     if (msr === 0x10) return BigInt(this.bus.now()); // IA32_TIME_STAMP_COUNTER
     return this.lapic.rdmsr(msr); // anything else: the APIC model raises #GP for MSRs it does not know
   }
 
   private wrmsr(msr: number, value: bigint): void {
+    this.bus.syncApic(this);
     this.lapic.wrmsr(msr, value);
+    this.bus.wake(this); // a timer (re)armed through an MSR must be scheduled
   }
 }

@@ -31,6 +31,8 @@ export interface MachineConfig {
   lowestPriority?: ApicBusOptions['lowestPriority'];
   /** Stop a run after this much virtual time (ns); default 10 s. */
   timeLimitNs?: number;
+  /** Keep every MSI write in `wire` (default true); the counters are kept either way. */
+  traceWire?: boolean;
 }
 
 export interface MachineEvent {
@@ -62,6 +64,9 @@ export class MachineConfigError extends Error {
 
 export const MAX_CPUS = 1024;
 
+const MSI_LO = BigInt(MAP.MSI_WINDOW_BASE);
+const MSI_HI = BigInt(MAP.MSI_WINDOW_BASE + MAP.MSI_WINDOW_SIZE);
+
 export class Machine implements CpuBus {
   readonly cpus: Cpu[];
   readonly bus: ApicBus;
@@ -72,6 +77,9 @@ export class Machine implements CpuBus {
   readonly events: MachineEvent[] = [];
   /** Every MSI memory write seen by the host bridge, in order, with what the APIC bus did with it. */
   readonly wire: WireRecord[] = [];
+  /** MSI writes seen by the host bridge, and how many the APIC bus dropped. */
+  msiWrites = 0;
+  msiDropped = 0;
   private readonly ram: Uint8Array;
   private readonly ramView: DataView;
   private readonly rom = new Uint8Array(MAP.BIOS_ROM_SIZE);
@@ -79,8 +87,19 @@ export class Machine implements CpuBus {
   private readonly gsiAsserted = new Map<number, number>();
   private consoleText = '';
   private time = 0;
-  private lastTick = 0;
   private readonly timeLimit: number;
+  // Scheduling sets, kept in CPU order: only CPUs that may run are stepped, only armed APIC timers
+  // are clocked (others catch up when their CPU next touches the APIC), so idle CPUs cost nothing.
+  private readonly isActive: Uint8Array;
+  private active: number[] = [];
+  private activeDirty = false;
+  private readonly isTimed: Uint8Array;
+  private timed: number[] = [];
+  private timedDirty = false;
+  /** Bus-clock ticks each local APIC has been clocked to. */
+  private readonly tickedTo: Float64Array;
+  /** Decoded memory BARs by 16-byte granule; cleared by every configuration write. */
+  private readonly barCache = new Map<number, { fn: PciFunction; bar: number; base: number } | null>();
 
   constructor(readonly config: MachineConfig) {
     const n = config.cpus;
@@ -90,6 +109,9 @@ export class Machine implements CpuBus {
     // xAPIC IDs are 8 bits and 0xFF is the broadcast ID: 255 CPUs at most (IDs 0..254).
     if (mode === 'xapic' && n > 255) throw new MachineConfigError(`${n} CPUs need APIC IDs above 254: apic must be x2apic`);
     this.timeLimit = config.timeLimitNs ?? 10_000_000_000;
+    this.isActive = new Uint8Array(n);
+    this.isTimed = new Uint8Array(n);
+    this.tickedTo = new Float64Array(n);
     this.ram = new Uint8Array(config.ramSize ?? MAP.DEFAULT_RAM_SIZE);
     this.ramView = new DataView(this.ram.buffer);
 
@@ -174,10 +196,14 @@ export class Machine implements CpuBus {
   }
 
   private deviceWrite(address: bigint, data: number): void {
-    if (address >= BigInt(MAP.MSI_WINDOW_BASE) && address < BigInt(MAP.MSI_WINDOW_BASE + MAP.MSI_WINDOW_SIZE)) {
+    if (address >= MSI_LO && address < MSI_HI) {
       const outcome = this.bus.msiWrite(address, data);
-      this.wire.push({ timeNs: this.time, address, data, outcome });
-      if (!outcome.delivered) this.event(null, 'msi-dropped', `${outcome.reason}: ${outcome.detail}`);
+      this.msiWrites++;
+      if (this.config.traceWire !== false) this.wire.push({ timeNs: this.time, address, data, outcome });
+      if (!outcome.delivered) {
+        this.msiDropped++;
+        this.event(null, 'msi-dropped', `${outcome.reason}: ${outcome.detail}`);
+      }
       return;
     }
     if (address < BigInt(this.ram.length)) {
@@ -219,11 +245,14 @@ export class Machine implements CpuBus {
       return this.ramRead(new DataView(this.rom.buffer), a - MAP.BIOS_ROM_BASE, size);
     }
     if (a + size <= this.ram.length) return this.ramRead(this.ramView, a, size);
-    if (a >= MAP.LAPIC_BASE && a < MAP.LAPIC_BASE + MAP.LAPIC_SIZE) return this.lane(cpu.lapic.read(a & 0xff0), a, size);
+    if (a >= MAP.LAPIC_BASE && a < MAP.LAPIC_BASE + MAP.LAPIC_SIZE) {
+      this.syncApic(cpu);
+      return this.lane(cpu.lapic.read(a & 0xff0), a, size);
+    }
     if (a >= MAP.IOAPIC_BASE && a < MAP.IOAPIC_BASE + MAP.IOAPIC_SIZE) return this.lane(this.ioapic.read(a & 0xffc), a, size);
     if (a >= MAP.ECAM_BASE && a < MAP.ECAM_BASE + MAP.ECAM_SIZE) return this.pci.ecamRead(a - MAP.ECAM_BASE, size);
-    const v = this.pci.mmioRead(a, size);
-    if (v !== null) return v;
+    const hit = this.decodeBar(a, size);
+    if (hit) return hit.fn.barAccessRead(hit.bar, a - hit.base, size);
     this.event(cpu, 'unassigned-read', `${size}-byte read of unclaimed 0x${a.toString(16)}`);
     return size === 4 ? 0xffffffff : size === 2 ? 0xffff : 0xff; // master abort
   }
@@ -242,7 +271,9 @@ export class Machine implements CpuBus {
     }
     if (a >= MAP.LAPIC_BASE && a < MAP.LAPIC_BASE + MAP.LAPIC_SIZE) {
       if (size !== 4 || a % 16 !== 0) this.event(cpu, 'lapic-partial-write', `${size}-byte write at 0x${a.toString(16)}`);
+      this.syncApic(cpu);
       cpu.lapic.write(a & 0xff0, value >>> 0);
+      this.wake(cpu); // the write may have armed the timer or made an interrupt deliverable
       return;
     }
     if (a >= MAP.IOAPIC_BASE && a < MAP.IOAPIC_BASE + MAP.IOAPIC_SIZE) {
@@ -250,12 +281,39 @@ export class Machine implements CpuBus {
       return;
     }
     if (a >= MAP.ECAM_BASE && a < MAP.ECAM_BASE + MAP.ECAM_SIZE) {
+      this.barCache.clear();
       this.pci.ecamWrite(a - MAP.ECAM_BASE, size, value);
       return;
     }
     if (a >= MAP.MSI_WINDOW_BASE && a < MAP.MSI_WINDOW_BASE + MAP.MSI_WINDOW_SIZE) return; // handled above for the LAPIC page
-    if (this.pci.mmioWrite(a, size, value)) return;
+    const hit = this.decodeBar(a, size);
+    if (hit) {
+      hit.fn.barAccessWrite(hit.bar, a - hit.base, size, value >>> 0 & (size === 4 ? 0xffffffff : size === 2 ? 0xffff : 0xff));
+      return;
+    }
     this.event(cpu, 'unassigned-write', `${size}-byte write of 0x${(value >>> 0).toString(16)} to unclaimed 0x${a.toString(16)}`);
+  }
+
+  /**
+   * The memory BAR claiming [a, a + size), cached per 16-byte granule (the smallest memory BAR). BAR
+   * bases and decode enables change only through configuration writes, which clear the cache.
+   */
+  private decodeBar(a: number, size: 1 | 2 | 4): { fn: PciFunction; bar: number; base: number } | null {
+    const key = Math.floor(a / 16);
+    let hit = this.barCache.get(key);
+    if (hit === undefined) {
+      hit = null;
+      for (const { fn } of this.pci.functions()) {
+        const d = fn.decodeMemory(BigInt(a), size);
+        if (d) {
+          hit = { fn, bar: d.bar, base: a - d.offset };
+          break;
+        }
+      }
+      // Accesses that straddle a granule boundary are rare: decode them without caching.
+      if ((a & 15) + size <= 16) this.barCache.set(key, hit);
+    }
+    return hit;
   }
 
   private ramRead(view: DataView, off: number, size: 1 | 2 | 4): number {
@@ -281,7 +339,10 @@ export class Machine implements CpuBus {
 
   ioWrite(port: number, size: 1 | 2 | 4, value: number): void {
     const p = port & 0xffff;
-    if (p >= MAP.PORT_PCI_CONFIG_ADDRESS && p < MAP.PORT_PCI_CONFIG_ADDRESS + 8 && this.pci.ioWrite(p, size, value)) return;
+    if (p >= MAP.PORT_PCI_CONFIG_ADDRESS && p < MAP.PORT_PCI_CONFIG_ADDRESS + 8) {
+      this.barCache.clear();
+      if (this.pci.ioWrite(p, size, value)) return;
+    }
     if (p === 0x20 || p === 0x21 || p === 0xa0 || p === 0xa1) {
       this.pic.ioWrite(p, value & 0xff);
       return;
@@ -299,24 +360,82 @@ export class Machine implements CpuBus {
 
   // ---- the clock and the scheduler ----
 
+  wake(cpu: Cpu): void {
+    const i = cpu.index;
+    if (!this.isActive[i]) {
+      this.isActive[i] = 1;
+      this.activeDirty = true;
+    }
+    this.noteTimer(cpu);
+  }
+
+  /** Tracks whether the CPU's APIC timer will raise something (periodic/one-shot count or TSC deadline). */
+  private noteTimer(cpu: Cpu): void {
+    const armed = cpu.lapic.ticksUntilNextEvent() !== null || (cpu.lapic.hasTscDeadline && cpu.lapic.tscDeadline !== 0n);
+    if (armed !== (this.isTimed[cpu.index] === 1)) {
+      this.isTimed[cpu.index] = armed ? 1 : 0;
+      this.timedDirty = true;
+    }
+  }
+
+  syncApic(cpu: Cpu): void {
+    const now = Math.floor(this.time / MAP.BUS_CLOCK_NS);
+    const due = now - this.tickedTo[cpu.index]!;
+    if (due > 0) {
+      this.tickedTo[cpu.index] = now;
+      cpu.lapic.tick(due);
+    }
+  }
+
+  private activeCpus(): number[] {
+    if (this.activeDirty) {
+      this.active = [];
+      for (let i = 0; i < this.cpus.length; i++) if (this.isActive[i]) this.active.push(i);
+      this.activeDirty = false;
+    }
+    return this.active;
+  }
+
+  private timedCpus(): number[] {
+    if (this.timedDirty) {
+      this.timed = [];
+      for (let i = 0; i < this.cpus.length; i++) if (this.isTimed[i]) this.timed.push(i);
+      this.timedDirty = false;
+    }
+    return this.timed;
+  }
+
+  private deactivate(cpu: Cpu): void {
+    if (this.isActive[cpu.index]) {
+      this.isActive[cpu.index] = 0;
+      this.activeDirty = true;
+    }
+  }
+
   /** Advances virtual time to `t`, clocking every armed local APIC timer. */
   private advanceTo(t: number): void {
-    const ticks = Math.floor(t / MAP.BUS_CLOCK_NS) - Math.floor(this.lastTick / MAP.BUS_CLOCK_NS);
     this.time = t;
-    this.lastTick = t;
-    if (ticks > 0) for (const c of this.cpus) if (c.lapic.ticksUntilNextEvent() !== null || c.lapic.mode !== 'disabled') c.lapic.tick(ticks);
+    for (const i of [...this.timedCpus()]) {
+      const c = this.cpus[i]!;
+      this.syncApic(c);
+      this.noteTimer(c);
+    }
   }
 
   /** Earliest time something will happen without a CPU running: a paused thread or an APIC timer. */
   private nextEventTime(): number | null {
     let next: number | null = null;
-    for (const c of this.cpus) {
+    for (const i of this.activeCpus()) {
+      const c = this.cpus[i]!;
       if (c.state === 'running' && c.wakeAt > this.time) next = next === null ? c.wakeAt : Math.min(next, c.wakeAt);
+    }
+    for (const i of this.timedCpus()) {
+      const c = this.cpus[i]!;
       const ticks = c.lapic.ticksUntilNextEvent();
-      if (ticks !== null) {
-        const t = this.time + Math.max(1, ticks) * MAP.BUS_CLOCK_NS;
-        next = next === null ? t : Math.min(next, t);
-      }
+      let t: number | null = null;
+      if (ticks !== null) t = (Math.floor(this.time / MAP.BUS_CLOCK_NS) + Math.max(1, ticks)) * MAP.BUS_CLOCK_NS;
+      else if (c.lapic.tscDeadline !== 0n) t = Math.max(this.time + 1, Number(c.lapic.tscDeadline));
+      if (t !== null) next = next === null ? t : Math.min(next, t);
     }
     return next;
   }
@@ -324,10 +443,17 @@ export class Machine implements CpuBus {
   /** Resumes one CPU's guest thread until it yields; returns false if it could not run. */
   private step(cpu: Cpu): boolean {
     if (cpu.state === 'halted') {
-      if (!cpu.canWake()) return false;
+      if (!cpu.canWake()) {
+        this.deactivate(cpu);
+        return false;
+      }
       cpu.state = 'running';
     }
-    if (cpu.state !== 'running' || cpu.wakeAt > this.time || !cpu.thread) return false;
+    if (cpu.state !== 'running' || !cpu.thread) {
+      this.deactivate(cpu);
+      return false;
+    }
+    if (cpu.wakeAt > this.time) return false;
     try {
       cpu.boundary();
       if (cpu.state !== 'running') return true;
@@ -358,12 +484,18 @@ export class Machine implements CpuBus {
     bsp.start(program);
     for (;;) {
       let progressed = false;
-      for (const c of this.cpus) if (this.step(c)) progressed = true;
+      for (const i of [...this.activeCpus()]) if (this.step(this.cpus[i]!)) progressed = true;
       if (bsp.state === 'finished') return this.result('bsp-finished');
       if (bsp.state === 'shutdown') return this.result('bsp-shutdown');
       if (progressed) continue;
       const next = this.nextEventTime();
-      if (next === null) return this.result('all-cpus-stopped');
+      if (next === null) {
+        // Nothing scheduled: look once at every CPU in case a wake-up came without a pin edge.
+        let woke = false;
+        for (const c of this.cpus) if (c.state === 'halted' && c.canWake()) (this.wake(c), (woke = true));
+        if (woke) continue;
+        return this.result('all-cpus-stopped');
+      }
       if (next > this.timeLimit) {
         this.advanceTo(this.timeLimit);
         return this.result('time-limit');
