@@ -25,3 +25,11 @@ export { runScenario, type ScenarioReport, type RunOptions } from './scenario/ru
 export { parseScenario, validateScenario, ScenarioError, DEFAULT_SCENARIO, type Scenario } from './scenario/scenario';
 export { formatReport } from './scenario/report-text';
 export { FreeBsdVectors } from './alloc/freebsd-reference';
+
+// Moving multi-MSI blocks: affinity changes, CPU hot-unplug, fault injection (docs/ANALYSIS.md).
+export * from './migrate';
+export { planBlockMove, planSetAffinity, setAffinity, msiBlockBinding, AffinityError, MOVE_PROTOCOLS, VectorShadow } from '../firmware/affinity';
+export type { MoveProtocol, MsiBlockBinding, AffinityContext, BlockMove, MoveStep } from '../firmware/affinity';
+export { planEvacuation, planOffline, offlineCpu, evacuationItems, StepQueue } from '../firmware/hotplug';
+export type { EvacItem, EvacuationPlan, EvacuationMove } from '../firmware/hotplug';
+export { KernelReference } from './alloc/kernel-reference';

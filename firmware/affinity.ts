@@ -1,0 +1,472 @@
+// Moving a multi-MSI block to another CPU without interrupt remapping (Linux arch/x86/kernel/apic/msi.c
+// msi_set_affinity, vector.c cleanup), as discrete guest steps. Left out: MSI-X, managed interrupts.
+//
+// A block of n messages shares one address/data pair (PCI 3.0 §6.8.1: the function replaces the low
+// log2(n) data bits), so all n vectors live on one CPU and move together. Every protocol below is a
+// list of steps that run on the block's current CPU with interrupts disabled — where Linux runs the
+// deferred move of a non-remapped MSI (apic_ack_irq → irq_move_irq) — so a harness can let the device
+// fire between any two of them.
+
+import { MatrixError } from '../src/alloc/errors';
+import type { VectorMatrix } from '../src/alloc/matrix';
+import type { CpuContext } from '../src/machine/guest-interface';
+import type { IrqDesc, IrqLayer } from './irq';
+import { REG_ICR_HIGH, REG_ICR_LOW, type LapicDriver } from './lapic';
+import { msiAddress } from './msi';
+import type { PciBusDriver, PciDevice } from './pci';
+import { MAX_MSI_APIC_ID, type Placement, type VectorDomain } from './vector-domain';
+
+export type MoveProtocol = 'naive' | 'linux' | 'linux-single' | 'safe';
+export const MOVE_PROTOCOLS: readonly MoveProtocol[] = ['naive', 'linux', 'linux-single', 'safe'];
+
+/** Caller misuse or exhaustion: ENOSPC (no room), EBUSY (a previous move not cleaned up), EINVAL. */
+export class AffinityError extends Error {
+  override readonly name = 'AffinityError';
+  constructor(readonly code: 'ENOSPC' | 'EBUSY' | 'EINVAL', detail: string) {
+    super(`${code}: ${detail}`);
+  }
+}
+
+/** Owner name of Linux's VECTOR_RETRIGGERED marker entries in vector_irq. */
+export const RETRIGGERED_OWNER = '(retriggered)';
+
+const MSI_FLAGS = 0x02;
+const MSI_ADDRESS_LO = 0x04;
+const MSI_ADDRESS_HI = 0x08;
+const MSI_FLAGS_64BIT = 1 << 7;
+const MSI_FLAGS_MASKBIT = 1 << 8;
+const APIC_IRR = 0x200;
+const APIC_ISR = 0x100;
+const X2APIC_ICR_MSR = 0x830;
+const ICR_DELIVERY_PENDING = 1 << 12;
+
+/** A device's MSI block as the kernel tracks it (one msi_desc, n irq descs). */
+export interface MsiBlockBinding {
+  dev: PciDevice;
+  /** Config offset of the MSI capability. */
+  cap: number;
+  is64: boolean;
+  pvm: boolean;
+  cpu: number;
+  base: number;
+  count: number;
+  /** Message i → its irq descriptor. */
+  descs: IrqDesc[];
+  /** Blocks retired by the last move on `cpu`, freed once that CPU has no request pending for them. */
+  retired: { cpu: number; blocks: Placement[] } | null;
+}
+
+export interface AffinityContext {
+  pci: PciBusDriver;
+  lapic: LapicDriver;
+  irq: IrqLayer;
+  domain: VectorDomain;
+  apicIds: readonly number[];
+  /** Instrumentation: told about every software re-raise (retrigger, forward) just before its IPI. */
+  onReraise?: (r: { fromCpu: number; fromVector: number; toCpu: number; toVector: number }) => void;
+}
+
+/** One guest step; 'wait' means "not yet, run me again later" (nothing was changed). */
+export interface MoveStep {
+  label: string;
+  run(cpu: CpuContext): 'done' | 'wait';
+}
+
+export interface BlockMove {
+  protocol: MoveProtocol;
+  binding: MsiBlockBinding;
+  from: Placement;
+  to: Placement;
+  /** Safe protocol without PVM: the intermediate block (old CPU, new base), reserved and bound. */
+  via: Placement | null;
+  /** CPU index every step must run on (the block's CPU before the move). */
+  cpu: number;
+  steps: MoveStep[];
+}
+
+/** Reads the capability and builds the binding for a block programmed by pci_alloc_irq_vectors. */
+export function msiBlockBinding(ctx: AffinityContext, cpu: CpuContext, dev: PciDevice, block: Placement, descs: IrqDesc[]): MsiBlockBinding {
+  const cap = dev.capabilities.get(0x05);
+  if (cap === undefined) throw new AffinityError('EINVAL', `${dev.bdf} has no MSI capability`);
+  if (descs.length !== block.count) throw new AffinityError('EINVAL', `${descs.length} descriptors for a block of ${block.count}`);
+  const ctrl = ctx.pci.read(cpu, dev, cap + MSI_FLAGS, 2);
+  return {
+    dev, cap, is64: (ctrl & MSI_FLAGS_64BIT) !== 0, pvm: (ctrl & MSI_FLAGS_MASKBIT) !== 0,
+    cpu: block.cpu, base: block.base, count: block.count, descs, retired: null,
+  };
+}
+
+// ---- Placement on a snapshot of the matrix ---------------------------------------------------
+
+/**
+ * What-if copy of the vector matrix: per-CPU free bits and available counts. Its pick functions make
+ * the choices VectorMatrix.allocBlock/alloc make, so plans made on it can be checked against them.
+ */
+export class VectorShadow {
+  private constructor(
+    readonly start: number,
+    readonly end: number,
+    readonly bestFit: boolean,
+    private readonly free: Uint8Array[],
+    readonly avail: number[],
+    readonly online: boolean[],
+  ) {}
+
+  static of(m: VectorMatrix): VectorShadow {
+    const sys = new Set(m.systemVectors());
+    const free: Uint8Array[] = [];
+    const avail: number[] = [];
+    const online: boolean[] = [];
+    for (let c = 0; c < m.cpus; c++) {
+      const f = new Uint8Array(m.bits);
+      const taken = new Set([...m.vectors(c), ...m.managedVectors(c)]);
+      for (let b = m.start; b < m.end; b++) f[b] = sys.has(b) || taken.has(b) ? 0 : 1;
+      free.push(f);
+      const s = m.cpu(c);
+      avail.push(s.available);
+      online.push(s.online);
+    }
+    return new VectorShadow(m.start, m.end, m.placement === 'bestFit', free, avail, online);
+  }
+
+  isFree(cpu: number, base: number, count: number): boolean {
+    if (base < this.start || base + count > this.end) return false;
+    const f = this.free[cpu]!;
+    for (let b = base; b < base + count; b++) if (!f[b]) return false;
+    return true;
+  }
+  take(cpu: number, base: number, count: number): void {
+    for (let b = base; b < base + count; b++) this.free[cpu]![b] = 0;
+    this.avail[cpu]! -= count;
+  }
+  release(cpu: number, base: number, count: number): void {
+    for (let b = base; b < base + count; b++) this.free[cpu]![b] = 1;
+    this.avail[cpu]! += count;
+  }
+  /** Aligned bases of free runs of `count` on `cpu`, ascending. */
+  runs(cpu: number, count: number): number[] {
+    const out: number[] = [];
+    for (let b = Math.ceil(this.start / count) * count; b + count <= this.end; b += count) if (this.isFree(cpu, b, count)) out.push(b);
+    return out;
+  }
+  /** Online CPUs of `cpus` able to take `count`, in the matrix's preference order (most available, lowest ID). */
+  ranked(cpus: readonly number[], count: number): number[] {
+    const ok = cpus.filter((c) => this.online[c] && this.avail[c]! >= count && this.runs(c, count).length > 0);
+    return ok.sort((a, b) => this.avail[b]! - this.avail[a]! || a - b);
+  }
+  /** allocBlock's choice (alloc's for count 1: lowest free bit); null when nothing fits. */
+  pickBlock(cpus: readonly number[], count: number): Placement | null {
+    const cpu = this.ranked(cpus, count)[0];
+    if (cpu === undefined) return null;
+    const runs = this.runs(cpu, count);
+    if (!this.bestFit || count === 1) return { cpu, base: runs[0]!, count };
+    // Buddy best fit: the run inside the smallest enclosing free aligned block, lowest base on ties.
+    let best = runs[0]!;
+    let bestSize = Infinity;
+    for (const b of runs) {
+      let s = count;
+      while (s < 256 && this.isFree(cpu, b & ~(2 * s - 1), 2 * s)) s *= 2;
+      if (s < bestSize) [best, bestSize] = [b, s];
+    }
+    return { cpu, base: best, count };
+  }
+  /**
+   * The safe protocol's target for a block that cannot be masked: the same base on another CPU (only
+   * the address changes), else a base free on both CPUs (data first on the old CPU, then address).
+   */
+  pickHop(from: Placement, cpus: readonly number[]): { to: Placement; via: Placement | null } | null {
+    const ranked = this.ranked(cpus.filter((c) => c !== from.cpu), from.count);
+    for (const cpu of ranked) {
+      if (this.isFree(cpu, from.base, from.count)) return { to: { cpu, base: from.base, count: from.count }, via: null };
+    }
+    for (const cpu of ranked) {
+      const base = this.runs(cpu, from.count).find((b) => this.isFree(from.cpu, b, from.count));
+      if (base !== undefined) return { to: { cpu, base, count: from.count }, via: { cpu: from.cpu, base, count: from.count } };
+    }
+    return null;
+  }
+}
+
+// ---- Planning --------------------------------------------------------------------------------
+
+/** Reserves `p` in the matrix at exactly that place (irq_matrix_assign, bit by bit; rolled back on failure). */
+export function reserveAt(m: VectorMatrix, p: Placement): void {
+  for (let i = 0; i < p.count; i++) {
+    try {
+      m.assign(p.cpu, p.base + i);
+    } catch (e) {
+      for (let j = 0; j < i; j++) m.free(p.cpu, p.base + j);
+      throw e instanceof MatrixError ? new AffinityError('ENOSPC', `vector 0x${(p.base + i).toString(16)} on CPU ${p.cpu}: ${e.message}`) : e;
+    }
+  }
+}
+
+const single = (a: { cpu: number; vector: number }): Placement => ({ cpu: a.cpu, base: a.vector, count: 1 });
+
+/** MSI-addressable online CPUs of `mask` (APIC ID ≤ 254: no remapping, 8-bit destination). */
+export function targetCpus(apicIds: readonly number[], m: VectorMatrix, mask: readonly number[]): number[] {
+  return [...new Set(mask)].filter((c) => apicIds[c] !== undefined && apicIds[c]! <= MAX_MSI_APIC_ID && m.isOnline(c)).sort((a, b) => a - b);
+}
+
+/**
+ * Allocates the new block (and the safe protocol's intermediate one) and returns the steps that move
+ * `b` there. Nothing is touched on failure. `expect`, if given, is the target a planner predicted.
+ */
+export function planBlockMove(ctx: AffinityContext, b: MsiBlockBinding, mask: readonly number[], protocol: MoveProtocol, expect?: Placement): BlockMove {
+  if (!MOVE_PROTOCOLS.includes(protocol)) throw new AffinityError('EINVAL', `unknown protocol ${String(protocol)}`);
+  if (b.retired !== null) throw new AffinityError('EBUSY', `${b.dev.bdf}: the previous move's vectors on CPU ${b.retired.cpu} are not cleaned up yet`);
+  const m = ctx.domain.matrix;
+  const from: Placement = { cpu: b.cpu, base: b.base, count: b.count };
+  const cpus = targetCpus(ctx.apicIds, m, mask).filter((c) => c !== from.cpu);
+  if (cpus.length === 0) throw new AffinityError('EINVAL', `mask ${mask.join(',')} names no other online MSI-addressable CPU`);
+  let to: Placement;
+  let via: Placement | null = null;
+  if (protocol === 'safe' && !b.pvm) {
+    const hop = VectorShadow.of(m).pickHop(from, cpus);
+    if (hop === null) throw new AffinityError('ENOSPC', `no CPU of ${cpus.join(',')} has a block of ${b.count} reachable in single-register steps`);
+    reserveAt(m, hop.to);
+    if (hop.via !== null) {
+      try {
+        reserveAt(m, hop.via);
+      } catch (e) {
+        m.freeBlock(hop.to.cpu, hop.to.base, hop.to.count);
+        throw e;
+      }
+    }
+    [to, via] = [hop.to, hop.via];
+  } else {
+    try {
+      // One message is an ordinary vector (irq_matrix_alloc); a block takes an aligned run.
+      to = b.count === 1 ? single(m.alloc(cpus)) : m.allocBlock(cpus, b.count);
+    } catch (e) {
+      if (e instanceof MatrixError && e.code === 'ENOSPC') throw new AffinityError('ENOSPC', `no aligned block of ${b.count} on CPUs ${cpus.join(',')}`);
+      throw e;
+    }
+  }
+  if (expect && (expect.cpu !== to.cpu || expect.base !== to.base)) {
+    m.freeBlock(to.cpu, to.base, to.count);
+    if (via) m.freeBlock(via.cpu, via.base, via.count);
+    throw new AffinityError('EINVAL', `planner diverged from the allocator: predicted CPU ${expect.cpu} 0x${expect.base.toString(16)}, got CPU ${to.cpu} 0x${to.base.toString(16)}`);
+  }
+  return { protocol, binding: b, from, to, via, cpu: from.cpu, steps: moveSteps(ctx, b, protocol, from, to, via) };
+}
+
+// ---- Steps -----------------------------------------------------------------------------------
+
+const hex = (v: number) => `0x${v.toString(16)}`;
+
+function onCpu(ctx: AffinityContext, cpu: CpuContext, want: number): void {
+  const idx = ctx.irq.cpuIndex(cpu);
+  if (idx !== want) throw new AffinityError('EINVAL', `move step runs on CPU ${idx}, must run on CPU ${want} (the block's old CPU)`);
+}
+
+/** __pci_write_msi_msg: Message Control (MME rewritten), address, upper address, data; then a read-back. */
+function writeMsgSteps(ctx: AffinityContext, b: MsiBlockBinding, cpuIdx: number, base: number): MoveStep[] {
+  const { pci } = ctx;
+  const dev = b.dev;
+  const apic = ctx.apicIds[cpuIdx]!;
+  const steps: MoveStep[] = [
+    { label: 'write Message Control (MME unchanged)', run: (c) => (pci.write(c, dev, b.cap + MSI_FLAGS, 2, pci.read(c, dev, b.cap + MSI_FLAGS, 2)), 'done') },
+    { label: `write address (APIC ${apic}, CPU ${cpuIdx})`, run: (c) => (pci.write(c, dev, b.cap + MSI_ADDRESS_LO, 4, msiAddress(apic)), 'done') },
+  ];
+  if (b.is64) steps.push({ label: 'write upper address (0)', run: (c) => (pci.write(c, dev, b.cap + MSI_ADDRESS_HI, 4, 0), 'done') });
+  const dataOff = b.cap + (b.is64 ? 0x0c : 0x08);
+  steps.push({
+    label: `write data (base ${hex(base)})`,
+    run: (c) => {
+      pci.write(c, dev, dataOff, 2, base & 0xffff);
+      pci.read(c, dev, b.cap + MSI_FLAGS, 2); // posting flush, as Linux does
+      return 'done';
+    },
+  });
+  return steps;
+}
+
+function bindStep(ctx: AffinityContext, b: MsiBlockBinding, blocks: Placement[]): MoveStep {
+  const where = blocks.map((p) => `CPU ${p.cpu} ${hex(p.base)}`).join(' and ');
+  return {
+    label: `install handlers at ${where}`,
+    run: () => {
+      for (const p of blocks) for (let i = 0; i < p.count; i++) ctx.irq.bind(p.cpu, p.base + i, b.descs[i]!);
+      return 'done';
+    },
+  };
+}
+
+/** Sends `vector` to CPU `toCpu` as a fixed IPI (Linux's apic_retrigger_irq → __apic_send_IPI). */
+export function sendVector(ctx: AffinityContext, cpu: CpuContext, toCpu: number, vector: number): void {
+  const dest = ctx.apicIds[toCpu]!;
+  if (ctx.lapic.mode(cpu) === 'x2apic') {
+    cpu.wrmsr(X2APIC_ICR_MSR, (BigInt(dest >>> 0) << 32n) | BigInt(vector));
+    return;
+  }
+  for (let i = 0; i < 1000 && ctx.lapic.read(cpu, REG_ICR_LOW) & ICR_DELIVERY_PENDING; i++); // wait_icr_idle
+  ctx.lapic.write(cpu, REG_ICR_HIGH, (dest & 0xff) << 24);
+  ctx.lapic.write(cpu, REG_ICR_LOW, vector);
+}
+
+/** IRR (or ISR) bits of the executing CPU's APIC for vectors base..base+count−1 (an aligned block sits in one register). */
+export function pendingBits(ctx: AffinityContext, cpu: CpuContext, p: Placement, reg: 'irr' | 'isr' = 'irr'): number {
+  const word = ctx.lapic.read(cpu, (reg === 'irr' ? APIC_IRR : APIC_ISR) + 0x10 * (p.base >>> 5));
+  const mask = p.count >= 32 ? 0xffff_ffff : ((1 << p.count) - 1) << (p.base & 31);
+  return ((word & mask) >>> (p.base & 31)) >>> 0;
+}
+
+/** Installs Linux's VECTOR_RETRIGGERED marker: the next interrupt on it is swallowed and the entry freed. */
+function markRetriggered(ctx: AffinityContext, cpuIdx: number, vector: number): void {
+  const desc = ctx.irq.newDesc(RETRIGGERED_OWNER, vector, 'ipi', (c, d) => ctx.irq.unbind(ctx.irq.cpuIndex(c), d.index));
+  ctx.irq.bind(cpuIdx, vector, desc);
+}
+
+export function isMarker(desc: IrqDesc | undefined): boolean {
+  return desc?.owner === RETRIGGERED_OWNER;
+}
+
+/** Mask `bits` of the block (read-modify-write), rewrite the message, restore the mask: pending ones go out. */
+function maskedUpdate(ctx: AffinityContext, b: MsiBlockBinding, to: Placement, bits: number): MoveStep[] {
+  const maskOff = b.cap + (b.is64 ? 0x10 : 0x0c);
+  let saved = 0;
+  return [
+    {
+      label: `mask message(s) 0x${(bits >>> 0).toString(16)} (PVM)`,
+      run: (c) => {
+        saved = ctx.pci.read(c, b.dev, maskOff, 4);
+        ctx.pci.write(c, b.dev, maskOff, 4, (saved | bits) >>> 0);
+        return 'done';
+      },
+    },
+    ...writeMsgSteps(ctx, b, to.cpu, to.base),
+    { label: 'unmask (pending messages go out to the new place)', run: (c) => (ctx.pci.write(c, b.dev, maskOff, 4, saved), 'done') },
+  ];
+}
+
+/**
+ * msi_set_affinity's dance for a block: mark the new vectors on the local (old) CPU
+ * VECTOR_RETRIGGERED where unused, new base with the old destination, then the new destination,
+ * then retrigger whatever the local IRR holds for the first `n` new vectors.
+ */
+function dance(ctx: AffinityContext, b: MsiBlockBinding, A: number, to: Placement, n: number): MoveStep[] {
+  const seen: number[] = [];
+  return [
+    {
+      label: `mark unused ${hex(to.base)}..+${n - 1} on CPU ${A} VECTOR_RETRIGGERED`,
+      run: () => {
+        for (let i = 0; i < n; i++) if (!ctx.irq.vectorIrq[A]!.get(to.base + i)) markRetriggered(ctx, A, to.base + i);
+        return 'done';
+      },
+    },
+    ...writeMsgSteps(ctx, b, A, to.base),
+    ...writeMsgSteps(ctx, b, to.cpu, to.base),
+    {
+      label: `check IRR of ${hex(to.base)}..+${n - 1} on CPU ${A}`,
+      run: (c) => {
+        const bits = pendingBits(ctx, c, { cpu: A, base: to.base, count: b.count });
+        seen.length = 0;
+        for (let i = 0; i < n; i++) if (bits & (1 << i)) seen.push(i);
+        return 'done';
+      },
+    },
+    {
+      label: 'retrigger what was pending',
+      run: (c) => {
+        for (const i of seen) {
+          ctx.onReraise?.({ fromCpu: A, fromVector: to.base + i, toCpu: to.cpu, toVector: to.base + i });
+          sendVector(ctx, c, to.cpu, to.base + i);
+        }
+        return 'done';
+      },
+    },
+  ];
+}
+
+function moveSteps(ctx: AffinityContext, b: MsiBlockBinding, protocol: MoveProtocol, from: Placement, to: Placement, via: Placement | null): MoveStep[] {
+  const A = from.cpu;
+  const guard = (s: MoveStep): MoveStep => ({ label: s.label, run: (c) => (onCpu(ctx, c, A), s.run(c)) });
+  const steps: MoveStep[] = [bindStep(ctx, b, via ? [to, via] : [to])];
+  const linuxLike = protocol === 'linux' || protocol === 'linux-single';
+  const direct = to.base === from.base || to.cpu === from.cpu; // msi_set_affinity's direct-update cases
+  const all = b.count >= 32 ? 0xffff_ffff : (1 << b.count) - 1;
+  if (protocol === 'naive') {
+    steps.push(...writeMsgSteps(ctx, b, to.cpu, to.base));
+  } else if (b.pvm) {
+    // Maskable MSI: Linux updates directly while __irq_move_irq holds the moving irq masked — only
+    // that irq's message ('linux-single'); the block-adapted form and the safe protocol mask them all.
+    steps.push(...maskedUpdate(ctx, b, to, protocol === 'linux-single' ? 1 : all));
+  } else if (linuxLike && direct) {
+    steps.push(...writeMsgSteps(ctx, b, to.cpu, to.base));
+  } else if (linuxLike) {
+    steps.push(...dance(ctx, b, A, to, protocol === 'linux' ? b.count : 1));
+  } else {
+    // Each write changes one register, and every (address, data) pair the device can see is a
+    // reserved block with the handlers installed: (A, old) → (A, via) → (B, via), or (A, old) → (B, old).
+    if (via) steps.push(...writeMsgSteps(ctx, b, A, via.base));
+    steps.push(...writeMsgSteps(ctx, b, to.cpu, to.base));
+  }
+  const last = steps[steps.length - 1]!;
+  const retired = via ? [from, via] : [from];
+  steps[steps.length - 1] = {
+    label: last.label,
+    run: (c) => {
+      const r = last.run(c);
+      Object.assign(b, { cpu: to.cpu, base: to.base, retired: { cpu: A, blocks: retired } });
+      return r;
+    },
+  };
+  return steps.map(guard);
+}
+
+// ---- Completing an affinity change -----------------------------------------------------------
+
+/**
+ * __vector_cleanup with check_irr on the old CPU: wait while any retired vector is requested or in
+ * service there, then remove its handlers and free it in the matrix.
+ */
+export function cleanupStep(ctx: AffinityContext, b: MsiBlockBinding): MoveStep {
+  return {
+    label: 'clean up the old vectors once their IRR/ISR bits are clear',
+    run: (c) => {
+      const r = b.retired;
+      if (r === null) return 'done';
+      onCpu(ctx, c, r.cpu);
+      if (r.blocks.some((p) => pendingBits(ctx, c, p, 'irr') || pendingBits(ctx, c, p, 'isr'))) return 'wait';
+      releaseBlocks(ctx, b);
+      return 'done';
+    },
+  };
+}
+
+/** Removes the retired blocks' handlers (only entries still ours) and frees them in the matrix. */
+export function releaseBlocks(ctx: AffinityContext, b: MsiBlockBinding, unbind = true): void {
+  const r = b.retired;
+  if (r === null) return;
+  for (const p of r.blocks) {
+    if (unbind) for (let i = 0; i < p.count; i++) if (ctx.irq.vectorIrq[p.cpu]!.get(p.base + i) === b.descs[i]) ctx.irq.unbind(p.cpu, p.base + i);
+    ctx.domain.matrix.freeBlock(p.cpu, p.base, p.count);
+  }
+  b.retired = null;
+}
+
+/**
+ * The full affinity change: move steps, then interrupts back on, then cleanup. Like Linux's
+ * assign_vector_locked, a mask that still contains the block's online CPU moves nothing.
+ */
+export function planSetAffinity(ctx: AffinityContext, b: MsiBlockBinding, mask: readonly number[], protocol: MoveProtocol): BlockMove {
+  if (b.retired === null && targetCpus(ctx.apicIds, ctx.domain.matrix, mask).includes(b.cpu)) {
+    const here: Placement = { cpu: b.cpu, base: b.base, count: b.count };
+    return { protocol, binding: b, from: here, to: here, via: null, cpu: b.cpu, steps: [] };
+  }
+  const mv = planBlockMove(ctx, b, mask, protocol);
+  mv.steps.push({ label: 'enable interrupts (sti)', run: (c) => (c.sti(), 'done') }, cleanupStep(ctx, b));
+  return mv;
+}
+
+/**
+ * setAffinity for a whole block, run by guest code on the block's current CPU: `yield*` it from a
+ * guest program (it disables interrupts for the move and waits, with them enabled, for the cleanup).
+ */
+export function* setAffinity(ctx: AffinityContext, cpu: CpuContext, b: MsiBlockBinding, mask: readonly number[], protocol: MoveProtocol = 'safe') {
+  const mv = planSetAffinity(ctx, b, mask, protocol);
+  cpu.cli();
+  for (const s of mv.steps) while (s.run(cpu) === 'wait') yield* cpu.pause(1_000);
+  return mv;
+}

@@ -1,0 +1,62 @@
+// `irqslice migrate` (src/cli/migrate-command.ts): the report, its JSON form, exit codes and usage errors.
+
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { UsageError } from '../../src/cli/io';
+import { migrateCommand } from '../../src/cli/migrate-command';
+
+function capture(): { text: () => string } {
+  let out = '';
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    out += String(chunk);
+    return true;
+  });
+  return { text: () => out };
+}
+
+afterEach(() => vi.restoreAllMocks());
+
+describe('irqslice migrate', () => {
+  it('--json: naive block of 1 in affinity mode misroutes the 2 messages fired in the torn window', async () => {
+    const out = capture();
+    const code = await migrateCommand({ protocol: 'naive', block: 1, mode: 'affinity', json: true });
+    const body = JSON.parse(out.text()) as { ok: boolean; results: Array<Record<string, unknown>> };
+    expect(code).toBe(0); // no safe protocol run, nothing failed that must not
+    expect(body.results).toHaveLength(1);
+    expect(body.results[0]).toMatchObject({ protocol: 'naive', count: 1, runs: 8, misrouted: 2, lost: 0, method: 'exhaustive' });
+  });
+
+  it('text report: one table row per protocol, and the safe protocol verdict; exit 0', async () => {
+    const out = capture();
+    const code = await migrateCommand({ block: 2, mode: 'unplug', positions: true });
+    expect(code).toBe(0);
+    const t = out.text();
+    for (const p of ['naive', 'linux', 'linux-single', 'safe']) expect(t).toMatch(new RegExp(`^  ${p} +\\d`, 'm'));
+    expect(t).toContain('fates by the step the message was fired after');
+    expect(t).toContain('safe protocol: every message reached its own handler exactly once');
+  });
+
+  it('--random N --seed S samples instead of enumerating, and names the seed', async () => {
+    const out = capture();
+    await migrateCommand({ protocol: 'safe', block: 32, fires: 2, random: 50, seed: 9 });
+    expect(out.text()).toContain('50 random interleavings (seed 9)');
+  });
+
+  it('--evacuate --json: one cell per CPU count and load', async () => {
+    const out = capture();
+    const code = await migrateCommand({ evacuate: true, cpus: '2,4', load: '0.3', trials: 3, json: true });
+    expect(code).toBe(0);
+    const body = JSON.parse(out.text()) as { cells: Array<{ cpus: number; load: number; trials: number }> };
+    expect(body.cells.map((c) => [c.cpus, c.load, c.trials])).toEqual([[2, 0.3, 3], [4, 0.3, 3]]);
+  });
+
+  it.each([
+    [{ block: 3 }, /power of two/],
+    [{ protocol: 'fast' }, /--protocol must be/],
+    [{ exhaustive: true, random: 10 }, /exclude each other/],
+    [{ evacuate: true, load: '1.5' }, /--load/],
+    [{ address: 48 }, /--address must be 32 or 64/],
+  ])('bad usage %o is a UsageError', async (o, msg) => {
+    await expect(migrateCommand(o)).rejects.toThrow(UsageError);
+    await expect(migrateCommand(o)).rejects.toThrow(msg);
+  });
+});
