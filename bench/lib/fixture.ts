@@ -6,7 +6,7 @@ import type { JsMatrixCore } from '../../src/alloc/js-core';
 import { KernelReference } from '../../src/alloc/kernel-reference';
 import { createMatrixSync, X86_SYSTEM_BITS } from '../../src/alloc/matrix';
 import type { WasmMatrixCore } from '../../src/alloc/wasm/wasm-core';
-import { mulberry32 } from './rng';
+import { mulberry32 } from '../../src/util/random';
 
 export type MaskName = 'one' | 'node' | 'all';
 export const MASK_NAMES: readonly MaskName[] = ['one', 'node', 'all'];

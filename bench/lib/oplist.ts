@@ -7,7 +7,7 @@ import type { JsMatrixCore } from '../../src/alloc/js-core';
 import type { KernelReference } from '../../src/alloc/kernel-reference';
 import type { WasmMatrixCore } from '../../src/alloc/wasm/wasm-core';
 import type { Fixture } from './fixture';
-import { mulberry32 } from './rng';
+import { mulberry32 } from '../../src/util/random';
 
 export interface OpList {
   ops: Int32Array;

@@ -4,7 +4,7 @@
 
 import { newCounts, type SizeCounts } from './packing';
 import type { Grant, Policy } from './policies';
-import { mulberry32 } from './rng';
+import { mulberry32 } from '../../src/util/random';
 
 /** Request mix: [size, weight]. Many singles, NVMe-like 32s, 8s and 16s, a few 2s and 4s. */
 export const SIZE_MIX: ReadonlyArray<readonly [number, number]> = [[1, 50], [2, 5], [4, 5], [8, 12], [16, 10], [32, 18]];

@@ -2,6 +2,7 @@
 // stateless model checking (every run replayed from a fresh bench, choices advanced like an odometer);
 // random mode draws fire points and message numbers from a seeded generator. Left out: parallelism.
 
+import { mulberry32 } from '../util/random';
 import { MigrationBench, type BenchOptions } from './bench';
 import { MigrateUsageError } from './errors';
 import { emptyTally, fateOf, FATES, tallyRun, type Fate, type Tally } from './fates';
@@ -89,17 +90,8 @@ export function exhaustive(o: ExploreOptions): ExploreResult {
   }
 }
 
-/** mulberry32: a small, well-mixed 32-bit generator; the same seed gives the same runs everywhere. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded generator for random interleavings (mulberry32). */
+export const seededRandom = mulberry32;
 
 /** Guest steps of a run in which the device stays quiet. */
 export function quietLength(o: BenchOptions): number {

@@ -1,6 +1,7 @@
 // Random operation traces for differential tests: a seeded generator of matrix operations that
 // mostly make sense (frees of live allocations, masks over existing CPUs) and sometimes do not.
 
+import { mulberry32 } from '../../src/util/random';
 import { MatrixError } from '../../src/alloc/errors';
 import type { VectorMatrix } from '../../src/alloc/matrix';
 
@@ -16,17 +17,7 @@ export type Op =
   | { op: 'freeBlock'; cpu: number; base: number; count: number }
   | { op: 'available'; cpudown: boolean; cpu: number };
 
-/** mulberry32: small, fast, deterministic. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng = mulberry32;
 
 /** Applies one op; returns a comparable outcome (result value or error code + detail). */
 export function apply(m: VectorMatrix, o: Op): unknown {

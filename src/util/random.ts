@@ -1,4 +1,5 @@
-// Seeded pseudo-random numbers for reproducible workloads (mulberry32).
+// Seeded pseudo-random numbers (mulberry32: small, well mixed, 32-bit state): the same seed gives
+// the same workloads, traces and interleavings everywhere — benchmarks, fault injection, tests.
 
 export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
