@@ -9,7 +9,8 @@ import { PciHost } from '../hw/pci/pci-host';
 import type { PciFunction } from '../hw/pci/pci-function';
 import type { MsiOutcome } from '../hw/signals';
 import { buildAcpi, INTI_POLARITY_LOW, INTI_TRIGGER_LEVEL, type AcpiFaults, type AcpiImage } from './acpi/tables';
-import { Cpu, CpuShutdown, type CpuBus } from './cpu';
+import { Cpu, type CpuBus } from './cpu';
+import { Scheduler, type RunEnd } from './scheduler';
 import type { GuestProgram } from './guest-interface';
 import * as MAP from './memory-map';
 import { PicPair } from './pic8259';
@@ -51,7 +52,7 @@ export interface WireRecord {
 
 export interface RunResult {
   /** How the run ended. */
-  end: 'bsp-finished' | 'time-limit' | 'all-cpus-stopped' | 'bsp-shutdown';
+  end: RunEnd;
   timeNs: number;
   console: string;
   events: MachineEvent[];
@@ -86,18 +87,7 @@ export class Machine implements CpuBus {
   private readonly code = new Map<number, GuestProgram>();
   private readonly gsiAsserted = new Map<number, number>();
   private consoleText = '';
-  private time = 0;
-  private readonly timeLimit: number;
-  // Scheduling sets, kept in CPU order: only CPUs that may run are stepped, only armed APIC timers
-  // are clocked (others catch up when their CPU next touches the APIC), so idle CPUs cost nothing.
-  private readonly isActive: Uint8Array;
-  private active: number[] = [];
-  private activeDirty = false;
-  private readonly isTimed: Uint8Array;
-  private timed: number[] = [];
-  private timedDirty = false;
-  /** Bus-clock ticks each local APIC has been clocked to. */
-  private readonly tickedTo: Float64Array;
+  private readonly scheduler: Scheduler;
   /** Decoded memory BARs by 16-byte granule; cleared by every configuration write. */
   private readonly barCache = new Map<number, { fn: PciFunction; bar: number; base: number } | null>();
 
@@ -108,10 +98,6 @@ export class Machine implements CpuBus {
     if (mode !== 'xapic' && mode !== 'x2apic') throw new MachineConfigError(`apic must be xapic or x2apic, got ${String(mode)}`);
     // xAPIC IDs are 8 bits and 0xFF is the broadcast ID: 255 CPUs at most (IDs 0..254).
     if (mode === 'xapic' && n > 255) throw new MachineConfigError(`${n} CPUs need APIC IDs above 254: apic must be x2apic`);
-    this.timeLimit = config.timeLimitNs ?? 10_000_000_000;
-    this.isActive = new Uint8Array(n);
-    this.isTimed = new Uint8Array(n);
-    this.tickedTo = new Float64Array(n);
     this.ram = new Uint8Array(config.ramSize ?? MAP.DEFAULT_RAM_SIZE);
     this.ramView = new DataView(this.ram.buffer);
 
@@ -130,12 +116,13 @@ export class Machine implements CpuBus {
         apicId: i,
         bsp: i === 0,
         sink: cpu,
-        tsc: () => BigInt(this.time),
+        tsc: () => BigInt(this.scheduler.time),
         onEvent: (e) => this.event(cpu, `lapic:${e.kind}`, e.detail),
       });
       this.bus.attach(cpu.lapic);
       this.cpus.push(cpu);
     }
+    this.scheduler = new Scheduler(this.cpus, config.timeLimitNs ?? 10_000_000_000);
     this.pci = new PciHost({
       upstream: {
         memoryWrite: (address, data) => this.deviceWrite(address, data),
@@ -199,7 +186,7 @@ export class Machine implements CpuBus {
     if (address >= MSI_LO && address < MSI_HI) {
       const outcome = this.bus.msiWrite(address, data);
       this.msiWrites++;
-      if (this.config.traceWire !== false) this.wire.push({ timeNs: this.time, address, data, outcome });
+      if (this.config.traceWire !== false) this.wire.push({ timeNs: this.scheduler.time, address, data, outcome });
       if (!outcome.delivered) {
         this.msiDropped++;
         this.event(null, 'msi-dropped', `${outcome.reason}: ${outcome.detail}`);
@@ -215,11 +202,11 @@ export class Machine implements CpuBus {
 
   // ---- CpuBus ----
   now(): number {
-    return this.time;
+    return this.scheduler.time;
   }
 
   event(cpu: Cpu | null, kind: string, detail: string): void {
-    this.events.push({ timeNs: this.time, cpu: cpu ? cpu.index : null, kind, detail });
+    this.events.push({ timeNs: this.scheduler.time, cpu: cpu ? cpu.index : null, kind, detail });
   }
 
   codeAt(address: number): GuestProgram | undefined {
@@ -358,157 +345,22 @@ export class Machine implements CpuBus {
     return this.consoleText;
   }
 
-  // ---- the clock and the scheduler ----
+  // ---- the clock and the scheduler (scheduler.ts) ----
 
   wake(cpu: Cpu): void {
-    const i = cpu.index;
-    if (!this.isActive[i]) {
-      this.isActive[i] = 1;
-      this.activeDirty = true;
-    }
-    this.noteTimer(cpu);
-  }
-
-  /** Tracks whether the CPU's APIC timer will raise something (periodic/one-shot count or TSC deadline). */
-  private noteTimer(cpu: Cpu): void {
-    const armed = cpu.lapic.ticksUntilNextEvent() !== null || (cpu.lapic.hasTscDeadline && cpu.lapic.tscDeadline !== 0n);
-    if (armed !== (this.isTimed[cpu.index] === 1)) {
-      this.isTimed[cpu.index] = armed ? 1 : 0;
-      this.timedDirty = true;
-    }
+    this.scheduler.wake(cpu);
   }
 
   syncApic(cpu: Cpu): void {
-    const now = Math.floor(this.time / MAP.BUS_CLOCK_NS);
-    const due = now - this.tickedTo[cpu.index]!;
-    if (due > 0) {
-      this.tickedTo[cpu.index] = now;
-      cpu.lapic.tick(due);
-    }
-  }
-
-  private activeCpus(): number[] {
-    if (this.activeDirty) {
-      this.active = [];
-      for (let i = 0; i < this.cpus.length; i++) if (this.isActive[i]) this.active.push(i);
-      this.activeDirty = false;
-    }
-    return this.active;
-  }
-
-  private timedCpus(): number[] {
-    if (this.timedDirty) {
-      this.timed = [];
-      for (let i = 0; i < this.cpus.length; i++) if (this.isTimed[i]) this.timed.push(i);
-      this.timedDirty = false;
-    }
-    return this.timed;
-  }
-
-  private deactivate(cpu: Cpu): void {
-    if (this.isActive[cpu.index]) {
-      this.isActive[cpu.index] = 0;
-      this.activeDirty = true;
-    }
-  }
-
-  /** Advances virtual time to `t`, clocking every armed local APIC timer. */
-  private advanceTo(t: number): void {
-    this.time = t;
-    for (const i of [...this.timedCpus()]) {
-      const c = this.cpus[i]!;
-      this.syncApic(c);
-      this.noteTimer(c);
-    }
-  }
-
-  /** Earliest time something will happen without a CPU running: a paused thread or an APIC timer. */
-  private nextEventTime(): number | null {
-    let next: number | null = null;
-    for (const i of this.activeCpus()) {
-      const c = this.cpus[i]!;
-      if (c.state === 'running' && c.wakeAt > this.time) next = next === null ? c.wakeAt : Math.min(next, c.wakeAt);
-    }
-    for (const i of this.timedCpus()) {
-      const c = this.cpus[i]!;
-      const ticks = c.lapic.ticksUntilNextEvent();
-      let t: number | null = null;
-      if (ticks !== null) t = (Math.floor(this.time / MAP.BUS_CLOCK_NS) + Math.max(1, ticks)) * MAP.BUS_CLOCK_NS;
-      else if (c.lapic.tscDeadline !== 0n) t = Math.max(this.time + 1, Number(c.lapic.tscDeadline));
-      if (t !== null) next = next === null ? t : Math.min(next, t);
-    }
-    return next;
-  }
-
-  /** Resumes one CPU's guest thread until it yields; returns false if it could not run. */
-  private step(cpu: Cpu): boolean {
-    if (cpu.state === 'halted') {
-      if (!cpu.canWake()) {
-        this.deactivate(cpu);
-        return false;
-      }
-      cpu.state = 'running';
-    }
-    if (cpu.state !== 'running' || !cpu.thread) {
-      this.deactivate(cpu);
-      return false;
-    }
-    if (cpu.wakeAt > this.time) return false;
-    try {
-      cpu.boundary();
-      if (cpu.state !== 'running') return true;
-      const r = cpu.thread.next();
-      if (r.done) {
-        cpu.state = 'finished';
-        cpu.thread = null;
-        return true;
-      }
-      const y = r.value;
-      if (y.kind === 'hlt') {
-        if (!cpu.canWake()) cpu.state = 'halted';
-      } else if (y.kind === 'pause') {
-        cpu.wakeAt = this.time + Math.max(1, Math.ceil(y.ns));
-      } else {
-        cpu.wakeAt = this.time + 50; // one polling iteration
-      }
-    } catch (e) {
-      if (e instanceof CpuShutdown) return true;
-      cpu.shutdown(`guest fault: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`);
-    }
-    return true;
+    this.scheduler.syncApic(cpu);
   }
 
   /** Starts `program` on the BSP and runs until it returns (APs keep whatever state they reach). */
   run(program: GuestProgram): RunResult {
-    const bsp = this.cpus[0]!;
-    bsp.start(program);
-    for (;;) {
-      let progressed = false;
-      for (const i of [...this.activeCpus()]) if (this.step(this.cpus[i]!)) progressed = true;
-      if (bsp.state === 'finished') return this.result('bsp-finished');
-      if (bsp.state === 'shutdown') return this.result('bsp-shutdown');
-      if (progressed) continue;
-      const next = this.nextEventTime();
-      if (next === null) {
-        // Nothing scheduled: look once at every CPU in case a wake-up came without a pin edge.
-        let woke = false;
-        for (const c of this.cpus) if (c.state === 'halted' && c.canWake()) (this.wake(c), (woke = true));
-        if (woke) continue;
-        return this.result('all-cpus-stopped');
-      }
-      if (next > this.timeLimit) {
-        this.advanceTo(this.timeLimit);
-        return this.result('time-limit');
-      }
-      this.advanceTo(next);
-    }
-  }
-
-  private result(end: RunResult['end']): RunResult {
-    return { end, timeNs: this.time, console: this.consoleText, events: this.events };
+    const end = this.scheduler.run(program);
+    return { end, timeNs: this.scheduler.time, console: this.consoleText, events: this.events };
   }
 }
-
 /** Builds a machine from a configuration (see MachineConfig). */
 export function createMachine(config: MachineConfig): Machine {
   return new Machine(config);
