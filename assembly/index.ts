@@ -9,6 +9,7 @@ import {
   BUG_SYSTEM_NOT_ALLOCATED, POLICY_BEST_FIT, MAX_CPUS, MAX_BITS, MAX_BLOCK, MASK_SLOTS,
   OP_ALLOC, OP_FREE, OP_ALLOC_BLOCK, OP_FREE_BLOCK, OP_ALLOC_MANAGED, MAX_BATCH,
 } from './status';
+import { bestFitRun, firstFitRun, largestAligned } from './runs';
 
 /*
  * Linear memory layout (byte offsets from `base`, the 64-byte aligned heap base; W = ceil(cpus/64)):
@@ -79,105 +80,22 @@ let pEnd: usize = 0;
 @inline function isOnline(cpu: i32): bool { return testBit(pOnline, cpu); }
 @inline function maskPtr(slot: i32): usize { return pMasks + (<usize>(slot * nWords) << 3); }
 
-// Aligned-run masks: bit i of ALIGN(n) set for every i that is a multiple of n.
-@inline function alignMask(n: i32): u64 {
-  if (n == 2) return 0x5555555555555555;
-  if (n == 4) return 0x1111111111111111;
-  if (n == 8) return 0x0101010101010101;
-  if (n == 16) return 0x0001000100010001;
-  if (n == 32) return 0x0000000100000001;
-  return 1; // 64
-}
-
-/** Folds a free-bit word into the set of aligned positions p (multiple of n) with p..p+n-1 free. */
-@inline function alignedRuns(x: u64, n: i32): u64 {
-  let y = x;
-  for (let m = 1; m < n; m <<= 1) y = y & (y >> <u64>m) & alignMask(m << 1);
-  return y;
-}
-
 @inline function freeWord(cpu: i32, w: i32): u64 {
   return ~(mapWord(pAllocMap, cpu, w) | mapWord(pManagedMap, cpu, w) | u64At(pSystem, w)) & u64At(pRange, w);
 }
 
 function updateLargest(cpu: i32): void {
-  let any: u64 = 0;
-  let any2: u64 = 0;
-  let any4: u64 = 0;
-  let any8: u64 = 0;
-  let any16: u64 = 0;
-  let any32: u64 = 0;
-  for (let w = 0; w < WORDS; w++) {
-    const y1 = freeWord(cpu, w);
-    const y2 = y1 & (y1 >> 1) & 0x5555555555555555;
-    const y4 = y2 & (y2 >> 2) & 0x1111111111111111;
-    const y8 = y4 & (y4 >> 4) & 0x0101010101010101;
-    const y16 = y8 & (y8 >> 8) & 0x0001000100010001;
-    const y32 = y16 & (y16 >> 16) & 0x0000000100000001;
-    any |= y1; any2 |= y2; any4 |= y4; any8 |= y8; any16 |= y16; any32 |= y32;
-  }
-  let largest = 0;
-  if (any32 != 0) largest = 32;
-  else if (any16 != 0) largest = 16;
-  else if (any8 != 0) largest = 8;
-  else if (any4 != 0) largest = 4;
-  else if (any2 != 0) largest = 2;
-  else if (any != 0) largest = 1;
-  setU32(pLargest, cpu, largest);
+  setU32(pLargest, cpu, largestAligned(freeWord(cpu, 0), freeWord(cpu, 1), freeWord(cpu, 2), freeWord(cpu, 3)));
 }
 
 /** First-fit: lowest n-aligned run of n free bits on `cpu`, or -1. */
 function firstFit(cpu: i32, n: i32): i32 {
-  for (let w = 0; w < WORDS; w++) {
-    const y = alignedRuns(freeWord(cpu, w), n);
-    if (y != 0) return (w << 6) + <i32>ctz(y);
-  }
-  return -1;
+  return firstFitRun(freeWord(cpu, 0), freeWord(cpu, 1), freeWord(cpu, 2), freeWord(cpu, 3), n);
 }
 
-/**
- * Best-fit: the run inside the smallest free aligned block that can hold it (a buddy-style choice
- * that keeps larger free aligned blocks intact); lowest base among equals.
- */
+/** Best-fit: the run inside the smallest free aligned block that can hold it, or -1. */
 function bestFit(cpu: i32, n: i32): i32 {
-  const c0 = alignedRuns(freeWord(cpu, 0), n);
-  const c1 = alignedRuns(freeWord(cpu, 1), n);
-  const c2 = alignedRuns(freeWord(cpu, 2), n);
-  const c3 = alignedRuns(freeWord(cpu, 3), n);
-  let cur0 = c0, cur1 = c1, cur2 = c2, cur3 = c3;
-  if ((cur0 | cur1 | cur2 | cur3) == 0) return -1;
-  let m = n;
-  // Within a word: blocks of m (< 64) whose 2m-buddy block is not entirely free.
-  while (m < 64) {
-    const am = alignMask(m << 1);
-    const sh = <u64>m;
-    const n0 = cur0 & (cur0 >> sh) & am;
-    const n1 = cur1 & (cur1 >> sh) & am;
-    const n2 = cur2 & (cur2 >> sh) & am;
-    const n3 = cur3 & (cur3 >> sh) & am;
-    const z0 = cur0 & ~(n0 | (n0 << sh));
-    if (z0 != 0) return <i32>ctz(z0);
-    const z1 = cur1 & ~(n1 | (n1 << sh));
-    if (z1 != 0) return 64 + <i32>ctz(z1);
-    const z2 = cur2 & ~(n2 | (n2 << sh));
-    if (z2 != 0) return 128 + <i32>ctz(z2);
-    const z3 = cur3 & ~(n3 | (n3 << sh));
-    if (z3 != 0) return 192 + <i32>ctz(z3);
-    cur0 = n0; cur1 = n1; cur2 = n2; cur3 = n3;
-    m <<= 1;
-  }
-  // Word level: unit u = one fully free 64-bit word.
-  let u: u32 = <u32>(cur0 & 1) | (<u32>(cur1 & 1) << 1) | (<u32>(cur2 & 1) << 2) | (<u32>(cur3 & 1) << 3);
-  let um: u32 = 1; // block size in words
-  while (um < 4) {
-    const am: u32 = um == 1 ? 0x5 : 0x1;
-    const nx: u32 = u & (u >> um) & am;
-    const z: u32 = u & ~(nx | (nx << um));
-    if (z != 0) return <i32>ctz(z) << 6;
-    u = nx;
-    um <<= 1;
-  }
-  return u != 0 ? 0 : -1;
+  return bestFitRun(freeWord(cpu, 0), freeWord(cpu, 1), freeWord(cpu, 2), freeWord(cpu, 3), n);
 }
 
 // ---- lifecycle -------------------------------------------------------------------------------

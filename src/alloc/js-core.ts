@@ -3,30 +3,10 @@
 
 import * as S from '../../assembly/status';
 import type { MatrixCore } from './core';
+import { bestFitRun, ctz32, firstFitRun, largestAligned } from './js-runs';
 
 const WORDS = 8; // 256 bits per map in 32-bit words
 
-/** Aligned-run masks for 32-bit words: bit i set for every multiple i of n. */
-function alignMask(n: number): number {
-  switch (n) {
-    case 2: return 0x55555555;
-    case 4: return 0x11111111;
-    case 8: return 0x01010101;
-    case 16: return 0x00010001;
-    default: return 0x00000001; // 32
-  }
-}
-
-/** Positions p (multiples of n) where bits p..p+n-1 of x are all set; n <= 32. */
-function alignedRuns(x: number, n: number): number {
-  let y = x >>> 0;
-  for (let m = 1; m < n; m <<= 1) y = (y & (y >>> m) & alignMask(m << 1)) >>> 0;
-  return y;
-}
-
-function ctz32(x: number): number {
-  return 31 - Math.clz32(x & -x);
-}
 
 export class JsMatrixCore implements MatrixCore {
   readonly engine = 'js' as const;
@@ -45,7 +25,8 @@ export class JsMatrixCore implements MatrixCore {
   private readonly allocMap: Uint32Array;
   private readonly managedMap: Uint32Array;
   private readonly masks: Uint32Array;
-  private readonly scratch = new Uint32Array(WORDS);
+  /** The free words of one CPU, refilled before each run search. */
+  private readonly freeWords = new Uint32Array(WORDS);
   private gAvailable = 0;
   private gReserved = 0;
   private sysInalloc = 0;
@@ -107,62 +88,22 @@ export class JsMatrixCore implements MatrixCore {
     return true;
   }
 
+  /** Free bits (not allocated, managed or system, inside [start, end)) of `cpu` in this.freeWords. */
+  private loadFree(cpu: number): Uint32Array {
+    for (let w = 0; w < WORDS; w++) this.freeWords[w] = this.freeWord(cpu, w);
+    return this.freeWords;
+  }
+
   private updateLargest(cpu: number): void {
-    let any1 = 0, any2 = 0, any4 = 0, any8 = 0, any16 = 0, any32 = 0;
-    for (let w = 0; w < WORDS; w++) {
-      const y1 = this.freeWord(cpu, w);
-      const y2 = y1 & (y1 >>> 1) & 0x55555555;
-      const y4 = y2 & (y2 >>> 2) & 0x11111111;
-      const y8 = y4 & (y4 >>> 4) & 0x01010101;
-      const y16 = y8 & (y8 >>> 8) & 0x00010001;
-      const y32 = y16 & (y16 >>> 16) & 1;
-      any1 |= y1; any2 |= y2; any4 |= y4; any8 |= y8; any16 |= y16; any32 |= y32;
-    }
-    this.largest[cpu] = any32 ? 32 : any16 ? 16 : any8 ? 8 : any4 ? 4 : any2 ? 2 : any1 ? 1 : 0;
+    this.largest[cpu] = largestAligned(this.loadFree(cpu));
   }
 
   private firstFit(cpu: number, n: number): number {
-    for (let w = 0; w < WORDS; w++) {
-      const y = alignedRuns(this.freeWord(cpu, w), n);
-      if (y !== 0) return (w << 5) + ctz32(y);
-    }
-    return -1;
+    return firstFitRun(this.loadFree(cpu), n);
   }
 
-  /** Buddy-style best fit: the run in the smallest enclosing free aligned block; lowest base on ties. */
   private bestFit(cpu: number, n: number): number {
-    const cur = this.scratch;
-    let anyRun = 0;
-    for (let w = 0; w < WORDS; w++) anyRun |= cur[w] = alignedRuns(this.freeWord(cpu, w), n);
-    if (anyRun === 0) return -1;
-    let m = n;
-    while (m < 32) {
-      const am = alignMask(m << 1);
-      for (let w = 0; w < WORDS; w++) {
-        const c = cur[w]!;
-        const nx = c & (c >>> m) & am;
-        const z = (c & ~(nx | (nx << m))) >>> 0;
-        if (z !== 0) return (w << 5) + ctz32(z);
-      }
-      for (let w = 0; w < WORDS; w++) {
-        const c = cur[w]!;
-        cur[w] = c & (c >>> m) & am;
-      }
-      m <<= 1;
-    }
-    // Word level: unit = one fully free 32-bit word (cur[w] bit 0 = the 32-block at w*32 is free).
-    let u = 0;
-    for (let w = 0; w < WORDS; w++) u |= (cur[w]! & 1) << w;
-    let um = 1;
-    while (um < WORDS) {
-      const am = um === 1 ? 0x55 : um === 2 ? 0x11 : 0x01;
-      const nx = u & (u >>> um) & am;
-      const z = u & ~(nx | (nx << um));
-      if (z !== 0) return ctz32(z) << 5;
-      u = nx;
-      um <<= 1;
-    }
-    return u !== 0 ? 0 : -1;
+    return bestFitRun(this.loadFree(cpu), n);
   }
 
   private lowestFree(cpu: number): number {

@@ -1,0 +1,92 @@
+// Aligned free runs in a 256-bit map held as eight 32-bit words of free bits (1 = free): the
+// TypeScript twin of assembly/runs.ts. Blocks are at most 32 bits and aligned to their size, so none
+// crosses a word; each word is folded with shift-and-mask steps into the positions where a run starts.
+
+const WORDS = 8;
+
+/** Bit i set for every i that is a multiple of n (n = 2..32). */
+function alignMask(n: number): number {
+  switch (n) {
+    case 2: return 0x55555555;
+    case 4: return 0x11111111;
+    case 8: return 0x01010101;
+    case 16: return 0x00010001;
+    default: return 0x00000001; // 32
+  }
+}
+
+/** Positions p (multiples of n) where bits p..p+n-1 of x are all set; n <= 32. */
+export function alignedRuns(x: number, n: number): number {
+  let y = x >>> 0;
+  for (let m = 1; m < n; m <<= 1) y = (y & (y >>> m) & alignMask(m << 1)) >>> 0;
+  return y;
+}
+
+export function ctz32(x: number): number {
+  return 31 - Math.clz32(x & -x);
+}
+
+/** Largest free aligned block (0, 1, 2, 4, ..., 32). */
+export function largestAligned(free: Uint32Array): number {
+  let any1 = 0, any2 = 0, any4 = 0, any8 = 0, any16 = 0, any32 = 0;
+  for (let w = 0; w < WORDS; w++) {
+    const y1 = free[w]!;
+    const y2 = y1 & (y1 >>> 1) & 0x55555555;
+    const y4 = y2 & (y2 >>> 2) & 0x11111111;
+    const y8 = y4 & (y4 >>> 4) & 0x01010101;
+    const y16 = y8 & (y8 >>> 8) & 0x00010001;
+    const y32 = y16 & (y16 >>> 16) & 1;
+    any1 |= y1; any2 |= y2; any4 |= y4; any8 |= y8; any16 |= y16; any32 |= y32;
+  }
+  return any32 ? 32 : any16 ? 16 : any8 ? 8 : any4 ? 4 : any2 ? 2 : any1 ? 1 : 0;
+}
+
+/** First fit: the lowest n-aligned run of n free bits, or -1. */
+export function firstFitRun(free: Uint32Array, n: number): number {
+  for (let w = 0; w < WORDS; w++) {
+    const y = alignedRuns(free[w]!, n);
+    if (y !== 0) return (w << 5) + ctz32(y);
+  }
+  return -1;
+}
+
+const cur = new Uint32Array(WORDS);
+
+/**
+ * Buddy-style best fit: the run inside the smallest free aligned block that can hold it (so larger
+ * free aligned blocks stay intact); lowest base among equals; -1 when there is none.
+ */
+export function bestFitRun(free: Uint32Array, n: number): number {
+  let anyRun = 0;
+  for (let w = 0; w < WORDS; w++) anyRun |= cur[w] = alignedRuns(free[w]!, n);
+  if (anyRun === 0) return -1;
+  let m = n;
+  // Within a word: blocks of m (< 32) whose 2m-buddy block is not entirely free.
+  while (m < 32) {
+    const am = alignMask(m << 1);
+    for (let w = 0; w < WORDS; w++) {
+      const c = cur[w]!;
+      const nx = c & (c >>> m) & am;
+      const z = (c & ~(nx | (nx << m))) >>> 0;
+      if (z !== 0) return (w << 5) + ctz32(z);
+    }
+    for (let w = 0; w < WORDS; w++) {
+      const c = cur[w]!;
+      cur[w] = c & (c >>> m) & am;
+    }
+    m <<= 1;
+  }
+  // Word level: unit = one fully free 32-bit word (cur[w] bit 0 = the 32-block at w*32 is free).
+  let u = 0;
+  for (let w = 0; w < WORDS; w++) u |= (cur[w]! & 1) << w;
+  let um = 1;
+  while (um < WORDS) {
+    const am = um === 1 ? 0x55 : um === 2 ? 0x11 : 0x01;
+    const nx = u & (u >>> um) & am;
+    const z = u & ~(nx | (nx << um));
+    if (z !== 0) return ctz32(z) << 5;
+    u = nx;
+    um <<= 1;
+  }
+  return u !== 0 ? 0 : -1;
+}
