@@ -26,10 +26,14 @@ const MAX_TABLE_SIZE = 2048;
 
 export interface MsixOptions {
   tableSize: number;
-  tableBar: number;
-  tableOffset: number;
-  pbaBar: number;
-  pbaOffset: number;
+  /** BAR holding the table (default 1, as the MSI test endpoint lays it out). */
+  tableBar?: number;
+  /** Table offset in that BAR (default 0). */
+  tableOffset?: number;
+  /** BAR holding the PBA (default: the table's BAR). */
+  pbaBar?: number;
+  /** PBA offset (default: right after the table, 8-byte aligned). */
+  pbaOffset?: number;
 }
 
 export type MsixSuppressReason = 'msix-disabled' | 'bus-master-off' | 'no-upstream';
@@ -70,7 +74,11 @@ export class MsixCapability implements PciCapability {
   private wasEnabled = false;
 
   constructor(options: MsixOptions) {
-    const { tableSize, tableBar, tableOffset, pbaBar, pbaOffset } = options;
+    const { tableSize } = options;
+    const tableBar = options.tableBar ?? 1;
+    const tableOffset = options.tableOffset ?? 0;
+    const pbaBar = options.pbaBar ?? tableBar;
+    const pbaOffset = options.pbaOffset ?? (pbaBar === tableBar ? tableOffset + tableSize * PCI_MSIX_ENTRY_SIZE : 0);
     const int = (v: number, lo: number, hi: number) => Number.isInteger(v) && v >= lo && v <= hi;
     if (!int(tableSize, 1, MAX_TABLE_SIZE)) throw new PciUsageError(`MSI-X tableSize must be 1..${MAX_TABLE_SIZE}, got ${String(tableSize)}`);
     if (!int(tableBar, 0, 5) || !int(pbaBar, 0, 5)) throw new PciUsageError('MSI-X tableBar/pbaBar must be BAR indexes 0..5');

@@ -141,3 +141,18 @@ describe('MSI-X capability (PCI 3.0 §6.8.2)', () => {
     expect(() => s.msix.loadState({ ...saved, pending: [5] })).toThrow(PciStateError);
   });
 });
+
+describe('MSI-X capability defaults', () => {
+  it('with only tableSize: table at BAR 1 offset 0, PBA right after it in the same BAR', () => {
+    const cap = new MsixCapability({ tableSize: 8 });
+    const fn = plainFunction();
+    fn.addBar(1, { kind: 'memory32', size: 4096 });
+    const off = fn.addCapability(cap);
+    makeHost().host.add('00:05.0', fn);
+    // Table Offset/BIR: offset 0, BIR 1; PBA Offset/BIR: offset 8 entries × 16 bytes = 0x80, BIR 1.
+    expect(fn.configRead(off + 4, 4)).toBe(0x0000_0001);
+    expect(fn.configRead(off + 8, 4)).toBe(0x0000_0081);
+    // Message Control: table size N − 1 = 7 in bits 10:0.
+    expect(fn.configRead(off + 2, 2) & 0x7ff).toBe(7);
+  });
+});
