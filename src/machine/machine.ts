@@ -104,7 +104,6 @@ export class Machine implements CpuBus {
     this.bus = new ApicBus(config.lowestPriority ? { lowestPriority: config.lowestPriority } : {});
     this.ioapic = new IoApic({ id: 0, pins: 24 }); // 4-bit ID register; 0 as on QEMU
     this.bus.attachIoApic(this.ioapic);
-    this.ioapic.connect(this.bus);
     this.pic = new PicPair({
       intr: (level) => this.cpus[0]?.lapic.setLint(0, level),
       unsupported: (what) => this.event(null, '8259', what),

@@ -70,8 +70,12 @@ export class ApicBus implements InterruptRouter {
     this.extendedDestId = options.extendedDestId ?? false;
   }
 
-  attach(lapic: LocalApic): void {
-    if (!(lapic instanceof LocalApic)) throw new ApicUsageError('attach() takes a LocalApic');
+  /** Attaches a local APIC; an I/O APIC (anything with eoi(vector)) is passed on to attachIoApic. */
+  attach(lapic: LocalApic | (EoiListener & { connect?(router: InterruptRouter): void })): void {
+    if (!(lapic instanceof LocalApic)) {
+      if (typeof (lapic as EoiListener | undefined)?.eoi === 'function') return this.attachIoApic(lapic);
+      throw new ApicUsageError('attach() takes a LocalApic or an I/O APIC');
+    }
     if (this.byHwId.has(lapic.apicId)) throw new ApicUsageError(`APIC ID ${lapic.apicId} is already attached`);
     this.byHwId.set(lapic.apicId, lapic);
     let i = this.sorted.length;
@@ -86,11 +90,15 @@ export class ApicBus implements InterruptRouter {
     this.reindex(lapic);
   }
 
-  /** Registers an EOI listener (an I/O APIC); several may be attached. */
-  attachIoApic(ioapic: EoiListener): void {
+  /**
+   * Registers an EOI listener (an I/O APIC); several may be attached. One that can send (has
+   * connect(router), like IoApic) is connected to this bus as well.
+   */
+  attachIoApic(ioapic: EoiListener & { connect?(router: InterruptRouter): void }): void {
     if (typeof ioapic?.eoi !== 'function') throw new ApicUsageError('attachIoApic() takes an object with eoi(vector)');
     if (this.ioapics.includes(ioapic)) throw new ApicUsageError('this I/O APIC is already attached');
     this.ioapics.push(ioapic);
+    ioapic.connect?.(this);
   }
 
   lapics(): readonly LocalApic[] {
