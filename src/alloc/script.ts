@@ -7,7 +7,7 @@ import { MatrixError } from './errors';
 import { createMatrix, X86_MATRIX, X86_SYSTEM_BITS, type VectorMatrix } from './matrix';
 
 export const SCRIPT_GRAMMAR = `Matrix script: one operation per line; '#' starts a comment; numbers are decimal or 0x hex;
-MASK is a Linux cpulist (e.g. 0-3,8). Set-up lines (before any other operation):
+MASK is a Linux cpulist (e.g. 0-3,8). Set-up lines (before any other operation but system):
   matrix BITS START END      irq_alloc_matrix(BITS, START, END)   (or:)
   preset x86                 = matrix 256 0x20 0xeb + system 0x32 + system 0x80
   cpus N                     N possible CPUs (1..8192), all offline
@@ -175,6 +175,16 @@ export async function runMatrixScript(text: string, options: ScriptOptions = {})
       }
     }
     if (!OPERATIONS.has(op)) throw new ScriptSyntaxError(line, `unknown operation "${op}"`);
+    if (!m && op === 'system' && geometry) {
+      // System bits are boot-time, before any CPU exists (what `preset x86` expands to): keep them
+      // for the matrix that the cpus line creates, refusing now what the kernel would BUG on.
+      arity(args, 1, 2, op, line);
+      const bit = parseNumber(args[0], 'BIT', line);
+      if (flag(args[1], 'replace', line)) return { error: 'BUG', detail: `system ${bit} replace: irq_matrix_assign_system: replace of a bit not allocated (non-managed) on CPU 0` };
+      if (bit >= geometry.bits) return { error: 'BUG', detail: `system ${bit}: irq_matrix_assign_system: bit beyond matrix_bits` };
+      geometry.system.push(bit);
+      return { ok: true };
+    }
     if (!m) {
       throw new ScriptSyntaxError(line, `"${op}" before the matrix is set up (needs a matrix or preset line and a cpus line)`);
     }

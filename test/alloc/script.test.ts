@@ -31,6 +31,15 @@ describe.each(ENGINES)('%s: runMatrixScript', (engine) => {
     expect(out[6]).toEqual({ cpu: 1, online: true, available: 201, allocated: 0, managed: 0, managed_allocated: 0 });
   });
 
+  it('accepts system lines between the matrix line and the cpus line, as preset x86 expands', async () => {
+    const r = await runMatrixScript('matrix 256 0x20 0xeb\nsystem 0x32\nsystem 0x80\nsystem 300\ncpus 1\nonline 0\nstats\n', { engine });
+    expect(r.exitCode).toBe(0);
+    const out = lines(r.output);
+    expect(out.slice(0, 3)).toEqual([{ ok: true }, { ok: true }, { ok: true }]);
+    expect(out[3]).toMatchObject({ error: 'BUG' }); // bit 300 > matrix_bits
+    expect(out[6]).toEqual({ online_maps: 1, global_available: 201, global_reserved: 0, total_allocated: 0, systembits_inalloc: 2 });
+  });
+
   it('prints kernel failures as {"error","detail"} and keeps going', async () => {
     const r = await runMatrixScript('preset x86\ncpus 1\nalloc 0\nonline 0\nonline 0\nfree 0 0x20\nalloc_block 0 3\nalloc 0\n', { engine });
     expect(r.exitCode).toBe(0);
