@@ -67,6 +67,20 @@ describe('irqslice run', () => {
     expect(r.stdout).toMatch(/Result: PASS/);
   });
 
+  it('--json without a scenario prints the contract report of the default scenario (aligned)', () => {
+    const r = run(['run', '--json']);
+    expect(r.status).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.ok).toBe(true);
+    expect(j.devices.map((d: { vectors: number }) => d.vectors)).toEqual([32, 16, 8, 1]);
+  });
+
+  it('--json with several policies wraps one report per policy', () => {
+    const r = run(['run', '--json', '--policy', 'aligned,linux']);
+    const j = JSON.parse(r.stdout);
+    expect(j.runs.map((x: { policy: string }) => x.policy)).toEqual(['aligned', 'linux']);
+  });
+
   it('--json prints the contract report', () => {
     const r = run(['run', path.join(root, 'examples/scenarios/one-cpu.json'), '--json']);
     expect(r.status).toBe(0);
