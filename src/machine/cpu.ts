@@ -39,6 +39,13 @@ export class Cpu implements LapicSink {
   idt: IdtTable | null = null;
   /** Virtual time (ns) before which a paused thread does not run. */
   wakeAt = 0;
+  /**
+   * Time (ns) the current stretch of guest code has spent in bus accesses since its last yield: the
+   * CPU's clock runs this far ahead of the machine's until the scheduler charges it at the yield.
+   */
+  busyNs = 0;
+  /** A HLT reached after a busy stretch: the CPU halts once that time has passed. */
+  pendingHlt = false;
   thread: Generator<GuestYield, void, void> | null = null;
   shutdownReason: string | null = null;
   /** Interrupts taken, indexed by vector (the raw material of a /proc/interrupts table). */
@@ -80,6 +87,8 @@ export class Cpu implements LapicSink {
     }
     this.state = 'wait-for-sipi';
     this.thread = null;
+    this.busyNs = 0;
+    this.pendingHlt = false;
     this.ifFlag = false;
     this.idt = null;
   }
@@ -102,6 +111,8 @@ export class Cpu implements LapicSink {
     this.bus.wake(this);
     this.state = 'running';
     this.ifFlag = false;
+    this.busyNs = 0;
+    this.pendingHlt = false;
     this.wakeAt = this.bus.now();
     this.thread = program(this.ctx);
   }
@@ -163,25 +174,35 @@ export class Cpu implements LapicSink {
     const cpu = this;
     const bus = this.bus;
     const cpuidInfo: CpuidInfo = Object.freeze({ apicId: cpu.apicId, x2apic: cpu.x2apicCapable });
+    // Rough costs of an access, so guest time passes while code runs: port I/O is slow (an ISA-era
+    // bus cycle), uncached MMIO and MSRs take on the order of 100 ns, RAM and ROM a few ns.
+    const PORT_NS = 500;
+    const MMIO_NS = 100;
+    const RAM_NS = 2;
+    const MSR_NS = 50;
+    const cost = (ns: number) => {
+      cpu.busyNs += ns;
+    };
+    const memCost = (a: number) => cost((a >>> 0) < 0x100000 ? RAM_NS : MMIO_NS);
     const after = <T>(v: T): T => {
       cpu.boundary();
       return v;
     };
     return {
-      in8: (p) => after(bus.ioRead(p, 1)),
-      in16: (p) => after(bus.ioRead(p, 2)),
-      in32: (p) => after(bus.ioRead(p, 4)),
-      out8: (p, v) => after(bus.ioWrite(p, 1, v)),
-      out16: (p, v) => after(bus.ioWrite(p, 2, v)),
-      out32: (p, v) => after(bus.ioWrite(p, 4, v)),
-      read8: (a) => after(bus.memRead(cpu, a, 1)),
-      read16: (a) => after(bus.memRead(cpu, a, 2)),
-      read32: (a) => after(bus.memRead(cpu, a, 4)),
-      write8: (a, v) => after(bus.memWrite(cpu, a, 1, v)),
-      write16: (a, v) => after(bus.memWrite(cpu, a, 2, v)),
-      write32: (a, v) => after(bus.memWrite(cpu, a, 4, v)),
-      rdmsr: (msr) => after(cpu.rdmsr(msr)),
-      wrmsr: (msr, v) => after(cpu.wrmsr(msr, v)),
+      in8: (p) => (cost(PORT_NS), after(bus.ioRead(p, 1))),
+      in16: (p) => (cost(PORT_NS), after(bus.ioRead(p, 2))),
+      in32: (p) => (cost(PORT_NS), after(bus.ioRead(p, 4))),
+      out8: (p, v) => (cost(PORT_NS), after(bus.ioWrite(p, 1, v))),
+      out16: (p, v) => (cost(PORT_NS), after(bus.ioWrite(p, 2, v))),
+      out32: (p, v) => (cost(PORT_NS), after(bus.ioWrite(p, 4, v))),
+      read8: (a) => (memCost(a), after(bus.memRead(cpu, a, 1))),
+      read16: (a) => (memCost(a), after(bus.memRead(cpu, a, 2))),
+      read32: (a) => (memCost(a), after(bus.memRead(cpu, a, 4))),
+      write8: (a, v) => (memCost(a), after(bus.memWrite(cpu, a, 1, v))),
+      write16: (a, v) => (memCost(a), after(bus.memWrite(cpu, a, 2, v))),
+      write32: (a, v) => (memCost(a), after(bus.memWrite(cpu, a, 4, v))),
+      rdmsr: (msr) => (cost(MSR_NS), after(cpu.rdmsr(msr))),
+      wrmsr: (msr, v) => (cost(MSR_NS), after(cpu.wrmsr(msr, v))),
       cli: () => {
         cpu.ifFlag = false;
       },
@@ -196,7 +217,7 @@ export class Cpu implements LapicSink {
         cpu.idt = table;
       },
       cpuid: (): CpuidInfo => cpuidInfo,
-      rdtsc: () => BigInt(bus.now()),
+      rdtsc: () => BigInt(bus.now() + cpu.busyNs),
       installCode: (address, program) => bus.installCode(address, program),
       *hlt() {
         yield { kind: 'hlt' };

@@ -125,6 +125,13 @@ export class Scheduler {
       return false;
     }
     if (cpu.wakeAt > this.time) return false;
+    if (cpu.pendingHlt) {
+      cpu.pendingHlt = false;
+      if (!cpu.canWake()) {
+        cpu.state = 'halted';
+        return true;
+      }
+    }
     try {
       cpu.boundary();
       if (cpu.state !== 'running') return true;
@@ -135,12 +142,19 @@ export class Scheduler {
         return true;
       }
       const y = r.value;
+      // Charge the time the code spent on bus accesses since its last yield.
+      const busy = Math.ceil(cpu.busyNs);
+      cpu.busyNs = 0;
       if (y.kind === 'hlt') {
-        if (!cpu.canWake()) cpu.state = 'halted';
+        if (busy > 0) {
+          // The CPU reaches the HLT only after the busy stretch: halt then, not now.
+          cpu.wakeAt = this.time + busy;
+          cpu.pendingHlt = true;
+        } else if (!cpu.canWake()) cpu.state = 'halted';
       } else if (y.kind === 'pause') {
-        cpu.wakeAt = this.time + Math.max(1, Math.ceil(y.ns));
+        cpu.wakeAt = this.time + busy + Math.max(1, Math.ceil(y.ns));
       } else {
-        cpu.wakeAt = this.time + SPIN_NS;
+        cpu.wakeAt = this.time + busy + SPIN_NS;
       }
     } catch (e) {
       if (e instanceof CpuShutdown) return true;
