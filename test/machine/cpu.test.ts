@@ -128,6 +128,24 @@ describe('interrupt delivery on a CPU', () => {
   });
 });
 
+describe('virtual time', () => {
+  it('bus accesses advance the CPU clock (port I/O 500 ns, MMIO 100 ns, RAM 2 ns), charged at the next yield', () => {
+    const m = createMachine({ cpus: 1 });
+    const stamps: bigint[] = [];
+    m.run(function* (c): Generator<GuestYield, void, void> {
+      stamps.push(c.rdtsc());
+      c.out8(0x80, 0); // POST port
+      stamps.push(c.rdtsc());
+      c.read32(LAPIC + 0x30); // MMIO
+      c.read32(0x1000); // RAM
+      stamps.push(c.rdtsc());
+      yield* c.pause(1000);
+      stamps.push(c.rdtsc());
+    });
+    expect(stamps.map((t) => Number(t - stamps[0]!))).toEqual([0, 500, 602, 1602]);
+  });
+});
+
 describe('machine configuration', () => {
   it('rejects more than 255 CPUs in xAPIC mode and accepts them in x2APIC mode', () => {
     expect(() => createMachine({ cpus: 256, apic: 'xapic' })).toThrow(MachineConfigError);
