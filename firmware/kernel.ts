@@ -8,7 +8,7 @@ import { parseAcpi, type AcpiInfo } from './acpi';
 import { Console } from './console';
 import { BootError } from './errors';
 import { IoApicDriver } from './ioapic-driver';
-import { IrqLayer } from './irq';
+import { IrqLayer, type IrqDesc } from './irq';
 import { ICR_INIT, ICR_LEVEL_ASSERT, ICR_LEVEL_TRIGGER, ICR_STARTUP, LapicDriver } from './lapic';
 import { PCI_IRQ_ALL_TYPES, pciAllocIrqVectors, type DriverContext, type IrqAllocation } from './msi';
 import { cf8Access, ecamAccess, PciBusDriver, type PciDevice } from './pci';
@@ -139,9 +139,10 @@ function* boot(cpu: CpuContext, con: Console, params: BootParams): Generator<Gue
     const lim = params.devices[dev.bdf] ?? {};
     const max = lim.max ?? 2048;
     const bar0 = dev.bars.find((b) => b.index === 0)?.address ?? 0;
-    const handler = (c: CpuContext) => {
-      // INTx is level-triggered: quiet the device before EOI or the line re-asserts at once.
-      if (bar0) c.write32(bar0 + EP_INTX_ACK, 1);
+    const handler = (c: CpuContext, desc: IrqDesc) => {
+      // INTx is level-triggered: quiet the device before EOI or the line re-asserts at once. MSI and
+      // MSI-X are edges: nothing to acknowledge at the device.
+      if (desc.kind === 'intx' && bar0) c.write32(bar0 + EP_INTX_ACK, 1);
     };
     const alloc = pciAllocIrqVectors(dctx, dev, lim.min ?? 1, max, PCI_IRQ_ALL_TYPES, handler);
     if (!alloc) con.log(`driver ${dev.bdf}: no interrupt could be set up`);
