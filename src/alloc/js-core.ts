@@ -11,7 +11,6 @@ const WORDS = 8; // 256 bits per map in 32-bit words
 export class JsMatrixCore implements MatrixCore {
   readonly engine = 'js' as const;
   readonly maskWords32: number;
-  private readonly nWords: number;
   private readonly allocSize: number;
   private readonly range = new Uint32Array(WORDS);
   private readonly system = new Uint32Array(WORDS);
@@ -41,7 +40,6 @@ export class JsMatrixCore implements MatrixCore {
     readonly end: number,
     private readonly policy: number,
   ) {
-    this.nWords = (cpus + 31) >>> 5;
     // Same mask geometry as the WASM engine (64-bit words) so callers write identical slots.
     this.maskWords32 = ((cpus + 63) >>> 6) * 2;
     this.allocSize = end - start;

@@ -1,21 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { GeneralProtectionFault } from '../../../src/hw/apic/local-apic';
-import { fixed, makeApic, swEnable } from './helpers';
+import { fixed, makeApic, swEnable, gpReason } from './helpers';
 
 // SDM vol. 3A §11.4.4 (IA32_APIC_BASE) and §11.12.5 (x2APIC state transitions, Figure 11-30).
 const XAPIC = 0xfee0_0900n; // base | EN | BSP
 const X2APIC = 0xfee0_0d00n; // base | EN | EXTD | BSP
 const DISABLED = 0xfee0_0100n; // base | BSP
 
-function reason(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof GeneralProtectionFault) return e.reason;
-    throw e;
-  }
-  return undefined;
-}
 
 describe('IA32_APIC_BASE transitions', () => {
   it('xAPIC → x2APIC is allowed', () => {
@@ -27,20 +17,20 @@ describe('IA32_APIC_BASE transitions', () => {
   it('x2APIC → xAPIC raises #GP and stays in x2APIC mode', () => {
     const { apic } = makeApic();
     apic.wrmsr(0x1b, X2APIC);
-    expect(reason(() => apic.wrmsr(0x1b, XAPIC))).toBe('invalid-transition');
+    expect(gpReason(() => apic.wrmsr(0x1b, XAPIC))).toBe('invalid-transition');
     expect(apic.mode).toBe('x2apic');
   });
 
   it('disabled → x2APIC raises #GP', () => {
     const { apic } = makeApic();
     apic.wrmsr(0x1b, DISABLED);
-    expect(reason(() => apic.wrmsr(0x1b, X2APIC))).toBe('invalid-transition');
+    expect(gpReason(() => apic.wrmsr(0x1b, X2APIC))).toBe('invalid-transition');
     expect(apic.mode).toBe('disabled');
   });
 
   it('EN = 0 with EXTD = 1 raises #GP', () => {
     const { apic } = makeApic();
-    expect(reason(() => apic.wrmsr(0x1b, 0xfee0_0500n))).toBe('invalid-transition');
+    expect(gpReason(() => apic.wrmsr(0x1b, 0xfee0_0500n))).toBe('invalid-transition');
   });
 
   it('x2APIC → disabled → xAPIC is the way back to xAPIC mode', () => {
@@ -54,7 +44,7 @@ describe('IA32_APIC_BASE transitions', () => {
 
   it('reserved bits (7:0, 9, 63:36) raise #GP', () => {
     const { apic } = makeApic();
-    for (const bit of [0n, 7n, 9n, 36n, 63n]) expect(reason(() => apic.wrmsr(0x1b, XAPIC | (1n << bit)))).toBe('reserved-bits');
+    for (const bit of [0n, 7n, 9n, 36n, 63n]) expect(gpReason(() => apic.wrmsr(0x1b, XAPIC | (1n << bit)))).toBe('reserved-bits');
   });
 
   it('the BSP flag is read-only: writing it clear leaves it set', () => {

@@ -1,4 +1,5 @@
 // Test doubles for the local APIC: a sink that records the CPU pins it drives, and small builders.
+import { GeneralProtectionFault } from '../../../src/hw/apic/errors';
 import type { LapicSink } from '../../../src/hw/signals';
 import { LocalApic, type LapicEvent, type LocalApicOptions } from '../../../src/hw/apic/local-apic';
 
@@ -59,3 +60,14 @@ export function enterX2apic(apic: LocalApic): void {
 }
 
 export const fixed = (vector: number, trigger: 'edge' | 'level' = 'edge') => ({ vector, mode: 'fixed' as const, trigger });
+
+/** The #GP reason a call raises, or undefined when it does not fault (other errors propagate). */
+export function gpReason(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof GeneralProtectionFault) return e.reason;
+    throw e;
+  }
+  return undefined;
+}

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { GeneralProtectionFault } from '../../../src/hw/apic/local-apic';
-import { enterX2apic, makeApic, swEnable } from './helpers';
+import { enterX2apic, makeApic, swEnable, gpReason } from './helpers';
 
 // SDM vol. 3A Table 11-6 (x2APIC register address space) and §11.12.1.3 (reserved bit checking).
 const TABLE_11_6: Record<number, 'ro' | 'rw' | 'wo'> = {
@@ -17,15 +16,6 @@ function x2() {
   return rig;
 }
 
-function gpReason(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof GeneralProtectionFault) return e.reason;
-    throw e;
-  }
-  return undefined;
-}
 
 describe('x2APIC MSR map', () => {
   it('every unlisted MSR in 0x800–0x8FF raises #GP on RDMSR and WRMSR (0x800, 0x809, 0x80E, 0x831, 0x8FF …)', () => {
