@@ -193,7 +193,8 @@ export function assignSystem(bit: i32, replace: i32): i32 {
 
 /** irq_matrix_assign on `cpu` (the kernel's local CPU). */
 export function assign(cpu: i32, bit: i32): i32 {
-  if (<u32>cpu >= <u32>nCpus || bit < 0 || bit >= matrixBits) return EINVAL;
+  if (<u32>cpu >= <u32>nCpus || bit < 0) return EINVAL;
+  // As the kernel: any bit outside [alloc_start, alloc_end), beyond the matrix too, is a WARN.
   if (bit < allocStart || bit >= allocEnd) return WARN_ASSIGN_RANGE;
   // The kernel only assigns on the running (hence online) CPU; elsewhere global_available would drift.
   if (!isOnline(cpu)) return WARN_ASSIGN_OFFLINE;
@@ -383,7 +384,8 @@ export function allocManaged(slot: i32): i32 {
 
 /** irq_matrix_free. */
 export function free(cpu: i32, bit: i32, managed: i32): i32 {
-  if (<u32>cpu >= <u32>nCpus || bit < 0 || bit >= matrixBits) return EINVAL;
+  if (<u32>cpu >= <u32>nCpus || bit < 0) return EINVAL;
+  // As the kernel: any bit outside [alloc_start, alloc_end), beyond the matrix too, is a WARN.
   if (bit < allocStart || bit >= allocEnd) return WARN_FREE_RANGE;
   const p = cpuMapPtr(pAllocMap, cpu);
   if (!testBit(p, bit)) return WARN_FREE_NOT_ALLOCATED;
@@ -446,7 +448,6 @@ export function allocBlock(slot: i32, count: i32, reserved: i32): i32 {
 /** Frees a block from allocBlock: `count` single non-managed frees, all or nothing. */
 export function freeBlock(cpu: i32, base: i32, count: i32): i32 {
   if (<u32>cpu >= <u32>nCpus || !validCount(count) || base < 0 || (base & (count - 1)) != 0) return EINVAL;
-  if (base + count > matrixBits) return EINVAL;
   if (base < allocStart || base + count > allocEnd) return WARN_FREE_RANGE;
   const p = cpuMapPtr(pAllocMap, cpu);
   const mm = cpuMapPtr(pManagedMap, cpu);

@@ -175,7 +175,8 @@ export class JsMatrixCore implements MatrixCore {
   }
 
   assign(cpu: number, bit: number): number {
-    if (!(cpu >>> 0 < this.cpus) || bit < 0 || bit >= this.bits) return S.EINVAL;
+    if (!(cpu >>> 0 < this.cpus) || bit < 0) return S.EINVAL;
+    // As the kernel: any bit outside [alloc_start, alloc_end), beyond the matrix too, is a WARN.
     if (bit < this.start || bit >= this.end) return S.WARN_ASSIGN_RANGE;
     if (!this.isOnline(cpu)) return S.WARN_ASSIGN_OFFLINE;
     if (this.testMap(this.allocMap, cpu, bit)) return S.WARN_ASSIGN_TAKEN;
@@ -317,7 +318,8 @@ export class JsMatrixCore implements MatrixCore {
   }
 
   free(cpu: number, bit: number, managed: number): number {
-    if (!(cpu >>> 0 < this.cpus) || bit < 0 || bit >= this.bits) return S.EINVAL;
+    if (!(cpu >>> 0 < this.cpus) || bit < 0) return S.EINVAL;
+    // As the kernel: any bit outside [alloc_start, alloc_end), beyond the matrix too, is a WARN.
     if (bit < this.start || bit >= this.end) return S.WARN_FREE_RANGE;
     if (!this.testMap(this.allocMap, cpu, bit)) return S.WARN_FREE_NOT_ALLOCATED;
     if ((managed !== 0) !== this.testMap(this.managedMap, cpu, bit)) return S.WARN_FREE_MANAGED_MISMATCH;
@@ -363,7 +365,6 @@ export class JsMatrixCore implements MatrixCore {
 
   freeBlock(cpu: number, base: number, count: number): number {
     if (!(cpu >>> 0 < this.cpus) || !validCount(count) || base < 0 || (base & (count - 1)) !== 0) return S.EINVAL;
-    if (base + count > this.bits) return S.EINVAL;
     if (base < this.start || base + count > this.end) return S.WARN_FREE_RANGE;
     for (let b = base; b < base + count; b++) {
       if (!this.testMap(this.allocMap, cpu, b)) return S.WARN_FREE_NOT_ALLOCATED;

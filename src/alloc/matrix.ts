@@ -91,6 +91,10 @@ export class VectorMatrix {
   private bitArg(bit: unknown, name = 'bit'): number {
     return checkInt(name, bit, 0, this.bits - 1);
   }
+  /** A bit the engine range-checks itself (the kernel WARNs outside [start, end)): any safe integer >= 0. */
+  private rangeBitArg(bit: unknown, name = 'bit'): number {
+    return checkInt(name, bit, 0, 0x7fffffff);
+  }
   private mask(input: CpuMaskInput, slot = 0): CpuMask {
     const m = toCpuMask(input, this.cpus);
     this.core.writeMask(slot, m.words);
@@ -114,9 +118,9 @@ export class VectorMatrix {
     const b = checkInt('bit', bit, 0, 0x7fffffff);
     this.check(this.core.assignSystem(b, checkBool('replace', replace)), `assign_system ${bit}`);
   }
-  /** irq_matrix_assign on `cpu` (the kernel's local CPU). */
+  /** irq_matrix_assign on `cpu` (the kernel's local CPU); a bit outside the range is a WARN, as there. */
   assign(cpu: number, bit: number): void {
-    this.check(this.core.assign(this.cpuArg(cpu), this.bitArg(bit)), `assign ${cpu} ${bit}`);
+    this.check(this.core.assign(this.cpuArg(cpu), this.rangeBitArg(bit)), `assign ${cpu} ${bit}`);
   }
   /** irq_matrix_reserve: book-keeping only. */
   reserve(): void {
@@ -151,7 +155,7 @@ export class VectorMatrix {
   }
   /** irq_matrix_free. */
   free(cpu: number, bit: number, managed = false): void {
-    const st = this.core.free(this.cpuArg(cpu), this.bitArg(bit), checkBool('managed', managed));
+    const st = this.core.free(this.cpuArg(cpu), this.rangeBitArg(bit), checkBool('managed', managed));
     this.check(st, `free ${cpu} ${bit}${managed ? ' managed' : ''}`);
   }
   /** Extension: `count` (1..32, power of two) vectors at a base aligned to `count`, on one CPU. */
@@ -166,7 +170,7 @@ export class VectorMatrix {
   freeBlock(cpu: number, base: number, count: number): void {
     checkInt('count', count, 1, S.MAX_BLOCK);
     if ((count & (count - 1)) !== 0) throw new MatrixError('EINVAL', `count ${count} is not a power of two`);
-    const b = this.bitArg(base, 'base');
+    const b = this.rangeBitArg(base, 'base');
     if (b % count !== 0) throw new MatrixError('EINVAL', `base ${b} is not aligned to ${count}`);
     this.check(this.core.freeBlock(this.cpuArg(cpu), b, count), `free_block ${cpu} ${base} ${count}`);
   }
