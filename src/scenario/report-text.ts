@@ -48,6 +48,12 @@ export function formatReport(r: ScenarioReport): string {
   }
   out.push('', s.policy === 'freebsd' ? 'Vector tables (FreeBSD la_ioint_irqs)' : 'Vector matrix (debugfs irq_matrix)');
   for (const l of r.vectors.trimEnd().split('\n')) out.push('  ' + l);
+  const pic = r.machine.pic;
+  out.push(
+    '',
+    `8259 pair: IMR 0x${pic.masterMask.toString(16).padStart(2, '0')}/0x${pic.slaveMask.toString(16).padStart(2, '0')}` +
+      `, spurious IRQ 7: ${pic.spuriousIrq7}, IRQ 15: ${pic.spuriousIrq15}`,
+  );
   out.push('', 'Checks');
   for (const c of r.checks) out.push(`  ${c.ok ? 'PASS' : 'FAIL'}  ${c.name}: ${c.detail}`);
   for (const d of r.devices) {

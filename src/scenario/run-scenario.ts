@@ -52,7 +52,16 @@ export interface ScenarioReport {
   bootLog: string[];
   interrupts: InterruptCounts | null;
   vectors: string;
-  machine: { end: RunResult['end']; timeNs: number; msiWrites: number; msiDropped: number; events: number; shutdowns: string[] };
+  machine: {
+    end: RunResult['end'];
+    timeNs: number;
+    msiWrites: number;
+    msiDropped: number;
+    events: number;
+    shutdowns: string[];
+    /** The 8259 pair as the guest left it: interrupt masks and spurious IRQ 7 / 15 seen at INTA. */
+    pic: { masterMask: number; slaveMask: number; spuriousIrq7: number; spuriousIrq15: number };
+  };
 }
 
 export interface RunOptions {
@@ -149,7 +158,20 @@ function buildReport(sc: Scenario, policy: Policy, machine: Machine, run: RunRes
     bootLog,
     interrupts,
     vectors,
-    machine: { end: run.end, timeNs: run.timeNs, msiWrites: machine.msiWrites, msiDropped: machine.msiDropped, events: machine.events.length, shutdowns },
+    machine: {
+      end: run.end,
+      timeNs: run.timeNs,
+      msiWrites: machine.msiWrites,
+      msiDropped: machine.msiDropped,
+      events: machine.events.length,
+      shutdowns,
+      pic: {
+        masterMask: machine.pic.masks.master,
+        slaveMask: machine.pic.masks.slave,
+        spuriousIrq7: machine.pic.spurious.irq7,
+        spuriousIrq15: machine.pic.spurious.irq15,
+      },
+    },
   };
 }
 

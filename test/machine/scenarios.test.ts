@@ -54,6 +54,11 @@ describe('default scenario (4 CPUs; MSI devices with 32, 16, 8, 1 messages)', ()
     expect(r.checks.find((c) => c.name === 'no-unexpected')?.ok).toBe(false);
   });
 
+  it('leaves both 8259s fully masked with no spurious IRQ 7 or 15', async () => {
+    const r = await runScenario(DEFAULT_SCENARIO);
+    expect(r.machine.pic).toEqual({ masterMask: 0xff, slaveMask: 0xff, spuriousIrq7: 0, spuriousIrq15: 0 });
+  });
+
   it('gives byte-identical reports on two runs (deterministic clock and scheduling)', async () => {
     const a = await runScenario(DEFAULT_SCENARIO);
     const b = await runScenario(DEFAULT_SCENARIO);
