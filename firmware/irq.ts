@@ -27,7 +27,9 @@ export class IrqLayer {
   /** vector_irq: per CPU index, vector → descriptor. */
   readonly vectorIrq: Map<number, IrqDesc>[];
   readonly idt = new Map<number, InterruptHandler>();
+  /** What arrived where, kept only while `recording` (the probe turns it on; counts are always kept). */
   readonly observations: Observation[] = [];
+  recording = false;
   /** /proc/interrupts: per irq, count per CPU index. */
   readonly counts = new Map<number, number[]>();
   readonly unexpected: number[];
@@ -73,11 +75,11 @@ export class IrqLayer {
     if (vector === SPURIOUS_VECTOR) {
       // The APIC's spurious vector: no ISR bit was set, so no EOI (SDM §11.9).
       if (idx >= 0) this.spurious[idx]!++;
-      this.observations.push({ cpu: idx, vector, irq: null, owner: null, index: null });
+      if (this.recording) this.observations.push({ cpu: idx, vector, irq: null, owner: null, index: null });
       return;
     }
     const desc = idx >= 0 ? this.vectorIrq[idx]!.get(vector) : undefined;
-    this.observations.push({ cpu: idx, vector, irq: desc?.irq ?? null, owner: desc?.owner ?? null, index: desc?.index ?? null });
+    if (this.recording) this.observations.push({ cpu: idx, vector, irq: desc?.irq ?? null, owner: desc?.owner ?? null, index: desc?.index ?? null });
     if (desc) {
       this.counts.get(desc.irq)![idx]!++;
       desc.handler(cpu, desc);

@@ -151,6 +151,7 @@ function* boot(cpu: CpuContext, con: Console, params: BootParams): Generator<Gue
 
   // --- probe ---
   con.log('probe: ringing every message of every device');
+  irq.recording = true;
   let allOk = missing.length === 0;
   for (const { dev, alloc, requested } of bound) {
     const messages: MessageResult[] = [];
@@ -170,6 +171,7 @@ function* boot(cpu: CpuContext, con: Console, params: BootParams): Generator<Gue
     for (const m of messages) if (!m.ok) con.log(`probe ${dev.bdf} message ${m.index}: ${m.problem}`);
     con.log(`probe ${dev.bdf}: ${messages.filter((m) => m.ok).length}/${messages.length} message(s) delivered as programmed`);
   }
+  irq.recording = false;
   const spurious = irq.spurious.reduce((a, b) => a + b, 0);
   const unexpected = irq.unexpected.reduce((a, b) => a + b, 0);
   con.result('check', { name: 'no-spurious', ok: spurious === 0, detail: `${spurious} spurious interrupt(s)` });

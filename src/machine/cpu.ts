@@ -241,6 +241,8 @@ export class Cpu implements LapicSink {
   private wrmsr(msr: number, value: bigint): void {
     this.bus.syncApic(this);
     this.lapic.wrmsr(msr, value);
-    this.bus.wake(this); // a timer (re)armed through an MSR must be scheduled
+    // A timer (re)armed or stopped through an MSR must be (un)scheduled: x2APIC LVT timer, initial
+    // count, divide configuration, TSC deadline, or a mode change through IA32_APIC_BASE.
+    if (msr === 0x832 || msr === 0x838 || msr === 0x83e || msr === IA32_TSC_DEADLINE || msr === IA32_APIC_BASE) this.bus.wake(this);
   }
 }

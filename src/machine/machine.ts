@@ -258,8 +258,11 @@ export class Machine implements CpuBus {
     if (a >= MAP.LAPIC_BASE && a < MAP.LAPIC_BASE + MAP.LAPIC_SIZE) {
       if (size !== 4 || a % 16 !== 0) this.event(cpu, 'lapic-partial-write', `${size}-byte write at 0x${a.toString(16)}`);
       this.syncApic(cpu);
-      cpu.lapic.write(a & 0xff0, value >>> 0);
-      this.wake(cpu); // the write may have armed the timer or made an interrupt deliverable
+      const reg = a & 0xff0;
+      cpu.lapic.write(reg, value >>> 0);
+      // LVT timer, initial count or divide configuration: the timer may now be armed or stopped.
+      // (An interrupt made deliverable raises INTR, which wakes the CPU by itself.)
+      if (reg === 0x320 || reg === 0x380 || reg === 0x3e0) this.wake(cpu);
       return;
     }
     if (a >= MAP.IOAPIC_BASE && a < MAP.IOAPIC_BASE + MAP.IOAPIC_SIZE) {

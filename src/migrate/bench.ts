@@ -120,6 +120,7 @@ export class MigrationBench {
     this.cpus = this.lapics.map((l, i) => new BenchCpu(i, l, host, () => this.clock));
     const lapic = new LapicDriver(LAPIC_BASE);
     this.irq = new IrqLayer(CPUS, new Map(this.lapics.map((l, i) => [l.apicId, i])), lapic);
+    this.irq.recording = true; // every arrival is judged
     for (const c of this.cpus) {
       lapic.enable(c);
       c.lidt(this.irq.idt);

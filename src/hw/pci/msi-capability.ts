@@ -97,6 +97,9 @@ export class MsiCapability implements PciCapability {
   private host: CapabilityHost | null = null;
   private base = 0;
   private wasEnabled = false;
+  private cachedLow = 0;
+  private cachedUp = 0;
+  private cachedAddress = 0n;
 
   constructor(options: MsiOptions) {
     const { vectors, is64, pvm } = options;
@@ -149,9 +152,15 @@ export class MsiCapability implements PciCapability {
   }
   address(): bigint {
     const h = this.attached();
-    const low = BigInt(h.config.getRaw(this.base + this.layout.address, 4));
-    const up = this.layout.upper === null ? 0n : BigInt(h.config.getRaw(this.base + this.layout.upper, 4));
-    return (up << 32n) | low;
+    const lowRaw = h.config.getRaw(this.base + this.layout.address, 4);
+    const upRaw = this.layout.upper === null ? 0 : h.config.getRaw(this.base + this.layout.upper, 4);
+    // Messages are sent far more often than the address changes: reuse the last 64-bit value.
+    if (lowRaw !== this.cachedLow || upRaw !== this.cachedUp) {
+      this.cachedLow = lowRaw;
+      this.cachedUp = upRaw;
+      this.cachedAddress = (BigInt(upRaw) << 32n) | BigInt(lowRaw);
+    }
+    return this.cachedAddress;
   }
   data(): number {
     return this.attached().config.getRaw(this.base + this.layout.data, 2);
