@@ -58,6 +58,13 @@ function checkInt(name: string, v: unknown, lo: number, hi: number): number {
   return v;
 }
 
+/** A block size: a power of two 1..32. */
+function countArg(count: unknown): number {
+  const n = checkInt('count', count, 1, S.MAX_BLOCK);
+  if ((n & (n - 1)) !== 0) throw new MatrixError('EINVAL', `count ${n} is not a power of two`);
+  return n;
+}
+
 function checkBool(name: string, v: unknown): number {
   if (v === undefined) return 0;
   if (typeof v !== 'boolean') throw new MatrixError('EINVAL', `${name} must be a boolean, got ${String(v)}`);
@@ -160,16 +167,14 @@ export class VectorMatrix {
   }
   /** Extension: `count` (1..32, power of two) vectors at a base aligned to `count`, on one CPU. */
   allocBlock(mask: CpuMaskInput, count: number, reserved = false): BlockAllocation {
-    checkInt('count', count, 1, S.MAX_BLOCK);
-    if ((count & (count - 1)) !== 0) throw new MatrixError('EINVAL', `count ${count} is not a power of two`);
+    countArg(count);
     const m = this.mask(mask);
     const base = this.check(this.core.allocBlock(0, count, checkBool('reserved', reserved)), `alloc_block ${m} ${count}`);
     return { cpu: this.core.lastCpu(), base, count };
   }
   /** Frees a block from allocBlock (all of its bits must be allocated, none managed). */
   freeBlock(cpu: number, base: number, count: number): void {
-    checkInt('count', count, 1, S.MAX_BLOCK);
-    if ((count & (count - 1)) !== 0) throw new MatrixError('EINVAL', `count ${count} is not a power of two`);
+    countArg(count);
     const b = this.rangeBitArg(base, 'base');
     if (b % count !== 0) throw new MatrixError('EINVAL', `base ${b} is not aligned to ${count}`);
     this.check(this.core.freeBlock(this.cpuArg(cpu), b, count), `free_block ${cpu} ${base} ${count}`);

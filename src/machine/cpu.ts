@@ -233,9 +233,9 @@ export class Cpu implements LapicSink {
 
   private rdmsr(msr: number): bigint {
     this.bus.syncApic(this);
-    if (msr === IA32_APIC_BASE || (msr >= 0x800 && msr <= 0x8ff) || msr === IA32_TSC_DEADLINE) return this.lapic.rdmsr(msr);
     if (msr === 0x10) return BigInt(this.bus.now()); // IA32_TIME_STAMP_COUNTER
-    return this.lapic.rdmsr(msr); // anything else: the APIC model raises #GP for MSRs it does not know
+    // IA32_APIC_BASE, x2APIC MSRs, TSC deadline; the APIC model raises #GP for MSRs it does not know.
+    return this.lapic.rdmsr(msr);
   }
 
   private wrmsr(msr: number, value: bigint): void {

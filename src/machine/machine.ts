@@ -84,6 +84,7 @@ export class Machine implements CpuBus {
   private readonly ram: Uint8Array;
   private readonly ramView: DataView;
   private readonly rom = new Uint8Array(MAP.BIOS_ROM_SIZE);
+  private readonly romView = new DataView(this.rom.buffer);
   private readonly code = new Map<number, GuestProgram>();
   private readonly gsiAsserted = new Map<number, number>();
   private consoleText = '';
@@ -228,7 +229,7 @@ export class Machine implements CpuBus {
     const a = address >>> 0;
     if (a + size <= this.ram.length && a < MAP.BIOS_ROM_BASE) return this.ramRead(this.ramView, a, size);
     if (a >= MAP.BIOS_ROM_BASE && a + size <= MAP.BIOS_ROM_BASE + MAP.BIOS_ROM_SIZE) {
-      return this.ramRead(new DataView(this.rom.buffer), a - MAP.BIOS_ROM_BASE, size);
+      return this.ramRead(this.romView, a - MAP.BIOS_ROM_BASE, size);
     }
     if (a + size <= this.ram.length) return this.ramRead(this.ramView, a, size);
     if (a >= MAP.LAPIC_BASE && a < MAP.LAPIC_BASE + MAP.LAPIC_SIZE) {

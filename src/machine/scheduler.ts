@@ -86,7 +86,8 @@ export class Scheduler {
   /** Advances virtual time to `t`, clocking every armed local APIC timer. */
   private advanceTo(t: number): void {
     this.time = t;
-    for (const i of [...this.timedCpus()]) {
+    // Rebuilding a list after a change makes a new array, so iterating the current one is safe.
+    for (const i of this.timedCpus()) {
       const c = this.cpus[i]!;
       this.syncApic(c);
       this.noteTimer(c);
@@ -169,7 +170,7 @@ export class Scheduler {
     bsp.start(program);
     for (;;) {
       let progressed = false;
-      for (const i of [...this.activeCpus()]) if (this.step(this.cpus[i]!)) progressed = true;
+      for (const i of this.activeCpus()) if (this.step(this.cpus[i]!)) progressed = true;
       if (bsp.state === 'finished') return 'bsp-finished';
       if (bsp.state === 'shutdown') return 'bsp-shutdown';
       if (progressed) continue;
