@@ -217,7 +217,7 @@ export class Cpu implements LapicSink {
         cpu.idt = table;
       },
       cpuid: (): CpuidInfo => cpuidInfo,
-      rdtsc: () => BigInt(bus.now() + cpu.busyNs),
+      rdtsc: () => cpu.tsc(),
       installCode: (address, program) => bus.installCode(address, program),
       *hlt() {
         yield { kind: 'hlt' };
@@ -231,9 +231,14 @@ export class Cpu implements LapicSink {
     };
   }
 
+  /** This CPU's TSC (1 GHz): machine time plus the bus time its current stretch of code has spent. */
+  tsc(): bigint {
+    return BigInt(this.bus.now() + this.busyNs);
+  }
+
   private rdmsr(msr: number): bigint {
     this.bus.syncApic(this);
-    if (msr === 0x10) return BigInt(this.bus.now()); // IA32_TIME_STAMP_COUNTER
+    if (msr === 0x10) return this.tsc(); // IA32_TIME_STAMP_COUNTER reads what RDTSC reads
     // IA32_APIC_BASE, x2APIC MSRs, TSC deadline; the APIC model raises #GP for MSRs it does not know.
     return this.lapic.rdmsr(msr);
   }
