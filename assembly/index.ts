@@ -27,10 +27,25 @@ import { bestFitRun, firstFitRun, largestAligned } from './runs';
  *   | allocMap    u64[cpus*4] |  cpumap.alloc_map, 4 words per CPU
  *   | managedMap  u64[cpus*4] |  cpumap.managed_map
  *   | masks       u64[SLOTS*W]|  CPU masks written by the host
+ *   | slotInfo    i32[SLOTS*2]|  per mask slot: flags (empty, all CPUs), number of non-zero words
+ *   | slotWords   i32[SLOTS*W]|  per mask slot: its non-zero word indices (| FULL_WORD when whole)
+ *   | tree        i32[2L*8]   |  selection tree, 8 keys per node (see below)
  *   | batchOps    i32[B*4]    |  [opcode, a, b, c] per op
  *   | batchRes    i32[B*2]    |  [status, cpu] per op
  *   +-------------------------+
- * Structure-of-arrays keeps the CPU-selection scan (avail + largest + online) dense in cache.
+ * Structure-of-arrays keeps the per-CPU counters dense in cache.
+ *
+ * Selection tree. Every choice the kernel makes is an arg-max over the CPUs of a mask: most
+ * available (lowest CPU on ties) among those that qualify, or fewest managed_allocated (last CPU on
+ * ties). Each CPU gets one integer key per question such that the larger key is the kernel's
+ * preferred CPU and 0 means "does not qualify"; a complete binary tree over L = max(64, 2^k >= cpus)
+ * leaves holds at each node the per-class maximum of its children (two v128 lanes of 4 x i32). A
+ * change to one CPU walks up at most log2(L) nodes, stopping as soon as a node is unchanged. A mask
+ * word that covers all 64 CPUs of a group reads the group's node (height 6) in O(1); the all-CPU mask
+ * reads the root; partial words fall back to a scan of their set bits. Classes:
+ *   0        irq_matrix_alloc: online, available > 0                 key = avl << 13 | (8191 - cpu)
+ *   1..6     allocBlock(n = 1 << (class - 1)): online, avl >= n and largest free block >= n (same key)
+ *   7        irq_matrix_alloc_managed: online                        key = (512 - mac) << 13 | cpu
  */
 
 const WORDS: i32 = 4; // 256 bits per map
@@ -62,9 +77,22 @@ let pLargest: usize = 0;
 let pAllocMap: usize = 0;
 let pManagedMap: usize = 0;
 let pMasks: usize = 0;
+let pSlotInfo: usize = 0;
+let pSlotWords: usize = 0;
+let pTree: usize = 0;
+let treeLeaves: i32 = 0; // L
+let groupBase: i32 = 0; // tree index of group 0's node: L >> 6
 let pBatchOps: usize = 0;
 let pBatchRes: usize = 0;
 let pEnd: usize = 0;
+
+const CPU_BITS: i32 = 13; // MAX_CPUS = 8192 CPUs fit the low 13 bits of a key
+const CPU_FIELD: i32 = (1 << CPU_BITS) - 1;
+const CLASS_ALLOC: i32 = 0;
+const CLASS_MANAGED: i32 = 7;
+const SLOT_EMPTY: i32 = 1;
+const SLOT_ALL: i32 = 2;
+const FULL_WORD: i32 = 0x10000;
 
 // ---- accessors -------------------------------------------------------------------------------
 
@@ -127,7 +155,14 @@ export function init(cpus: i32, bits: i32, start: i32, end: i32, placement: i32)
   pAllocMap = (pLargest + (c << 2) + 7) & ~<usize>7;
   pManagedMap = pAllocMap + (c << 5);
   pMasks = pManagedMap + (c << 5);
-  pBatchOps = pMasks + ((<usize>MASK_SLOTS * w) << 3);
+  pSlotInfo = pMasks + ((<usize>MASK_SLOTS * w) << 3);
+  pSlotWords = pSlotInfo + (<usize>MASK_SLOTS << 3);
+  let leaves = 64;
+  while (leaves < cpus) leaves <<= 1;
+  treeLeaves = leaves;
+  groupBase = leaves >> 6;
+  pTree = (pSlotWords + ((<usize>MASK_SLOTS * w) << 2) + 63) & ~<usize>63;
+  pBatchOps = pTree + (<usize>leaves << 6);
   pBatchRes = pBatchOps + (<usize>MAX_BATCH << 4);
   pEnd = pBatchRes + (<usize>MAX_BATCH << 3);
 
@@ -144,8 +179,124 @@ export function init(cpus: i32, bits: i32, start: i32, end: i32, placement: i32)
   onlineMaps = 0;
   lastCpuValue = -1;
   for (let cpu = 0; cpu < cpus; cpu++) updateLargest(cpu);
+  for (let slot = 0; slot < MASK_SLOTS; slot++) commitMask(slot);
+  return OK; // every CPU offline: every key is 0, as the zeroed tree says
+}
+
+// ---- selection tree --------------------------------------------------------------------------
+
+@inline function nodePtr(i: i32): usize { return pTree + (<usize>i << 5); }
+
+/** Writes the eight keys of `cpu` into its leaf. */
+function writeLeaf(cpu: i32): void {
+  const p = nodePtr(treeLeaves + cpu);
+  if (!isOnline(cpu)) {
+    v128.store(p, i32x4.splat(0));
+    v128.store(p, i32x4.splat(0), 16);
+    return;
+  }
+  const avl = u32At(pAvail, cpu);
+  const lg = u32At(pLargest, cpu);
+  const key = (avl << CPU_BITS) | (CPU_FIELD - cpu);
+  store<i32>(p, avl > 0 ? key : 0);
+  store<i32>(p, avl >= 1 && lg >= 1 ? key : 0, 4);
+  store<i32>(p, avl >= 2 && lg >= 2 ? key : 0, 8);
+  store<i32>(p, avl >= 4 && lg >= 4 ? key : 0, 12);
+  store<i32>(p, avl >= 8 && lg >= 8 ? key : 0, 16);
+  store<i32>(p, avl >= 16 && lg >= 16 ? key : 0, 20);
+  store<i32>(p, avl >= 32 && lg >= 32 ? key : 0, 24);
+  store<i32>(p, ((512 - u32At(pManagedAl, cpu)) << CPU_BITS) | cpu, 28);
+}
+
+/** Recomputes node i from its children; false when it did not change. */
+@inline function pull(i: i32): bool {
+  const p = nodePtr(i);
+  const c = nodePtr(i << 1);
+  const lo = i32x4.max_s(v128.load(c), v128.load(c, 32));
+  const hi = i32x4.max_s(v128.load(c, 16), v128.load(c, 48));
+  if (v128.all_true<i32>(i32x4.eq(lo, v128.load(p))) && v128.all_true<i32>(i32x4.eq(hi, v128.load(p, 16)))) return false;
+  v128.store(p, lo);
+  v128.store(p, hi, 16);
+  return true;
+}
+
+/** After any change to a CPU's counters, maps or online state: its summary, leaf and ancestors. */
+function refresh(cpu: i32): void {
+  updateLargest(cpu);
+  writeLeaf(cpu);
+  for (let i = (treeLeaves + cpu) >> 1; i >= 1 && pull(i); i >>= 1) {}
+}
+
+/** Rebuilds every summary and the whole tree (system bits change every CPU). */
+function rebuildAll(): void {
+  for (let cpu = 0; cpu < nCpus; cpu++) {
+    updateLargest(cpu);
+    writeLeaf(cpu);
+  }
+  for (let i = treeLeaves - 1; i >= 1; i--) pull(i);
+}
+
+/** CPUs of word w that exist: all 64 except in the last, partial word. */
+@inline function validWord(w: i32): u64 {
+  const rest = nCpus - (w << 6);
+  return rest >= 64 ? <u64>-1 : (<u64>1 << <u64>rest) - 1;
+}
+
+/**
+ * Called by the host after writing a mask slot: records whether it is empty or names every CPU,
+ * and which words are non-zero (flagged FULL_WORD when they name the whole group).
+ */
+export function commitMask(slot: i32): i32 {
+  if (<u32>slot >= <u32>MASK_SLOTS) return EINVAL;
+  const mp = maskPtr(slot);
+  const list = pSlotWords + (<usize>(slot * nWords) << 2);
+  let n = 0;
+  let all = true;
+  for (let w = 0; w < nWords; w++) {
+    const m = u64At(mp, w) & validWord(w);
+    setU64(mp, w, m); // bits beyond the last CPU are not CPUs
+    if (m == 0) { all = false; continue; }
+    const full = m == validWord(w);
+    if (!full) all = false;
+    store<i32>(list + (<usize>n << 2), w | (full ? FULL_WORD : 0));
+    n++;
+  }
+  setU32(pSlotInfo, slot * 2, (n == 0 ? SLOT_EMPTY : 0) | (all ? SLOT_ALL : 0));
+  setU32(pSlotInfo, slot * 2 + 1, n);
   return OK;
 }
+
+@inline function slotEmpty(slot: i32): bool { return (u32At(pSlotInfo, slot * 2) & SLOT_EMPTY) != 0; }
+
+/** The largest key of class `cls` over the CPUs of mask `slot` (0: no CPU qualifies). */
+function bestKey(slot: i32, cls: i32): i32 {
+  const off = <usize>cls << 2;
+  if ((u32At(pSlotInfo, slot * 2) & SLOT_ALL) != 0) return load<i32>(nodePtr(1) + off);
+  const n = u32At(pSlotInfo, slot * 2 + 1);
+  const list = pSlotWords + (<usize>(slot * nWords) << 2);
+  const mp = maskPtr(slot);
+  let best = 0;
+  for (let k = 0; k < n; k++) {
+    const e = load<i32>(list + (<usize>k << 2));
+    const w = e & 0xFFFF;
+    if ((e & FULL_WORD) != 0) {
+      const v = load<i32>(nodePtr(groupBase + w) + off);
+      if (v > best) best = v;
+      continue;
+    }
+    let bits = u64At(mp, w) & u64At(pOnline, w);
+    while (bits != 0) {
+      const cpu = (w << 6) + <i32>ctz(bits);
+      bits &= bits - 1;
+      const v = load<i32>(nodePtr(treeLeaves + cpu) + off);
+      if (v > best) best = v;
+    }
+  }
+  return best;
+}
+
+/** The CPU a key of classes 0..6 names. */
+@inline function availCpu(key: i32): i32 { return CPU_FIELD - (key & CPU_FIELD); }
 
 // ---- kernel operations -----------------------------------------------------------------------
 
@@ -160,6 +311,7 @@ export function online(cpu: i32): i32 {
   globalAvailable += u32At(pAvail, cpu);
   setBit(pOnline, cpu);
   onlineMaps++;
+  refresh(cpu);
   return OK;
 }
 
@@ -170,6 +322,7 @@ export function offline(cpu: i32): i32 {
   globalAvailable -= u32At(pAvail, cpu);
   clearBit(pOnline, cpu);
   onlineMaps--;
+  refresh(cpu);
   return OK;
 }
 
@@ -187,7 +340,7 @@ export function assignSystem(bit: i32, replace: i32): i32 {
   }
   setBit(pSystem, bit);
   if (bit >= allocStart && bit < allocEnd) systembitsInalloc++;
-  for (let cpu = 0; cpu < nCpus; cpu++) updateLargest(cpu);
+  rebuildAll();
   return OK;
 }
 
@@ -209,7 +362,7 @@ export function assign(cpu: i32, bit: i32): i32 {
   totalAllocated++;
   setU32(pAvail, cpu, u32At(pAvail, cpu) - 1);
   globalAvailable--;
-  updateLargest(cpu);
+  refresh(cpu);
   return OK;
 }
 
@@ -250,7 +403,7 @@ function removeManagedOne(cpu: i32): void {
     setU32(pAvail, cpu, u32At(pAvail, cpu) + 1);
     globalAvailable++;
   }
-  updateLargest(cpu);
+  refresh(cpu);
 }
 
 /** irq_matrix_reserve_managed: one managed bit per CPU of the mask, all or nothing. */
@@ -272,7 +425,7 @@ export function reserveManaged(slot: i32): i32 {
         setU32(pAvail, cpu, u32At(pAvail, cpu) - 1);
         globalAvailable--;
       }
-      updateLargest(cpu);
+      refresh(cpu);
     }
   }
   if (failed < 0) return OK;
@@ -313,32 +466,13 @@ export function removeManaged(slot: i32): i32 {
   return OK;
 }
 
-/** matrix_find_best_cpu: online CPU with the most available (> 0), lowest on ties; -1 if none. */
-function findBestCpu(mp: usize): i32 {
-  let best = -1;
-  let maxavl: u32 = 0;
-  for (let w = 0; w < nWords; w++) {
-    let bits = u64At(mp, w) & u64At(pOnline, w);
-    while (bits != 0) {
-      const cpu = (w << 6) + <i32>ctz(bits);
-      bits &= bits - 1;
-      const avl = <u32>u32At(pAvail, cpu);
-      if (avl > maxavl) { maxavl = avl; best = cpu; }
-    }
-  }
-  return best;
-}
-
-/** irq_matrix_alloc. Returns the bit; the CPU is read with lastCpu(). */
+/** irq_matrix_alloc: the online CPU with the most available (> 0), lowest on ties; its lowest free bit. */
 export function alloc(slot: i32, reserved: i32): i32 {
-  if (<u32>slot >= <u32>MASK_SLOTS) return EINVAL;
-  const mp = maskPtr(slot);
-  let empty = true;
-  for (let w = 0; w < nWords; w++) if (u64At(mp, w) != 0) { empty = false; break; }
-  if (empty) return EINVAL;
+  if (<u32>slot >= <u32>MASK_SLOTS || slotEmpty(slot)) return EINVAL;
   if (reserved != 0 && globalReserved == 0) return WARN_RESERVED_UNDERFLOW;
-  const cpu = findBestCpu(mp);
-  if (cpu < 0) return ENOSPC;
+  const key = bestKey(slot, CLASS_ALLOC);
+  if (key == 0) return ENOSPC;
+  const cpu = availCpu(key);
   const bit = lowestFree(cpu);
   if (bit < 0) return ENOSPC;
   setBit(cpuMapPtr(pAllocMap, cpu), bit);
@@ -347,30 +481,17 @@ export function alloc(slot: i32, reserved: i32): i32 {
   totalAllocated++;
   globalAvailable--;
   if (reserved != 0) globalReserved--;
-  updateLargest(cpu);
+  refresh(cpu);
   lastCpuValue = cpu;
   return bit;
 }
 
 /** irq_matrix_alloc_managed: fewest managed_allocated, the last CPU on ties. */
 export function allocManaged(slot: i32): i32 {
-  if (<u32>slot >= <u32>MASK_SLOTS) return EINVAL;
-  const mp = maskPtr(slot);
-  let empty = true;
-  for (let w = 0; w < nWords; w++) if (u64At(mp, w) != 0) { empty = false; break; }
-  if (empty) return EINVAL;
-  let best = -1;
-  let fewest: u32 = 0xFFFFFFFF;
-  for (let w = 0; w < nWords; w++) {
-    let bits = u64At(mp, w) & u64At(pOnline, w);
-    while (bits != 0) {
-      const cpu = (w << 6) + <i32>ctz(bits);
-      bits &= bits - 1;
-      const ma = <u32>u32At(pManagedAl, cpu);
-      if (ma <= fewest) { fewest = ma; best = cpu; }
-    }
-  }
-  if (best < 0) return ENOSPC;
+  if (<u32>slot >= <u32>MASK_SLOTS || slotEmpty(slot)) return EINVAL;
+  const key = bestKey(slot, CLASS_MANAGED);
+  if (key == 0) return ENOSPC;
+  const best = key & CPU_FIELD;
   const bit = firstManagedUnallocated(best);
   if (bit < 0) return ENOSPC;
   setBit(cpuMapPtr(pAllocMap, best), bit);
@@ -378,7 +499,7 @@ export function allocManaged(slot: i32): i32 {
   setU32(pManagedAl, best, u32At(pManagedAl, best) + 1);
   totalAllocated++;
   lastCpuValue = best;
-  updateLargest(best);
+  refresh(best);
   return bit;
 }
 
@@ -400,8 +521,13 @@ export function free(cpu: i32, bit: i32, managed: i32): i32 {
     setU32(pAvail, cpu, u32At(pAvail, cpu) + 1);
     if (on) globalAvailable++;
   }
-  updateLargest(cpu);
+  refresh(cpu);
   return OK;
+}
+
+/** The bits of an aligned block (count <= 32) within its 64-bit word. */
+@inline function blockBits(base: i32, count: i32): u64 {
+  return ((<u64>1 << <u64>count) - 1) << <u64>(base & 63);
 }
 
 @inline function validCount(count: i32): bool {
@@ -413,34 +539,23 @@ export function free(cpu: i32, bit: i32, managed: i32): i32 {
  * online CPU of the mask that has such a run, most available first, lowest CPU on ties.
  */
 export function allocBlock(slot: i32, count: i32, reserved: i32): i32 {
-  if (<u32>slot >= <u32>MASK_SLOTS || !validCount(count)) return EINVAL;
-  const mp = maskPtr(slot);
-  let empty = true;
-  for (let w = 0; w < nWords; w++) if (u64At(mp, w) != 0) { empty = false; break; }
-  if (empty) return EINVAL;
+  if (<u32>slot >= <u32>MASK_SLOTS || !validCount(count) || slotEmpty(slot)) return EINVAL;
   if (reserved != 0 && globalReserved < count) return WARN_RESERVED_UNDERFLOW;
-  let best = -1;
-  let maxavl: i32 = count - 1; // never drive available below zero
-  for (let w = 0; w < nWords; w++) {
-    let bits = u64At(mp, w) & u64At(pOnline, w);
-    while (bits != 0) {
-      const cpu = (w << 6) + <i32>ctz(bits);
-      bits &= bits - 1;
-      const avl = u32At(pAvail, cpu);
-      if (avl > maxavl && u32At(pLargest, cpu) >= count) { maxavl = avl; best = cpu; }
-    }
-  }
-  if (best < 0) return ENOSPC;
+  // available >= count keeps the accounting above zero; the class is 1 + log2(count).
+  const key = bestKey(slot, 1 + <i32>ctz(count));
+  if (key == 0) return ENOSPC;
+  const best = availCpu(key);
   const base = policy == POLICY_BEST_FIT ? bestFit(best, count) : firstFit(best, count);
   if (base < 0) return ENOSPC; // unreachable while the summary is exact
-  const p = cpuMapPtr(pAllocMap, best);
-  for (let b = base; b < base + count; b++) setBit(p, b);
+  // Blocks never cross a 64-bit word: one OR sets the whole run.
+  const wi = (best << 2) + (base >> 6);
+  setU64(pAllocMap, wi, u64At(pAllocMap, wi) | blockBits(base, count));
   setU32(pAllocated, best, u32At(pAllocated, best) + count);
   setU32(pAvail, best, u32At(pAvail, best) - count);
   totalAllocated += count;
   globalAvailable -= count;
   if (reserved != 0) globalReserved -= count;
-  updateLargest(best);
+  refresh(best);
   lastCpuValue = best;
   return base;
 }
@@ -449,20 +564,20 @@ export function allocBlock(slot: i32, count: i32, reserved: i32): i32 {
 export function freeBlock(cpu: i32, base: i32, count: i32): i32 {
   if (<u32>cpu >= <u32>nCpus || !validCount(count) || base < 0 || (base & (count - 1)) != 0) return EINVAL;
   if (base < allocStart || base + count > allocEnd) return WARN_FREE_RANGE;
-  const p = cpuMapPtr(pAllocMap, cpu);
-  const mm = cpuMapPtr(pManagedMap, cpu);
-  for (let b = base; b < base + count; b++) {
-    if (!testBit(p, b)) return WARN_FREE_NOT_ALLOCATED;
-    if (testBit(mm, b)) return WARN_FREE_MANAGED_MISMATCH;
-  }
-  for (let b = base; b < base + count; b++) clearBit(p, b);
+  const wi = (cpu << 2) + (base >> 6);
+  const blk = blockBits(base, count);
+  const a = u64At(pAllocMap, wi);
+  // The first bit (ascending) that is not allocated, or allocated but managed, decides the WARN.
+  const bad = blk & (~a | u64At(pManagedMap, wi));
+  if (bad != 0) return (bad & (0 - bad) & ~a) != 0 ? WARN_FREE_NOT_ALLOCATED : WARN_FREE_MANAGED_MISMATCH;
+  setU64(pAllocMap, wi, a & ~blk);
   setU32(pAllocated, cpu, u32At(pAllocated, cpu) - count);
   setU32(pAvail, cpu, u32At(pAvail, cpu) + count);
   if (isOnline(cpu)) {
     totalAllocated -= count;
     globalAvailable += count;
   }
-  updateLargest(cpu);
+  refresh(cpu);
   return OK;
 }
 

@@ -37,7 +37,7 @@ export const POLICY_BEST_FIT = 1;
 export const MAX_CPUS = 8192;
 export const MAX_BITS = 256;
 export const MAX_BLOCK = 32;
-export const MASK_SLOTS = 8;
+export const MASK_SLOTS = 16;
 
 // Batch opcodes (runBatch): each op is 4 x i32 [opcode, a, b, c]; each result 2 x i32 [status, cpu].
 export const OP_ALLOC = 1; // a = mask slot, b = reserved

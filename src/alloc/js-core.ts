@@ -1,31 +1,52 @@
 // TypeScript twin of assembly/index.ts: the same algorithm and the same structure-of-arrays layout
 // on typed arrays, with 32-bit words (JS has no cheap 64-bit integers). Must agree op for op.
+// The selection tree is the engine's (see assembly/index.ts), with groups of 32 CPUs (one mask
+// word) instead of 64. Hot loops are written out (no closures per CPU, no boxed numbers: every map
+// read goes through an Int32Array view or is a small integer).
 
 import * as S from '../../assembly/status';
 import type { MatrixCore } from './core';
 import { bestFitRun, ctz32, firstFitRun, largestAligned } from './js-runs';
 
 const WORDS = 8; // 256 bits per map in 32-bit words
+const CPU_BITS = 13; // MAX_CPUS = 8192 CPUs fit the low 13 bits of a key
+const CPU_FIELD = (1 << CPU_BITS) - 1;
+const CLASS_ALLOC = 0;
+const CLASS_MANAGED = 7;
+const KEYS = 8; // classes per tree node
+const SLOT_EMPTY = 1;
+const SLOT_ALL = 2;
+const FULL_WORD = 0x10000;
 
 
 export class JsMatrixCore implements MatrixCore {
   readonly engine = 'js' as const;
   readonly maskWords32: number;
   private readonly allocSize: number;
-  private readonly range = new Uint32Array(WORDS);
-  private readonly system = new Uint32Array(WORDS);
-  private readonly onlineBits: Uint32Array;
-  private readonly initBits: Uint32Array;
+  private readonly range = new Int32Array(WORDS);
+  private readonly system = new Int32Array(WORDS);
+  private readonly onlineBits: Int32Array;
+  private readonly initBits: Int32Array;
   private readonly avail: Int32Array;
   private readonly allocated: Int32Array;
   private readonly managed: Int32Array;
   private readonly managedAl: Int32Array;
   private readonly largest: Int32Array;
-  private readonly allocMap: Uint32Array;
-  private readonly managedMap: Uint32Array;
+  private readonly allocMap: Int32Array;
+  private readonly managedMap: Int32Array;
   private readonly masks: Uint32Array;
+  /** Signed view of the masks: reading a full word through it never boxes. */
+  private readonly masksI: Int32Array;
+  /** Per slot: flags (SLOT_EMPTY, SLOT_ALL) and the number of non-zero words. */
+  private readonly slotInfo = new Int32Array(S.MASK_SLOTS * 2);
+  /** Per slot: its non-zero word indices, | FULL_WORD when the word names all 32 CPUs of its group. */
+  private readonly slotWords: Int32Array;
+  /** Selection tree: KEYS keys per node, node i's children at 2i and 2i + 1, leaves at L + cpu. */
+  private readonly tree: Int32Array;
+  private readonly leaves: number;
+  private readonly groupBase: number;
   /** The free words of one CPU, refilled before each run search. */
-  private readonly freeWords = new Uint32Array(WORDS);
+  private readonly freeWords = new Int32Array(WORDS);
   private gAvailable = 0;
   private gReserved = 0;
   private sysInalloc = 0;
@@ -43,24 +64,147 @@ export class JsMatrixCore implements MatrixCore {
     // Same mask geometry as the WASM engine (64-bit words) so callers write identical slots.
     this.maskWords32 = ((cpus + 63) >>> 6) * 2;
     this.allocSize = end - start;
-    this.onlineBits = new Uint32Array(this.maskWords32);
-    this.initBits = new Uint32Array(this.maskWords32);
+    this.onlineBits = new Int32Array(this.maskWords32);
+    this.initBits = new Int32Array(this.maskWords32);
     this.avail = new Int32Array(cpus);
     this.allocated = new Int32Array(cpus);
     this.managed = new Int32Array(cpus);
     this.managedAl = new Int32Array(cpus);
     this.largest = new Int32Array(cpus);
-    this.allocMap = new Uint32Array(cpus * WORDS);
-    this.managedMap = new Uint32Array(cpus * WORDS);
+    this.allocMap = new Int32Array(cpus * WORDS);
+    this.managedMap = new Int32Array(cpus * WORDS);
     this.masks = new Uint32Array(S.MASK_SLOTS * this.maskWords32);
+    this.masksI = new Int32Array(this.masks.buffer);
+    this.slotWords = new Int32Array(S.MASK_SLOTS * this.maskWords32);
+    let leaves = 32;
+    while (leaves < cpus) leaves <<= 1;
+    this.leaves = leaves;
+    this.groupBase = leaves >>> 5;
+    this.tree = new Int32Array(leaves * 2 * KEYS);
     for (let b = start; b < end; b++) this.range[b >>> 5] |= 1 << (b & 31);
     for (let cpu = 0; cpu < cpus; cpu++) this.updateLargest(cpu);
+    for (let slot = 0; slot < S.MASK_SLOTS; slot++) this.commitMask(slot);
   }
 
   writeMask(slot: number, words: Uint32Array): void {
     const off = slot * this.maskWords32;
-    this.masks.fill(0, off, off + this.maskWords32);
-    this.masks.set(words.subarray(0, this.maskWords32), off);
+    const n = Math.min(words.length, this.maskWords32);
+    this.masks.set(n === words.length ? words : words.subarray(0, n), off);
+    if (n < this.maskWords32) this.masks.fill(0, off + n, off + this.maskWords32);
+    this.commitMask(slot);
+  }
+
+  /** CPUs of 32-bit word w that exist (as a signed word). */
+  private validWord(w: number): number {
+    const rest = this.cpus - (w << 5);
+    return rest >= 32 ? -1 : (1 << rest) - 1;
+  }
+
+  /** Indexes a freshly written mask: empty, all CPUs, and its non-zero words. */
+  private commitMask(slot: number): void {
+    const off = slot * this.maskWords32;
+    const m = this.masksI;
+    const list = this.slotWords;
+    let n = 0;
+    let all = true;
+    for (let w = 0; w < this.maskWords32; w++) {
+      const v = w << 5 < this.cpus ? m[off + w]! & this.validWord(w) : 0;
+      m[off + w] = v; // bits beyond the last CPU are not CPUs
+      if (v === 0) {
+        all &&= w << 5 >= this.cpus;
+        continue;
+      }
+      const full = v === this.validWord(w);
+      if (!full) all = false;
+      list[off + n++] = w | (full ? FULL_WORD : 0);
+    }
+    this.slotInfo[slot * 2] = (n === 0 ? SLOT_EMPTY : 0) | (all ? SLOT_ALL : 0);
+    this.slotInfo[slot * 2 + 1] = n;
+  }
+
+  // ---- selection tree (see assembly/index.ts) ----
+  private writeLeaf(cpu: number): void {
+    const t = this.tree;
+    const p = (this.leaves + cpu) * KEYS;
+    if (!this.isOnline(cpu)) {
+      t.fill(0, p, p + KEYS);
+      return;
+    }
+    const avl = this.avail[cpu]!;
+    const lg = this.largest[cpu]!;
+    const key = (avl << CPU_BITS) | (CPU_FIELD - cpu);
+    t[p] = avl > 0 ? key : 0;
+    t[p + 1] = avl >= 1 && lg >= 1 ? key : 0;
+    t[p + 2] = avl >= 2 && lg >= 2 ? key : 0;
+    t[p + 3] = avl >= 4 && lg >= 4 ? key : 0;
+    t[p + 4] = avl >= 8 && lg >= 8 ? key : 0;
+    t[p + 5] = avl >= 16 && lg >= 16 ? key : 0;
+    t[p + 6] = avl >= 32 && lg >= 32 ? key : 0;
+    t[p + 7] = ((512 - this.managedAl[cpu]!) << CPU_BITS) | cpu;
+  }
+
+  /** Recomputes node i from its children; false when it did not change. */
+  private pull(i: number): boolean {
+    const t = this.tree;
+    const p = i * KEYS;
+    const l = p * 2;
+    const r = l + KEYS;
+    let changed = false;
+    for (let k = 0; k < KEYS; k++) {
+      const a = t[l + k]!;
+      const b = t[r + k]!;
+      const v = a > b ? a : b;
+      if (t[p + k] !== v) {
+        t[p + k] = v;
+        changed = true;
+      }
+    }
+    return changed;
+  }
+
+  /** After any change to a CPU's counters, maps or online state: its summary, leaf and ancestors. */
+  private refresh(cpu: number): void {
+    this.updateLargest(cpu);
+    this.writeLeaf(cpu);
+    for (let i = (this.leaves + cpu) >>> 1; i >= 1 && this.pull(i); i >>>= 1) { /* walk up while changed */ }
+  }
+
+  private rebuildAll(): void {
+    for (let cpu = 0; cpu < this.cpus; cpu++) {
+      this.updateLargest(cpu);
+      this.writeLeaf(cpu);
+    }
+    for (let i = this.leaves - 1; i >= 1; i--) this.pull(i);
+  }
+
+  /** The largest key of class `cls` over the CPUs of mask `slot` (0: no CPU qualifies). */
+  private bestKey(slot: number, cls: number): number {
+    const t = this.tree;
+    if ((this.slotInfo[slot * 2]! & SLOT_ALL) !== 0) return t[KEYS + cls]!;
+    const n = this.slotInfo[slot * 2 + 1]!;
+    const off = slot * this.maskWords32;
+    const m = this.masksI;
+    const list = this.slotWords;
+    const on = this.onlineBits;
+    const leafBase = this.leaves * KEYS + cls;
+    let best = 0;
+    for (let k = 0; k < n; k++) {
+      const e = list[off + k]!;
+      const w = e & 0xffff;
+      if ((e & FULL_WORD) !== 0) {
+        const v = t[(this.groupBase + w) * KEYS + cls]!;
+        if (v > best) best = v;
+        continue;
+      }
+      let bits = m[off + w]! & on[w]!;
+      while (bits !== 0) {
+        const cpu = (w << 5) + ctz32(bits);
+        bits &= bits - 1;
+        const v = t[leafBase + cpu * KEYS]!;
+        if (v > best) best = v;
+      }
+    }
+    return best;
   }
 
   // ---- bit helpers ----
@@ -69,39 +213,30 @@ export class JsMatrixCore implements MatrixCore {
   }
   private freeWord(cpu: number, w: number): number {
     const i = cpu * WORDS + w;
-    return (~(this.allocMap[i]! | this.managedMap[i]! | this.system[w]!) & this.range[w]!) >>> 0;
+    return ~(this.allocMap[i]! | this.managedMap[i]! | this.system[w]!) & this.range[w]!;
   }
-  private testMap(map: Uint32Array, cpu: number, bit: number): boolean {
+  private testMap(map: Int32Array, cpu: number, bit: number): boolean {
     return ((map[cpu * WORDS + (bit >>> 5)]! >>> (bit & 31)) & 1) !== 0;
   }
-  private setMap(map: Uint32Array, cpu: number, bit: number): void {
+  private setMap(map: Int32Array, cpu: number, bit: number): void {
     map[cpu * WORDS + (bit >>> 5)]! |= 1 << (bit & 31);
   }
-  private clearMap(map: Uint32Array, cpu: number, bit: number): void {
+  private clearMap(map: Int32Array, cpu: number, bit: number): void {
     map[cpu * WORDS + (bit >>> 5)]! &= ~(1 << (bit & 31));
   }
-  private maskEmpty(slot: number): boolean {
-    const off = slot * this.maskWords32;
-    for (let w = 0; w < this.maskWords32; w++) if (this.masks[off + w] !== 0) return false;
-    return true;
+  private slotEmpty(slot: number): boolean {
+    return (this.slotInfo[slot * 2]! & SLOT_EMPTY) !== 0;
   }
 
   /** Free bits (not allocated, managed or system, inside [start, end)) of `cpu` in this.freeWords. */
-  private loadFree(cpu: number): Uint32Array {
-    for (let w = 0; w < WORDS; w++) this.freeWords[w] = this.freeWord(cpu, w);
-    return this.freeWords;
+  private loadFree(cpu: number): Int32Array {
+    const f = this.freeWords;
+    for (let w = 0; w < WORDS; w++) f[w] = this.freeWord(cpu, w);
+    return f;
   }
 
   private updateLargest(cpu: number): void {
     this.largest[cpu] = largestAligned(this.loadFree(cpu));
-  }
-
-  private firstFit(cpu: number, n: number): number {
-    return firstFitRun(this.loadFree(cpu), n);
-  }
-
-  private bestFit(cpu: number, n: number): number {
-    return bestFitRun(this.loadFree(cpu), n);
   }
 
   private lowestFree(cpu: number): number {
@@ -115,24 +250,10 @@ export class JsMatrixCore implements MatrixCore {
   private firstManagedUnallocated(cpu: number): number {
     const o = cpu * WORDS;
     for (let w = 0; w < WORDS; w++) {
-      const f = (this.managedMap[o + w]! & ~this.allocMap[o + w]!) >>> 0;
+      const f = this.managedMap[o + w]! & ~this.allocMap[o + w]!;
       if (f !== 0) return (w << 5) + ctz32(f);
     }
     return -1;
-  }
-
-  /** Calls fn for each CPU of the mask in slot (ascending); stops when fn returns false. */
-  private forEachInMask(slot: number, onlineOnly: boolean, fn: (cpu: number) => boolean | void): void {
-    const off = slot * this.maskWords32;
-    for (let w = 0; w < this.maskWords32; w++) {
-      let bits = this.masks[off + w]!;
-      if (onlineOnly) bits &= this.onlineBits[w]!;
-      while (bits !== 0) {
-        const cpu = (w << 5) + ctz32(bits);
-        bits = (bits & (bits - 1)) >>> 0;
-        if (fn(cpu) === false) return;
-      }
-    }
   }
 
   // ---- kernel operations ----
@@ -146,6 +267,7 @@ export class JsMatrixCore implements MatrixCore {
     this.gAvailable += this.avail[cpu]!;
     this.onlineBits[cpu >>> 5]! |= 1 << (cpu & 31);
     this.maps++;
+    this.refresh(cpu);
     return S.OK;
   }
 
@@ -155,6 +277,7 @@ export class JsMatrixCore implements MatrixCore {
     this.gAvailable -= this.avail[cpu]!;
     this.onlineBits[cpu >>> 5]! &= ~(1 << (cpu & 31));
     this.maps--;
+    this.refresh(cpu);
     return S.OK;
   }
 
@@ -170,7 +293,7 @@ export class JsMatrixCore implements MatrixCore {
     }
     this.system[bit >>> 5]! |= 1 << (bit & 31);
     if (bit >= this.start && bit < this.end) this.sysInalloc++;
-    for (let cpu = 0; cpu < this.cpus; cpu++) this.updateLargest(cpu);
+    this.rebuildAll();
     return S.OK;
   }
 
@@ -191,7 +314,7 @@ export class JsMatrixCore implements MatrixCore {
     this.total++;
     this.avail[cpu]!--;
     this.gAvailable--;
-    this.updateLargest(cpu);
+    this.refresh(cpu);
     return S.OK;
   }
 
@@ -214,72 +337,87 @@ export class JsMatrixCore implements MatrixCore {
       this.avail[cpu]!++;
       this.gAvailable++;
     }
-    this.updateLargest(cpu);
+    this.refresh(cpu);
+  }
+
+  /** One managed bit on `cpu`; false when it has none to give. */
+  private reserveManagedOne(cpu: number): boolean {
+    // A CPU whose available count has drifted to 0 cannot take one more without wrapping (kernel: u32).
+    const bit = this.isOnline(cpu) && this.avail[cpu] === 0 ? -1 : this.lowestFree(cpu);
+    if (bit < 0) return false;
+    this.setMap(this.managedMap, cpu, bit);
+    this.managed[cpu]!++;
+    if (this.isOnline(cpu)) {
+      this.avail[cpu]!--;
+      this.gAvailable--;
+    }
+    this.refresh(cpu);
+    return true;
   }
 
   reserveManaged(slot: number): number {
     if (!(slot >>> 0 < S.MASK_SLOTS)) return S.EINVAL;
+    const off = slot * this.maskWords32;
     let failed = -1;
-    this.forEachInMask(slot, false, (cpu) => {
-      // A CPU whose available count has drifted to 0 cannot take one more without wrapping (kernel: u32).
-      const bit = this.isOnline(cpu) && this.avail[cpu] === 0 ? -1 : this.lowestFree(cpu);
-      if (bit < 0) {
-        failed = cpu;
-        return false;
+    for (let w = 0; w < this.maskWords32 && failed < 0; w++) {
+      let bits = this.masksI[off + w]!;
+      while (bits !== 0) {
+        const cpu = (w << 5) + ctz32(bits);
+        bits &= bits - 1;
+        if (!this.reserveManagedOne(cpu)) {
+          failed = cpu;
+          break;
+        }
       }
-      this.setMap(this.managedMap, cpu, bit);
-      this.managed[cpu]!++;
-      if (this.isOnline(cpu)) {
-        this.avail[cpu]!--;
-        this.gAvailable--;
-      }
-      this.updateLargest(cpu);
-      return true;
-    });
+    }
     if (failed < 0) return S.OK;
     // Kernel rollback: irq_matrix_remove_managed() on every CPU before the one that failed.
-    this.forEachInMask(slot, false, (cpu) => {
-      if (cpu === failed) return false;
-      this.removeManagedOne(cpu);
-      return true;
-    });
+    for (let w = 0; w < this.maskWords32; w++) {
+      let bits = this.masksI[off + w]!;
+      while (bits !== 0) {
+        const cpu = (w << 5) + ctz32(bits);
+        bits &= bits - 1;
+        if (cpu === failed) return S.ENOSPC;
+        this.removeManagedOne(cpu);
+      }
+    }
     return S.ENOSPC;
   }
 
   removeManaged(slot: number): number {
     if (!(slot >>> 0 < S.MASK_SLOTS)) return S.EINVAL;
-    let status: number = S.OK;
-    this.forEachInMask(slot, false, (cpu) => {
-      if (this.managed[cpu] === 0) status = S.WARN_REMOVE_MANAGED_NONE;
-      else if (this.firstManagedUnallocated(cpu) < 0) status = S.WARN_REMOVE_MANAGED_ALL_ALLOCATED;
-      else return true;
-      this.last = cpu;
-      return false;
-    });
-    if (status !== S.OK) return status;
-    this.forEachInMask(slot, false, (cpu) => this.removeManagedOne(cpu));
+    const off = slot * this.maskWords32;
+    for (let w = 0; w < this.maskWords32; w++) {
+      let bits = this.masksI[off + w]!;
+      while (bits !== 0) {
+        const cpu = (w << 5) + ctz32(bits);
+        bits &= bits - 1;
+        let status: number = S.OK;
+        if (this.managed[cpu] === 0) status = S.WARN_REMOVE_MANAGED_NONE;
+        else if (this.firstManagedUnallocated(cpu) < 0) status = S.WARN_REMOVE_MANAGED_ALL_ALLOCATED;
+        if (status !== S.OK) {
+          this.last = cpu;
+          return status;
+        }
+      }
+    }
+    for (let w = 0; w < this.maskWords32; w++) {
+      let bits = this.masksI[off + w]!;
+      while (bits !== 0) {
+        const cpu = (w << 5) + ctz32(bits);
+        bits &= bits - 1;
+        this.removeManagedOne(cpu);
+      }
+    }
     return S.OK;
   }
 
-  private findBestCpu(slot: number): number {
-    let best = -1;
-    let maxavl = 0;
-    this.forEachInMask(slot, true, (cpu) => {
-      const avl = this.avail[cpu]!;
-      if (avl > maxavl) {
-        maxavl = avl;
-        best = cpu;
-      }
-    });
-    return best;
-  }
-
   alloc(slot: number, reserved: number): number {
-    if (!(slot >>> 0 < S.MASK_SLOTS)) return S.EINVAL;
-    if (this.maskEmpty(slot)) return S.EINVAL;
+    if (!(slot >>> 0 < S.MASK_SLOTS) || this.slotEmpty(slot)) return S.EINVAL;
     if (reserved !== 0 && this.gReserved === 0) return S.WARN_RESERVED_UNDERFLOW;
-    const cpu = this.findBestCpu(slot);
-    if (cpu < 0) return S.ENOSPC;
+    const key = this.bestKey(slot, CLASS_ALLOC);
+    if (key === 0) return S.ENOSPC;
+    const cpu = CPU_FIELD - (key & CPU_FIELD);
     const bit = this.lowestFree(cpu);
     if (bit < 0) return S.ENOSPC;
     this.setMap(this.allocMap, cpu, bit);
@@ -288,24 +426,16 @@ export class JsMatrixCore implements MatrixCore {
     this.total++;
     this.gAvailable--;
     if (reserved !== 0) this.gReserved--;
-    this.updateLargest(cpu);
+    this.refresh(cpu);
     this.last = cpu;
     return bit;
   }
 
   allocManaged(slot: number): number {
-    if (!(slot >>> 0 < S.MASK_SLOTS)) return S.EINVAL;
-    if (this.maskEmpty(slot)) return S.EINVAL;
-    let best = -1;
-    let fewest = Infinity;
-    this.forEachInMask(slot, true, (cpu) => {
-      const ma = this.managedAl[cpu]!;
-      if (ma <= fewest) {
-        fewest = ma;
-        best = cpu;
-      }
-    });
-    if (best < 0) return S.ENOSPC;
+    if (!(slot >>> 0 < S.MASK_SLOTS) || this.slotEmpty(slot)) return S.EINVAL;
+    const key = this.bestKey(slot, CLASS_MANAGED);
+    if (key === 0) return S.ENOSPC;
+    const best = key & CPU_FIELD;
     const bit = this.firstManagedUnallocated(best);
     if (bit < 0) return S.ENOSPC;
     this.setMap(this.allocMap, best, bit);
@@ -313,7 +443,7 @@ export class JsMatrixCore implements MatrixCore {
     this.managedAl[best]!++;
     this.total++;
     this.last = best;
-    this.updateLargest(best);
+    this.refresh(best);
     return bit;
   }
 
@@ -332,33 +462,28 @@ export class JsMatrixCore implements MatrixCore {
       this.avail[cpu]!++;
       if (on) this.gAvailable++;
     }
-    this.updateLargest(cpu);
+    this.refresh(cpu);
     return S.OK;
   }
 
   allocBlock(slot: number, count: number, reserved: number): number {
-    if (!(slot >>> 0 < S.MASK_SLOTS) || !validCount(count)) return S.EINVAL;
-    if (this.maskEmpty(slot)) return S.EINVAL;
+    if (!(slot >>> 0 < S.MASK_SLOTS) || !validCount(count) || this.slotEmpty(slot)) return S.EINVAL;
     if (reserved !== 0 && this.gReserved < count) return S.WARN_RESERVED_UNDERFLOW;
-    let best = -1;
-    let maxavl = count - 1;
-    this.forEachInMask(slot, true, (cpu) => {
-      const avl = this.avail[cpu]!;
-      if (avl > maxavl && this.largest[cpu]! >= count) {
-        maxavl = avl;
-        best = cpu;
-      }
-    });
-    if (best < 0) return S.ENOSPC;
-    const base = this.policy === S.POLICY_BEST_FIT ? this.bestFit(best, count) : this.firstFit(best, count);
-    if (base < 0) return S.ENOSPC;
-    for (let b = base; b < base + count; b++) this.setMap(this.allocMap, best, b);
+    // available >= count keeps the accounting above zero; the class is 1 + log2(count).
+    const key = this.bestKey(slot, 1 + ctz32(count));
+    if (key === 0) return S.ENOSPC;
+    const best = CPU_FIELD - (key & CPU_FIELD);
+    const free = this.loadFree(best);
+    const base = this.policy === S.POLICY_BEST_FIT ? bestFitRun(free, count) : firstFitRun(free, count);
+    if (base < 0) return S.ENOSPC; // unreachable while the summary is exact
+    // Blocks never cross a 32-bit word: one OR sets the whole run.
+    this.allocMap[best * WORDS + (base >>> 5)]! |= blockBits(base, count);
     this.allocated[best]! += count;
     this.avail[best]! -= count;
     this.total += count;
     this.gAvailable -= count;
     if (reserved !== 0) this.gReserved -= count;
-    this.updateLargest(best);
+    this.refresh(best);
     this.last = best;
     return base;
   }
@@ -366,18 +491,20 @@ export class JsMatrixCore implements MatrixCore {
   freeBlock(cpu: number, base: number, count: number): number {
     if (!(cpu >>> 0 < this.cpus) || !validCount(count) || base < 0 || (base & (count - 1)) !== 0) return S.EINVAL;
     if (base < this.start || base + count > this.end) return S.WARN_FREE_RANGE;
-    for (let b = base; b < base + count; b++) {
-      if (!this.testMap(this.allocMap, cpu, b)) return S.WARN_FREE_NOT_ALLOCATED;
-      if (this.testMap(this.managedMap, cpu, b)) return S.WARN_FREE_MANAGED_MISMATCH;
-    }
-    for (let b = base; b < base + count; b++) this.clearMap(this.allocMap, cpu, b);
+    const wi = cpu * WORDS + (base >>> 5);
+    const blk = blockBits(base, count);
+    const a = this.allocMap[wi]!;
+    // The first bit (ascending) that is not allocated, or allocated but managed, decides the WARN.
+    const bad = blk & (~a | this.managedMap[wi]!);
+    if (bad !== 0) return (bad & -bad & ~a) !== 0 ? S.WARN_FREE_NOT_ALLOCATED : S.WARN_FREE_MANAGED_MISMATCH;
+    this.allocMap[wi] = a & ~blk;
     this.allocated[cpu]! -= count;
     this.avail[cpu]! += count;
     if (this.isOnline(cpu)) {
       this.total -= count;
       this.gAvailable += count;
     }
-    this.updateLargest(cpu);
+    this.refresh(cpu);
     return S.OK;
   }
 
@@ -421,9 +548,14 @@ export class JsMatrixCore implements MatrixCore {
     const init = (this.initBits[cpu >>> 5]! >>> (cpu & 31)) & 1;
     return on | (init << 1);
   }
-  allocWord(cpu: number, i: number): number { return this.allocMap[cpu * WORDS + i]!; }
-  managedWord(cpu: number, i: number): number { return this.managedMap[cpu * WORDS + i]!; }
-  systemWord(i: number): number { return this.system[i]!; }
+  allocWord(cpu: number, i: number): number { return this.allocMap[cpu * WORDS + i]! >>> 0; }
+  managedWord(cpu: number, i: number): number { return this.managedMap[cpu * WORDS + i]! >>> 0; }
+  systemWord(i: number): number { return this.system[i]! >>> 0; }
+}
+
+/** The bits of an aligned block (count <= 32) within its 32-bit word. */
+function blockBits(base: number, count: number): number {
+  return (count === 32 ? -1 : (1 << count) - 1) << (base & 31);
 }
 
 function validCount(count: number): boolean {

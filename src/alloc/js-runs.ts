@@ -1,4 +1,5 @@
-// Aligned free runs in a 256-bit map held as eight 32-bit words of free bits (1 = free): the
+// Aligned free runs in a 256-bit map held as eight 32-bit words of free bits (1 = free; Int32Array,
+// so a full word is a small integer, never a boxed number): the
 // TypeScript twin of assembly/runs.ts. Blocks are at most 32 bits and aligned to their size, so none
 // crosses a word; each word is folded with shift-and-mask steps into the positions where a run starts.
 
@@ -17,8 +18,8 @@ function alignMask(n: number): number {
 
 /** Positions p (multiples of n) where bits p..p+n-1 of x are all set; n <= 32. */
 export function alignedRuns(x: number, n: number): number {
-  let y = x >>> 0;
-  for (let m = 1; m < n; m <<= 1) y = (y & (y >>> m) & alignMask(m << 1)) >>> 0;
+  let y = x | 0;
+  for (let m = 1; m < n; m <<= 1) y = y & (y >>> m) & alignMask(m << 1);
   return y;
 }
 
@@ -27,7 +28,7 @@ export function ctz32(x: number): number {
 }
 
 /** Largest free aligned block (0, 1, 2, 4, ..., 32). */
-export function largestAligned(free: Uint32Array): number {
+export function largestAligned(free: Int32Array): number {
   let any1 = 0, any2 = 0, any4 = 0, any8 = 0, any16 = 0, any32 = 0;
   for (let w = 0; w < WORDS; w++) {
     const y1 = free[w]!;
@@ -42,7 +43,7 @@ export function largestAligned(free: Uint32Array): number {
 }
 
 /** First fit: the lowest n-aligned run of n free bits, or -1. */
-export function firstFitRun(free: Uint32Array, n: number): number {
+export function firstFitRun(free: Int32Array, n: number): number {
   for (let w = 0; w < WORDS; w++) {
     const y = alignedRuns(free[w]!, n);
     if (y !== 0) return (w << 5) + ctz32(y);
@@ -50,13 +51,13 @@ export function firstFitRun(free: Uint32Array, n: number): number {
   return -1;
 }
 
-const cur = new Uint32Array(WORDS);
+const cur = new Int32Array(WORDS);
 
 /**
  * Buddy-style best fit: the run inside the smallest free aligned block that can hold it (so larger
  * free aligned blocks stay intact); lowest base among equals; -1 when there is none.
  */
-export function bestFitRun(free: Uint32Array, n: number): number {
+export function bestFitRun(free: Int32Array, n: number): number {
   let anyRun = 0;
   for (let w = 0; w < WORDS; w++) anyRun |= cur[w] = alignedRuns(free[w]!, n);
   if (anyRun === 0) return -1;
@@ -67,7 +68,7 @@ export function bestFitRun(free: Uint32Array, n: number): number {
     for (let w = 0; w < WORDS; w++) {
       const c = cur[w]!;
       const nx = c & (c >>> m) & am;
-      const z = (c & ~(nx | (nx << m))) >>> 0;
+      const z = c & ~(nx | (nx << m));
       if (z !== 0) return (w << 5) + ctz32(z);
     }
     for (let w = 0; w < WORDS; w++) {

@@ -69,6 +69,17 @@ export class TraceGenerator {
       const hi = lo + this.int(this.cpus - lo);
       return Array.from({ length: hi - lo + 1 }, (_, i) => lo + i);
     }
+    if (k < 0.9) {
+      // Whole aligned groups of 32 or 64 CPUs (summary nodes in the engines), some with a hole.
+      const g = this.r() < 0.5 ? 32 : 64;
+      const hole = this.r() < 0.3 ? this.int(this.cpus) : -1;
+      const picked: number[] = [];
+      for (let lo = 0; lo < this.cpus; lo += g) {
+        if (this.r() < 0.5) continue;
+        for (let c = lo; c < Math.min(this.cpus, lo + g); c++) if (c !== hole) picked.push(c);
+      }
+      return picked;
+    }
     return Array.from({ length: this.cpus }, (_, i) => i).filter(() => this.r() < 0.4);
   }
   private bit(): number {

@@ -14,6 +14,7 @@ type MatrixExports = Pick<
 > & {
   memory: WebAssembly.Memory;
   init(cpus: number, bits: number, start: number, end: number, policy: number): number;
+  commitMask(slot: number): number;
   runBatch(n: number): number;
   getGlobalAvailable(): number;
   getGlobalReserved(): number;
@@ -89,8 +90,10 @@ export class WasmMatrixCore implements MatrixCore {
 
   writeMask(slot: number, words: Uint32Array): void {
     const off = slot * this.maskWords32;
-    this.masks.fill(0, off, off + this.maskWords32);
-    this.masks.set(words.subarray(0, this.maskWords32), off);
+    const n = Math.min(words.length, this.maskWords32);
+    this.masks.set(n === words.length ? words : words.subarray(0, n), off);
+    if (n < this.maskWords32) this.masks.fill(0, off + n, off + this.maskWords32);
+    this.x.commitMask(slot); // the core indexes the mask (empty, all CPUs, its non-zero words)
   }
 
   online(cpu: number): number { return this.x.online(cpu); }
