@@ -1,11 +1,13 @@
-// One machine state, built identically in the three engines under test (WASM core, JS twin, kernel
-// reference): x86 preset, every CPU online, pre-filled with singles, and the three benchmark masks.
+// One machine state, built identically in the engines under test (WASM core, JS twin, and the kernel
+// algorithm ported to JS and to WASM): x86 preset, every CPU online, pre-filled with singles, and the
+// three benchmark masks.
 
 import * as S from '../../assembly/status';
 import type { JsMatrixCore } from '../../src/alloc/js-core';
 import { KernelReference } from '../../src/alloc/kernel-reference';
 import { createMatrixSync, X86_SYSTEM_BITS } from '../../src/alloc/matrix';
 import type { WasmMatrixCore } from '../../src/alloc/wasm/wasm-core';
+import { compileKernelModuleSync, WasmKernelReference } from '../../src/alloc/wasm/wasm-kernel';
 import { mulberry32 } from '../../src/util/random';
 
 export type MaskName = 'one' | 'node' | 'all';
@@ -33,11 +35,14 @@ export interface Fixture {
   filledPerCpu: number;
   /** The CPUs each mask names. */
   maskCpus: Readonly<Record<MaskName, readonly number[]>>;
-  /** Mask words by slot, as written to the engines (and passed to the kernel reference). */
-  masks: readonly Uint32Array[];
+  /** Mask words by slot, as written to the engine slots (and passed to the JS kernel port). */
+  masks: readonly Int32Array[];
   wasm: WasmMatrixCore;
   js: JsMatrixCore;
+  /** kernel/irq/matrix.c's algorithm in JS (masks passed as Int32Array words). */
   kernel: KernelReference;
+  /** The same algorithm in AssemblyScript, masks in the same slots as the engines. */
+  kernelWasm: WasmKernelReference;
 }
 
 /** The CPU of the one-CPU mask and the node slice: in the middle of the machine, away from CPU 0. */
@@ -74,27 +79,38 @@ export function scatteredBits(k: number, cpu: number): number[] {
   return all.slice(0, k);
 }
 
-export function createFixture(module: WebAssembly.Module, cpus: number, load: number, fill: FillPattern = 'low'): Fixture {
+export function createFixture(
+  module: WebAssembly.Module,
+  cpus: number,
+  load: number,
+  fill: FillPattern = 'low',
+  kernelModule: WebAssembly.Module = compileKernelModuleSync(),
+): Fixture {
   const wasm = createMatrixSync({ cpus, engine: 'wasm', preset: 'x86' }, module).core as WasmMatrixCore;
   const js = createMatrixSync({ cpus, engine: 'js', preset: 'x86' }).core as JsMatrixCore;
   const kernel = new KernelReference(cpus);
-  for (const b of X86_SYSTEM_BITS) kernel.assignSystem(b, false);
+  const kernelWasm = new WasmKernelReference(cpus, 256, 0x20, 0xeb, kernelModule);
+  for (const b of X86_SYSTEM_BITS) {
+    if (kernel.assignSystem(b, false) !== S.OK || kernelWasm.assignSystem(b, 0) !== S.OK) throw new FixtureError(`system bit ${b} refused`);
+  }
   const k = Math.round(load * X86_PER_CPU);
   const low = fillBits(k);
   for (let c = 0; c < cpus; c++) {
     const bits = fill === 'scattered' && c % 64 !== 63 ? scatteredBits(k, c) : low;
-    const st = [wasm.online(c), js.online(c), kernel.online(c)];
-    for (const b of bits) st.push(wasm.assign(c, b), js.assign(c, b), kernel.assign(c, b));
+    const st = [wasm.online(c), js.online(c), kernel.online(c), kernelWasm.online(c)];
+    for (const b of bits) st.push(wasm.assign(c, b), js.assign(c, b), kernel.assign(c, b), kernelWasm.assign(c, b));
     if (st.some((s) => s !== S.OK)) throw new FixtureError(`fill of CPU ${c} failed: statuses ${st.filter((s) => s !== S.OK).join(',')}`);
   }
   const lists = maskCpus(cpus);
-  const masks: Uint32Array[] = [];
+  const masks: Int32Array[] = [];
   for (const name of MASK_NAMES) {
-    const words = new Uint32Array(wasm.maskWords32);
+    const words = new Int32Array(wasm.maskWords32);
     for (const c of lists[name]) words[c >>> 5]! |= 1 << (c & 31);
     masks[SLOT[name]] = words;
-    wasm.writeMask(SLOT[name], words);
-    js.writeMask(SLOT[name], words);
+    const unsigned = new Uint32Array(words.buffer, words.byteOffset, words.length); // the engines' type
+    wasm.writeMask(SLOT[name], unsigned);
+    js.writeMask(SLOT[name], unsigned);
+    kernelWasm.writeMask(SLOT[name], words);
   }
-  return { cpus, load, fill, filledPerCpu: k, maskCpus: lists, masks, wasm, js, kernel };
+  return { cpus, load, fill, filledPerCpu: k, maskCpus: lists, masks, wasm, js, kernel, kernelWasm };
 }

@@ -6,6 +6,7 @@ import * as S from '../../assembly/status';
 import type { JsMatrixCore } from '../../src/alloc/js-core';
 import type { KernelReference } from '../../src/alloc/kernel-reference';
 import type { WasmMatrixCore } from '../../src/alloc/wasm/wasm-core';
+import type { WasmKernelReference } from '../../src/alloc/wasm/wasm-kernel';
 import type { Fixture } from './fixture';
 import { mulberry32 } from '../../src/util/random';
 
@@ -139,7 +140,8 @@ export function runJs(core: JsMatrixCore, ops: Int32Array, n: number): number {
   return acc;
 }
 
-export function runKernel(ref: KernelReference, masks: readonly Uint32Array[], ops: Int32Array, n: number): number {
+/** The kernel algorithm in JS: masks are passed by reference (it has no slots). */
+export function runKernel(ref: KernelReference, masks: readonly Int32Array[], ops: Int32Array, n: number): number {
   let acc = 0;
   for (let i = 0; i < n; i++) {
     const o = i << 2;
@@ -151,6 +153,23 @@ export function runKernel(ref: KernelReference, masks: readonly Uint32Array[], o
     else if (code === S.OP_FREE) acc += ref.free(a, b, c !== 0);
     else if (code === S.OP_ALLOC_BLOCK) acc += ref.allocBlock(masks[a]!, b, c !== 0);
     else acc += ref.freeBlock(a, b, c);
+  }
+  return acc;
+}
+
+/** The kernel algorithm in WASM, one export call per op. */
+export function runKernelWasm(core: WasmKernelReference, ops: Int32Array, n: number): number {
+  let acc = 0;
+  for (let i = 0; i < n; i++) {
+    const o = i << 2;
+    const code = ops[o]!;
+    const a = ops[o + 1]!;
+    const b = ops[o + 2]!;
+    const c = ops[o + 3]!;
+    if (code === S.OP_ALLOC) acc += core.alloc(a, b);
+    else if (code === S.OP_FREE) acc += core.free(a, b, c);
+    else if (code === S.OP_ALLOC_BLOCK) acc += core.allocBlock(a, b, c);
+    else acc += core.freeBlock(a, b, c);
   }
   return acc;
 }
@@ -187,6 +206,13 @@ export function verifyList(fx: Fixture, list: OpList): void {
   single('kernel reference', (code, a, b, c) => {
     const k = fx.kernel;
     const st = code === S.OP_ALLOC ? k.alloc(fx.masks[a]!, b !== 0) : code === S.OP_FREE ? k.free(a, b, c !== 0) : code === S.OP_ALLOC_BLOCK ? k.allocBlock(fx.masks[a]!, b, c !== 0) : k.freeBlock(a, b, c);
+    return [st, isAlloc(code) ? (st >= 0 ? k.lastCpu() : -1) : a];
+  });
+  fx.kernelWasm.runBatch(list.ops, res);
+  check('kernel wasm batch', res);
+  single('kernel wasm', (code, a, b, c) => {
+    const k = fx.kernelWasm;
+    const st = code === S.OP_ALLOC ? k.alloc(a, b) : code === S.OP_FREE ? k.free(a, b, c) : code === S.OP_ALLOC_BLOCK ? k.allocBlock(a, b, c) : k.freeBlock(a, b, c);
     return [st, isAlloc(code) ? (st >= 0 ? k.lastCpu() : -1) : a];
   });
 }

@@ -1,65 +1,58 @@
 // Reference port of Linux kernel/irq/matrix.c as written (per-CPU `available` scan, bitmap_or into a
 // scratch map, bitmap_find_next_zero_area), the baseline of the benchmarks. Left out: managed ops.
 //
-// Plain TypeScript on plain arrays (per-CPU objects, number[] bitmaps of 32-bit words as on a 32-bit
-// kernel) with no cached summaries, so it costs what the kernel's algorithm costs. The kernel has no
-// block API: allocBlock tries the CPUs of the mask in matrix_find_best_cpu's order (most available,
-// lowest CPU on ties) and searches each bitmap with bitmap_find_next_zero_area(..., count - 1), which
-// aligns the absolute bit number; it therefore chooses the same CPU and base as the engines' first fit.
-// Misuse is refused with the engines' status codes (assembly/status.ts) and leaves the state unchanged.
-// managed_map is kept (all zero) because matrix_alloc_area ORs it into every search.
+// The kernel's algorithm with no cached summaries, so it costs what that algorithm costs — but tuned
+// as JS: structure-of-arrays Int32Arrays (never Uint32Array reads of full words, which box), set-bit
+// iteration over mask words, word-wise bitmap_set/clear, no closures and no allocation per operation.
+// The kernel has no block API: allocBlock tries the CPUs of the mask in matrix_find_best_cpu's order
+// (most available, lowest CPU on ties) and searches each bitmap with bitmap_find_next_zero_area(...,
+// count - 1), which aligns the absolute bit number; it therefore chooses the same CPU and base as the
+// engines' first fit. Misuse is refused with the engines' status codes (assembly/status.ts) and leaves
+// the state unchanged. managed_map is kept (all zero) because matrix_alloc_area ORs it into every search.
+//
+// Masks are Int32Arrays of 32-bit words (CPU c = word c >> 5, bit c & 31); bits at or above `cpus`
+// are ignored, as for_each_cpu stops at nr_cpu_ids.
 
 import * as S from '../../assembly/status';
 import { MatrixError } from './errors';
 
-const BITS_PER_LONG = 32;
+/** 32-bit words per CPU map: room for MAX_BITS whatever matrix_bits is (fixed stride, no multiply). */
+const WORDS = 8;
 const NO_CPU = -1;
 
-interface Cpumap {
-  available: number;
-  allocated: number;
-  managed: number;
-  managedAllocated: number;
-  initialized: boolean;
-  online: boolean;
-  allocMap: number[];
-  managedMap: number[];
-}
-
-function bitsToLongs(nbits: number): number {
-  return Math.ceil(nbits / BITS_PER_LONG);
-}
-
+/** Index of the lowest set bit of a non-zero word. */
 function ctz32(w: number): number {
   return 31 - Math.clz32(w & -w);
 }
 
 /** lib/find_bit.c find_next_bit: first set bit at or after `offset`, or `size`. */
-export function findNextBit(map: ArrayLike<number>, size: number, offset: number): number {
+export function findNextBit(map: Int32Array, size: number, offset: number): number {
   if (offset >= size) return size;
   let i = offset >>> 5;
-  let w = map[i]! & (~0 << (offset & 31)); // BITMAP_FIRST_WORD_MASK
+  let w = map[i]! & (-1 << (offset & 31)); // BITMAP_FIRST_WORD_MASK
+  const last = (size - 1) >>> 5;
   for (;;) {
     if (w !== 0) {
       const b = (i << 5) + ctz32(w);
       return b < size ? b : size;
     }
-    if (++i << 5 >= size) return size;
+    if (++i > last) return size;
     w = map[i]!;
   }
 }
 
 /** find_next_zero_bit: first clear bit at or after `offset`, or `size`. */
-export function findNextZeroBit(map: ArrayLike<number>, size: number, offset: number): number {
+export function findNextZeroBit(map: Int32Array, size: number, offset: number): number {
   if (offset >= size) return size;
   let i = offset >>> 5;
-  let w = ~map[i]! & (~0 << (offset & 31));
+  let w = ~map[i]! & (-1 << (offset & 31));
+  const last = (size - 1) >>> 5;
   for (;;) {
     if (w !== 0) {
       const b = (i << 5) + ctz32(w);
       return b < size ? b : size;
     }
-    if (++i << 5 >= size) return size;
+    if (++i > last) return size;
     w = ~map[i]!;
   }
 }
@@ -68,7 +61,7 @@ export function findNextZeroBit(map: ArrayLike<number>, size: number, offset: nu
  * lib/bitmap.c bitmap_find_next_zero_area_off with align_offset 0: the first run of `nr` clear bits
  * whose start is a multiple of align_mask + 1; a value > size - nr means none.
  */
-export function findNextZeroArea(map: ArrayLike<number>, size: number, start: number, nr: number, alignMask: number): number {
+export function findNextZeroArea(map: Int32Array, size: number, start: number, nr: number, alignMask: number): number {
   for (;;) {
     let index = findNextZeroBit(map, size, start);
     index = (index + alignMask) & ~alignMask; // __ALIGN_MASK
@@ -80,17 +73,45 @@ export function findNextZeroArea(map: ArrayLike<number>, size: number, start: nu
   }
 }
 
-function testBit(map: number[], bit: number): boolean {
-  return ((map[bit >>> 5]! >>> (bit & 31)) & 1) !== 0;
+/** Bits 0..(nbits-1)&31 of a word (BITMAP_LAST_WORD_MASK), kept in int32 range. */
+function lastWordMask(nbits: number): number {
+  return ~(-2 << ((nbits - 1) & 31));
 }
-function setBit(map: number[], bit: number): void {
-  map[bit >>> 5] = map[bit >>> 5]! | (1 << (bit & 31));
+
+/** lib/bitmap.c __bitmap_set on the map at word offset `o`: whole words at a time. */
+function bitmapSet(map: Int32Array, o: number, start: number, len: number): void {
+  let i = o + (start >>> 5);
+  const end = start + len;
+  let bits = 32 - (start & 31);
+  let mask = -1 << (start & 31);
+  while (len >= bits) {
+    map[i] = map[i]! | mask;
+    i++;
+    len -= bits;
+    bits = 32;
+    mask = -1;
+  }
+  if (len > 0) map[i] = map[i]! | (mask & lastWordMask(end));
 }
-function clearBit(map: number[], bit: number): void {
-  map[bit >>> 5] = map[bit >>> 5]! & ~(1 << (bit & 31));
+
+/** __bitmap_clear, the same walk. */
+function bitmapClear(map: Int32Array, o: number, start: number, len: number): void {
+  let i = o + (start >>> 5);
+  const end = start + len;
+  let bits = 32 - (start & 31);
+  let mask = -1 << (start & 31);
+  while (len >= bits) {
+    map[i] = map[i]! & ~mask;
+    i++;
+    len -= bits;
+    bits = 32;
+    mask = -1;
+  }
+  if (len > 0) map[i] = map[i]! & ~(mask & lastWordMask(end));
 }
-function bitmapSet(map: number[], start: number, len: number): void {
-  for (let b = start; b < start + len; b++) setBit(map, b);
+
+function validCount(count: number): boolean {
+  return Number.isInteger(count) && count >= 1 && count <= S.MAX_BLOCK && (count & (count - 1)) === 0;
 }
 
 export class KernelReference {
@@ -99,9 +120,23 @@ export class KernelReference {
   readonly allocStart: number;
   readonly allocEnd: number;
   private readonly allocSize: number;
-  private readonly maps: Cpumap[] = [];
-  private readonly scratchMap: number[];
-  private readonly systemMap: number[];
+  // struct cpumap, one typed array per field.
+  private readonly avail: Int32Array;
+  private readonly allocated: Int32Array;
+  private readonly managed: Int32Array;
+  private readonly managedAllocated: Int32Array;
+  private readonly initialized: Uint8Array;
+  private readonly onlineFlag: Uint8Array;
+  /** alloc_map / managed_map: WORDS words per CPU. */
+  private readonly allocMap: Int32Array;
+  private readonly managedMap: Int32Array;
+  private readonly scratchMap = new Int32Array(WORDS);
+  private readonly systemMap = new Int32Array(WORDS);
+  /** Words of the maps that bitmap_or covers (BITS_TO_LONGS(alloc_end)). */
+  private readonly endWords: number;
+  /** Mask words that can name a CPU, and the valid bits of the last one. */
+  private readonly maskWords: number;
+  private readonly maskTail: number;
   /** Candidate order for allocBlock's fallback: preallocated, as the kernel avoids allocating. */
   private readonly order: Int32Array;
   private readonly bucket: Int32Array;
@@ -124,46 +159,49 @@ export class KernelReference {
     this.allocStart = allocStart;
     this.allocEnd = allocEnd;
     this.allocSize = allocEnd - allocStart;
-    const longs = bitsToLongs(matrixBits);
-    for (let c = 0; c < cpus; c++) {
-      this.maps.push({
-        available: 0, allocated: 0, managed: 0, managedAllocated: 0, initialized: false, online: false,
-        allocMap: new Array<number>(longs).fill(0), managedMap: new Array<number>(longs).fill(0),
-      });
-    }
-    this.scratchMap = new Array<number>(longs).fill(0);
-    this.systemMap = new Array<number>(longs).fill(0);
+    this.avail = new Int32Array(cpus);
+    this.allocated = new Int32Array(cpus);
+    this.managed = new Int32Array(cpus);
+    this.managedAllocated = new Int32Array(cpus);
+    this.initialized = new Uint8Array(cpus);
+    this.onlineFlag = new Uint8Array(cpus);
+    this.allocMap = new Int32Array(cpus * WORDS);
+    this.managedMap = new Int32Array(cpus * WORDS);
+    this.endWords = (allocEnd + 31) >>> 5;
+    this.maskWords = (cpus + 31) >>> 5;
+    this.maskTail = lastWordMask(cpus);
     this.order = new Int32Array(cpus);
     this.bucket = new Int32Array(this.allocSize + 2);
   }
 
-  private map(cpu: number): Cpumap | undefined {
-    return Number.isInteger(cpu) && cpu >= 0 && cpu < this.cpus ? this.maps[cpu] : undefined;
+  private validCpu(cpu: number): boolean {
+    return Number.isInteger(cpu) && cpu >= 0 && cpu < this.cpus;
+  }
+
+  private testBit(map: Int32Array, o: number, bit: number): boolean {
+    return ((map[o + (bit >>> 5)]! >>> (bit & 31)) & 1) !== 0;
   }
 
   /** irq_matrix_online for `cpu` (the kernel's local CPU). */
   online(cpu: number): number {
-    const cm = this.map(cpu);
-    if (!cm) return S.EINVAL;
-    if (cm.online) return S.BUG_ONLINE_TWICE;
-    if (!cm.initialized) {
-      cm.available = this.allocSize;
-      cm.available -= cm.managed + this.systembitsInalloc;
-      cm.initialized = true;
+    if (!this.validCpu(cpu)) return S.EINVAL;
+    if (this.onlineFlag[cpu] !== 0) return S.BUG_ONLINE_TWICE;
+    if (this.initialized[cpu] === 0) {
+      this.avail[cpu] = this.allocSize - (this.managed[cpu]! + this.systembitsInalloc);
+      this.initialized[cpu] = 1;
     }
-    this.globalAvailable += cm.available;
-    cm.online = true;
+    this.globalAvailable += this.avail[cpu]!;
+    this.onlineFlag[cpu] = 1;
     this.onlineMaps++;
     return S.OK;
   }
 
   /** irq_matrix_offline; offlining an offline CPU is refused (the kernel would skew global_available). */
   offline(cpu: number): number {
-    const cm = this.map(cpu);
-    if (!cm) return S.EINVAL;
-    if (!cm.online) return S.BUG_OFFLINE_TWICE;
-    this.globalAvailable -= cm.available;
-    cm.online = false;
+    if (!this.validCpu(cpu)) return S.EINVAL;
+    if (this.onlineFlag[cpu] === 0) return S.BUG_OFFLINE_TWICE;
+    this.globalAvailable -= this.avail[cpu]!;
+    this.onlineFlag[cpu] = 0;
     this.onlineMaps--;
     return S.OK;
   }
@@ -172,31 +210,31 @@ export class KernelReference {
   assignSystem(bit: number, replace: boolean): number {
     if (!Number.isInteger(bit) || bit < 0 || bit >= this.matrixBits) return S.BUG_SYSTEM_RANGE;
     if (this.onlineMaps > 1 || (this.onlineMaps !== 0 && !replace)) return S.BUG_SYSTEM_ONLINE;
-    const cm = this.maps[0]!;
     if (replace) {
-      if (!testBit(cm.allocMap, bit)) return S.BUG_SYSTEM_NOT_ALLOCATED;
-      clearBit(cm.allocMap, bit);
-      cm.allocated--;
+      if (!this.testBit(this.allocMap, 0, bit)) return S.BUG_SYSTEM_NOT_ALLOCATED;
+      this.allocMap[bit >>> 5] = this.allocMap[bit >>> 5]! & ~(1 << (bit & 31));
+      this.allocated[0]--;
       this.totalAllocated--;
     }
-    setBit(this.systemMap, bit);
+    this.systemMap[bit >>> 5] = this.systemMap[bit >>> 5]! | (1 << (bit & 31));
     if (bit >= this.allocStart && bit < this.allocEnd) this.systembitsInalloc++;
     return S.OK;
   }
 
   /** irq_matrix_assign on `cpu`, with the engines' guards where the kernel would double-count. */
   assign(cpu: number, bit: number): number {
-    const cm = this.map(cpu);
-    if (!cm || !Number.isInteger(bit) || bit < 0 || bit >= this.matrixBits) return S.EINVAL;
+    if (!this.validCpu(cpu) || !Number.isInteger(bit) || bit < 0 || bit >= this.matrixBits) return S.EINVAL;
     if (bit < this.allocStart || bit >= this.allocEnd) return S.WARN_ASSIGN_RANGE;
-    if (!cm.online) return S.WARN_ASSIGN_OFFLINE;
-    if (testBit(cm.allocMap, bit)) return S.WARN_ASSIGN_TAKEN;
-    if (testBit(this.systemMap, bit) || testBit(cm.managedMap, bit)) return S.WARN_ASSIGN_RESERVED;
-    if (cm.available === 0) return S.WARN_AVAILABLE_UNDERFLOW;
-    setBit(cm.allocMap, bit);
-    cm.allocated++;
+    if (this.onlineFlag[cpu] === 0) return S.WARN_ASSIGN_OFFLINE;
+    const o = cpu * WORDS;
+    if (this.testBit(this.allocMap, o, bit)) return S.WARN_ASSIGN_TAKEN;
+    if (this.testBit(this.systemMap, 0, bit) || this.testBit(this.managedMap, o, bit)) return S.WARN_ASSIGN_RESERVED;
+    if (this.avail[cpu] === 0) return S.WARN_AVAILABLE_UNDERFLOW;
+    const i = o + (bit >>> 5);
+    this.allocMap[i] = this.allocMap[i]! | (1 << (bit & 31));
+    this.allocated[cpu]++;
     this.totalAllocated++;
-    cm.available--;
+    this.avail[cpu]--;
     this.globalAvailable--;
     return S.OK;
   }
@@ -215,47 +253,62 @@ export class KernelReference {
   }
 
   /** matrix_alloc_area: OR the three maps into scratch_map, search, set the bits found. */
-  private allocArea(cm: Cpumap, num: number, alignMask: number): number {
+  private allocArea(cpu: number, num: number, alignMask: number): number {
     const end = this.allocEnd;
     const s = this.scratchMap;
-    const longs = bitsToLongs(end);
-    for (let k = 0; k < longs; k++) s[k] = cm.managedMap[k]! | this.systemMap[k]!; // bitmap_or
-    for (let k = 0; k < longs; k++) s[k] = s[k]! | cm.allocMap[k]!;
+    const am = this.allocMap;
+    const mm = this.managedMap;
+    const sys = this.systemMap;
+    const o = cpu * WORDS;
+    // bitmap_or(scratch, managed, system) then bitmap_or(scratch, scratch, alloc), fused.
+    for (let k = 0; k < this.endWords; k++) s[k] = mm[o + k]! | sys[k]! | am[o + k]!;
     const area = findNextZeroArea(s, end, this.allocStart, num, alignMask);
     if (area >= end) return area;
-    bitmapSet(cm.allocMap, area, num);
+    bitmapSet(am, o, area, num);
     return area;
   }
 
   /** matrix_find_best_cpu: online CPU of the mask with the most available above `floor`, lowest on ties. */
-  private findBestCpu(mask: ArrayLike<number>, floor: number): number {
+  private findBestCpu(mask: Int32Array, floor: number): number {
+    const avail = this.avail;
+    const on = this.onlineFlag;
+    const last = this.maskWords - 1;
+    const nw = Math.min(this.maskWords, mask.length);
     let best = NO_CPU;
     let maxavl = floor;
-    const n = this.cpus;
-    for (let cpu = findNextBit(mask, n, 0); cpu < n; cpu = findNextBit(mask, n, cpu + 1)) {
-      const cm = this.maps[cpu]!;
-      if (!cm.online || cm.available <= maxavl) continue;
-      best = cpu;
-      maxavl = cm.available;
+    for (let w = 0; w < nw; w++) {
+      let bits = mask[w]!;
+      if (w === last) bits &= this.maskTail;
+      const base = w << 5;
+      while (bits !== 0) {
+        const cpu = base + ctz32(bits);
+        bits &= bits - 1;
+        const a = avail[cpu]!;
+        if (on[cpu] === 0 || a <= maxavl) continue;
+        best = cpu;
+        maxavl = a;
+      }
     }
     return best;
   }
 
-  private maskEmpty(mask: ArrayLike<number>): boolean {
-    return findNextBit(mask, this.cpus, 0) >= this.cpus;
+  private maskEmpty(mask: Int32Array): boolean {
+    const last = this.maskWords - 1;
+    const nw = Math.min(this.maskWords, mask.length);
+    for (let w = 0; w < nw; w++) if ((w === last ? mask[w]! & this.maskTail : mask[w]!) !== 0) return false;
+    return true;
   }
 
   /** irq_matrix_alloc: returns the bit (CPU via lastCpu()) or a negative status. */
-  alloc(mask: ArrayLike<number>, reserved: boolean): number {
+  alloc(mask: Int32Array, reserved: boolean): number {
     if (this.maskEmpty(mask)) return S.EINVAL;
     if (reserved && this.globalReserved === 0) return S.WARN_RESERVED_UNDERFLOW;
     const cpu = this.findBestCpu(mask, 0);
     if (cpu === NO_CPU) return S.ENOSPC;
-    const cm = this.maps[cpu]!;
-    const bit = this.allocArea(cm, 1, 0);
+    const bit = this.allocArea(cpu, 1, 0);
     if (bit >= this.allocEnd) return S.ENOSPC;
-    cm.allocated++;
-    cm.available--;
+    this.allocated[cpu]++;
+    this.avail[cpu]--;
     this.totalAllocated++;
     this.globalAvailable--;
     if (reserved) this.globalReserved--;
@@ -265,18 +318,20 @@ export class KernelReference {
 
   /** irq_matrix_free, refusing a `managed` flag that does not match managed_map (never set here). */
   free(cpu: number, bit: number, managed: boolean): number {
-    const cm = this.map(cpu);
-    if (!cm || !Number.isInteger(bit) || bit < 0 || bit >= this.matrixBits) return S.EINVAL;
+    if (!this.validCpu(cpu) || !Number.isInteger(bit) || bit < 0 || bit >= this.matrixBits) return S.EINVAL;
     if (bit < this.allocStart || bit >= this.allocEnd) return S.WARN_FREE_RANGE;
-    if (!testBit(cm.allocMap, bit)) return S.WARN_FREE_NOT_ALLOCATED;
-    if (managed !== testBit(cm.managedMap, bit)) return S.WARN_FREE_MANAGED_MISMATCH;
-    clearBit(cm.allocMap, bit);
-    cm.allocated--;
-    if (managed) cm.managedAllocated--;
-    if (cm.online) this.totalAllocated--;
+    const o = cpu * WORDS;
+    if (!this.testBit(this.allocMap, o, bit)) return S.WARN_FREE_NOT_ALLOCATED;
+    if (managed !== this.testBit(this.managedMap, o, bit)) return S.WARN_FREE_MANAGED_MISMATCH;
+    const i = o + (bit >>> 5);
+    this.allocMap[i] = this.allocMap[i]! & ~(1 << (bit & 31));
+    this.allocated[cpu]--;
+    if (managed) this.managedAllocated[cpu]--;
+    const on = this.onlineFlag[cpu] !== 0;
+    if (on) this.totalAllocated--;
     if (!managed) {
-      cm.available++;
-      if (cm.online) this.globalAvailable++;
+      this.avail[cpu]++;
+      if (on) this.globalAvailable++;
     }
     return S.OK;
   }
@@ -285,18 +340,18 @@ export class KernelReference {
    * `count` (power of two, 1..32) contiguous bits at a base aligned to `count` on one CPU: the best
    * CPU first; if its bitmap has no such run, the remaining candidates in the same order.
    */
-  allocBlock(mask: ArrayLike<number>, count: number, reserved: boolean): number {
+  allocBlock(mask: Int32Array, count: number, reserved: boolean): number {
     if (!validCount(count) || this.maskEmpty(mask)) return S.EINVAL;
     if (reserved && this.globalReserved < count) return S.WARN_RESERVED_UNDERFLOW;
     // available >= count, so that the accounting can never go below zero.
     let cpu = this.findBestCpu(mask, count - 1);
     if (cpu === NO_CPU) return S.ENOSPC;
-    let bit = this.allocArea(this.maps[cpu]!, count, count - 1);
+    let bit = this.allocArea(cpu, count, count - 1);
     if (bit >= this.allocEnd) {
       const n = this.orderCandidates(mask, count, cpu);
       cpu = NO_CPU;
       for (let i = 0; i < n; i++) {
-        bit = this.allocArea(this.maps[this.order[i]!]!, count, count - 1);
+        bit = this.allocArea(this.order[i]!, count, count - 1);
         if (bit < this.allocEnd) {
           cpu = this.order[i]!;
           break;
@@ -304,9 +359,8 @@ export class KernelReference {
       }
       if (cpu === NO_CPU) return S.ENOSPC;
     }
-    const cm = this.maps[cpu]!;
-    cm.allocated += count;
-    cm.available -= count;
+    this.allocated[cpu] += count;
+    this.avail[cpu] -= count;
     this.totalAllocated += count;
     this.globalAvailable -= count;
     if (reserved) this.globalReserved -= count;
@@ -318,45 +372,61 @@ export class KernelReference {
    * Writes into `order` the online CPUs of the mask with available >= count, except `skip`, sorted
    * by available descending then CPU ascending (a counting sort: available is at most alloc_size).
    */
-  private orderCandidates(mask: ArrayLike<number>, count: number, skip: number): number {
+  private orderCandidates(mask: Int32Array, count: number, skip: number): number {
     const b = this.bucket;
-    b.fill(0);
-    const n = this.cpus;
+    const avail = this.avail;
+    const on = this.onlineFlag;
+    const order = this.order;
     const top = this.allocSize;
+    const last = this.maskWords - 1;
+    const nw = Math.min(this.maskWords, mask.length);
+    b.fill(0);
     let total = 0;
-    for (let cpu = findNextBit(mask, n, 0); cpu < n; cpu = findNextBit(mask, n, cpu + 1)) {
-      const cm = this.maps[cpu]!;
-      if (cpu === skip || !cm.online || cm.available < count) continue;
-      b[top - cm.available]!++; // slot 0 = most available
-      total++;
+    for (let w = 0; w < nw; w++) {
+      let bits = mask[w]!;
+      if (w === last) bits &= this.maskTail;
+      while (bits !== 0) {
+        const cpu = (w << 5) + ctz32(bits);
+        bits &= bits - 1;
+        if (cpu === skip || on[cpu] === 0 || avail[cpu]! < count) continue;
+        b[top - avail[cpu]!]++; // slot 0 = most available
+        total++;
+      }
     }
     for (let i = 0, acc = 0; i < b.length; i++) {
       const c = b[i]!;
       b[i] = acc;
       acc += c;
     }
-    for (let cpu = findNextBit(mask, n, 0); cpu < n; cpu = findNextBit(mask, n, cpu + 1)) {
-      const cm = this.maps[cpu]!;
-      if (cpu === skip || !cm.online || cm.available < count) continue;
-      this.order[b[top - cm.available]!++] = cpu;
+    for (let w = 0; w < nw; w++) {
+      let bits = mask[w]!;
+      if (w === last) bits &= this.maskTail;
+      while (bits !== 0) {
+        const cpu = (w << 5) + ctz32(bits);
+        bits &= bits - 1;
+        if (cpu === skip || on[cpu] === 0 || avail[cpu]! < count) continue;
+        order[b[top - avail[cpu]!]!++] = cpu;
+      }
     }
     return total;
   }
 
   /** Frees a block from allocBlock: `count` non-managed irq_matrix_free calls, all or nothing. */
   freeBlock(cpu: number, base: number, count: number): number {
-    const cm = this.map(cpu);
-    if (!cm || !validCount(count) || !Number.isInteger(base) || base < 0 || (base & (count - 1)) !== 0) return S.EINVAL;
+    if (!this.validCpu(cpu) || !validCount(count) || !Number.isInteger(base) || base < 0 || (base & (count - 1)) !== 0) return S.EINVAL;
     if (base + count > this.matrixBits) return S.EINVAL;
     if (base < this.allocStart || base + count > this.allocEnd) return S.WARN_FREE_RANGE;
-    for (let b = base; b < base + count; b++) {
-      if (!testBit(cm.allocMap, b)) return S.WARN_FREE_NOT_ALLOCATED;
-      if (testBit(cm.managedMap, b)) return S.WARN_FREE_MANAGED_MISMATCH;
-    }
-    for (let b = base; b < base + count; b++) clearBit(cm.allocMap, b);
-    cm.allocated -= count;
-    cm.available += count;
-    if (cm.online) {
+    // An aligned block of at most 32 bits lies in one word: check it whole. The first offending bit
+    // decides the status, as a bit-by-bit loop (not allocated before managed) would.
+    const i = cpu * WORDS + (base >>> 5);
+    const m = lastWordMask(count) << (base & 31);
+    const a = this.allocMap[i]!;
+    const bad = (~a | this.managedMap[i]!) & m;
+    if (bad !== 0) return (a & bad & -bad) === 0 ? S.WARN_FREE_NOT_ALLOCATED : S.WARN_FREE_MANAGED_MISMATCH;
+    bitmapClear(this.allocMap, cpu * WORDS, base, count);
+    this.allocated[cpu] -= count;
+    this.avail[cpu] += count;
+    if (this.onlineFlag[cpu] !== 0) {
       this.totalAllocated -= count;
       this.globalAvailable += count;
     }
@@ -365,9 +435,8 @@ export class KernelReference {
 
   /** irq_matrix_available with `cpu` as the local CPU (which must be online when cpudown). */
   available(cpudown: boolean, cpu: number): number {
-    const cm = this.map(cpu);
-    if (!cm || (cpudown && !cm.online)) return S.EINVAL;
-    return cpudown ? this.globalAvailable - cm.available : this.globalAvailable;
+    if (!this.validCpu(cpu) || (cpudown && this.onlineFlag[cpu] === 0)) return S.EINVAL;
+    return cpudown ? this.globalAvailable - this.avail[cpu]! : this.globalAvailable;
   }
 
   /** CPU of the last successful alloc/allocBlock. */
@@ -375,22 +444,17 @@ export class KernelReference {
     return this.last;
   }
   cpuAvailable(cpu: number): number {
-    return this.map(cpu)?.available ?? S.EINVAL;
+    return this.validCpu(cpu) ? this.avail[cpu]! : S.EINVAL;
   }
   cpuAllocated(cpu: number): number {
-    return this.map(cpu)?.allocated ?? S.EINVAL;
+    return this.validCpu(cpu) ? this.allocated[cpu]! : S.EINVAL;
   }
   isOnline(cpu: number): boolean {
-    return this.map(cpu)?.online ?? false;
+    return this.validCpu(cpu) && this.onlineFlag[cpu] !== 0;
   }
   /** 32-bit word `i` of the CPU's alloc_map, unsigned (as the engines' allocWord). */
   allocWord(cpu: number, i: number): number {
-    const cm = this.map(cpu);
-    if (!cm) throw new MatrixError('EINVAL', `CPU ${cpu} is not in 0..${this.cpus - 1}`);
-    return (cm.allocMap[i] ?? 0) >>> 0;
+    if (!this.validCpu(cpu)) throw new MatrixError('EINVAL', `CPU ${cpu} is not in 0..${this.cpus - 1}`);
+    return Number.isInteger(i) && i >= 0 && i < WORDS ? this.allocMap[cpu * WORDS + i]! >>> 0 : 0;
   }
-}
-
-function validCount(count: number): boolean {
-  return Number.isInteger(count) && count >= 1 && count <= S.MAX_BLOCK && (count & (count - 1)) === 0;
 }

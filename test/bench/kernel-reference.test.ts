@@ -1,29 +1,34 @@
-// The kernel/irq/matrix.c reference port (src/alloc/kernel-reference.ts): lib/bitmap.c search semantics,
-// matrix.c behaviours, and differential agreement with the JS twin on random traces.
+// The kernel/irq/matrix.c reference ports — JS (src/alloc/kernel-reference.ts) and AssemblyScript
+// (assembly/kernel/index.ts) — lib/bitmap.c search semantics, matrix.c behaviours, and differential
+// agreement with the JS twin on random traces. The long traces against both engines are in
+// kernel-differential.test.ts.
 
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import * as S from '../../assembly/status';
 import { JsMatrixCore } from '../../src/alloc/js-core';
 import { findNextBit, findNextZeroArea, findNextZeroBit, KernelReference } from '../../src/alloc/kernel-reference';
+import { compileKernelModule, WasmKernelReference } from '../../src/alloc/wasm/wasm-kernel';
+import { makePort, maskWords, PORT_NAMES, type KernelPort, type PortName } from './kernel-ports';
 
 const X86 = { bits: 256, start: 0x20, end: 0xeb };
 
-function words(nbits: number, set: number[]): number[] {
-  const w = new Array<number>(Math.ceil(nbits / 32)).fill(0);
+let module: WebAssembly.Module;
+beforeAll(async () => {
+  module = await compileKernelModule();
+});
+
+function words(nbits: number, set: number[]): Int32Array {
+  const w = new Int32Array(Math.ceil(nbits / 32));
   for (const b of set) w[b >>> 5] = w[b >>> 5]! | (1 << (b & 31));
   return w;
 }
 
-function maskWords(cpus: number, list: number[]): Uint32Array {
-  const m = new Uint32Array(Math.ceil(cpus / 64) * 2);
-  for (const c of list) m[c >>> 5]! |= 1 << (c & 31);
-  return m;
-}
+const unsigned = (m: Int32Array) => new Uint32Array(m.buffer, m.byteOffset, m.length);
 
-/** Reference and twin on the same geometry; `preset` adds the x86 system bits 0x32 and 0x80. */
-function pair(cpus: number, preset: boolean): { ref: KernelReference; twin: JsMatrixCore } {
-  const ref = new KernelReference(cpus, X86.bits, X86.start, X86.end);
+/** A port and the twin on the same geometry; `preset` adds the x86 system bits 0x32 and 0x80. */
+function pair(port: PortName, cpus: number, preset: boolean): { ref: KernelPort; twin: JsMatrixCore } {
+  const ref = makePort(port, module, cpus, X86.bits, X86.start, X86.end);
   const twin = new JsMatrixCore(cpus, X86.bits, X86.start, X86.end, S.POLICY_FIRST_FIT);
   if (preset) {
     for (const b of [0x32, 0x80]) {
@@ -42,6 +47,11 @@ describe('lib/bitmap.c search helpers', () => {
     expect(findNextBit(map, 95, 41)).toBe(95 /* = size: none below 95 */);
     const full = words(64, Array.from({ length: 40 }, (_, i) => i));
     expect(findNextZeroBit(full, 64, 0)).toBe(40);
+    // Bit 31 (the sign bit of an Int32Array word) and an all-ones word.
+    const top = words(96, [31, ...Array.from({ length: 32 }, (_, i) => 32 + i)]);
+    expect(findNextBit(top, 96, 1)).toBe(31);
+    expect(findNextZeroBit(top, 96, 31)).toBe(64);
+    expect(findNextZeroBit(top, 64, 31)).toBe(64 /* = size */);
   });
 
   it('bitmap_find_next_zero_area rounds the start up to the alignment and restarts after a set bit', () => {
@@ -58,9 +68,9 @@ describe('lib/bitmap.c search helpers', () => {
   });
 });
 
-describe('matrix.c behaviours of the reference', () => {
+describe.each(PORT_NAMES)('matrix.c behaviours of the %s port', (port) => {
   it('online sets available = alloc_size - systembits_inalloc (0xEB - 0x20 - 2 = 201)', () => {
-    const { ref } = pair(2, true);
+    const { ref } = pair(port, 2, true);
     expect(ref.online(0)).toBe(S.OK);
     expect(ref.cpuAvailable(0)).toBe(201);
     expect(ref.globalAvailable).toBe(201);
@@ -68,7 +78,7 @@ describe('matrix.c behaviours of the reference', () => {
   });
 
   it('alloc picks the online CPU with the most available, the lowest on ties, and the lowest free bit', () => {
-    const { ref } = pair(3, true);
+    const { ref } = pair(port, 3, true);
     for (const c of [0, 1, 2]) ref.online(c);
     expect(ref.alloc(maskWords(3, [0, 1, 2]), false)).toBe(0x20);
     expect(ref.lastCpu()).toBe(0);
@@ -79,14 +89,14 @@ describe('matrix.c behaviours of the reference', () => {
   });
 
   it('alloc with an empty mask is EINVAL and with no online CPU in the mask is ENOSPC', () => {
-    const { ref } = pair(2, true);
+    const { ref } = pair(port, 2, true);
     ref.online(0);
     expect(ref.alloc(maskWords(2, []), false)).toBe(S.EINVAL);
     expect(ref.alloc(maskWords(2, [1]), false)).toBe(S.ENOSPC);
   });
 
   it('allocBlock 32 on an empty preset CPU lands at 0x40 (0x20-0x3F holds system bit 0x32)', () => {
-    const { ref } = pair(1, true);
+    const { ref } = pair(port, 1, true);
     ref.online(0);
     expect(ref.allocBlock(maskWords(1, [0]), 32, false)).toBe(0x40);
     expect(ref.cpuAvailable(0)).toBe(201 - 32);
@@ -97,7 +107,7 @@ describe('matrix.c behaviours of the reference', () => {
   });
 
   it('allocBlock falls back to the next CPU in best-CPU order when the best one has no aligned run', () => {
-    const { ref } = pair(3, true);
+    const { ref } = pair(port, 3, true);
     for (const c of [0, 1, 2]) ref.online(c);
     const all = maskWords(3, [0, 1, 2]);
     // Fragment CPU 0 (most available after this): one single in each 32-window it could use.
@@ -109,13 +119,75 @@ describe('matrix.c behaviours of the reference', () => {
   });
 
   it('freeBlock refuses a block that is not wholly allocated and leaves the map unchanged', () => {
-    const { ref } = pair(1, true);
+    const { ref } = pair(port, 1, true);
     ref.online(0);
     expect(ref.allocBlock(maskWords(1, [0]), 4, false)).toBe(0x20);
     expect(ref.freeBlock(0, 0x20, 8)).toBe(S.WARN_FREE_NOT_ALLOCATED);
     expect(ref.allocWord(0, 1)).toBe(0x0000000f /* bits 0x20-0x23 */);
     expect(ref.freeBlock(0, 0x20, 4)).toBe(S.OK);
     expect(ref.cpuAvailable(0)).toBe(201);
+  });
+});
+
+describe('the two ports as objects', () => {
+  it('refuse the same geometries with the same MatrixError', () => {
+    for (const make of [(c: number, b?: number, s?: number, e?: number) => new KernelReference(c, b, s, e), (c: number, b?: number, s?: number, e?: number) => new WasmKernelReference(c, b, s, e, module)]) {
+      expect(() => make(0)).toThrow(/cpus must be 1\.\.8192/);
+      expect(() => make(8193)).toThrow(/cpus must be/);
+      expect(() => make(4, 257)).toThrow(/matrix_bits/);
+      expect(() => make(4, 256, 0x20, 0x101)).toThrow(/does not fit/);
+      expect(() => make(4, 256, 0x40, 0x40)).toThrow(/does not fit/);
+      expect(make(8192).cpuAvailable(8191)).toBe(0);
+    }
+  });
+
+  it('ignore mask bits at or above the CPU count (an otherwise empty mask is EINVAL)', () => {
+    for (const port of PORT_NAMES) {
+      const ref = makePort(port, module, 33);
+      ref.online(32);
+      const m = new Int32Array(2);
+      m[1] = -2; // CPUs 33..63: none exists
+      expect(ref.alloc(m, false)).toBe(S.EINVAL);
+      m[1] = -1; // and CPU 32
+      expect(ref.alloc(m, false)).toBe(0x20);
+      expect(ref.lastCpu()).toBe(32);
+    }
+  });
+
+  it('the AssemblyScript port runs a batch as it runs single calls, and reports [status, cpu]', () => {
+    const k = new WasmKernelReference(70, 256, 0x20, 0xeb, module);
+    for (let c = 0; c < 70; c++) k.online(c);
+    k.writeMask(0, maskWords(70, [3, 40, 69]));
+    k.writeMask(1, new Uint32Array([0, 0, 0x20, 0])); // CPU 69 as an unsigned word
+    const ops = Int32Array.from([
+      S.OP_ALLOC, 0, 0, 0,
+      S.OP_ALLOC_BLOCK, 1, 32, 0,
+      S.OP_FREE, 3, 0x20, 0,
+      S.OP_FREE_BLOCK, 69, 0x20, 32,
+      S.OP_FREE, 3, 0x20, 0,
+      S.OP_ALLOC_MANAGED, 0, 0, 0,
+      S.OP_ALLOC_BLOCK, 0, 3, 0,
+    ]);
+    const res = new Int32Array(14);
+    k.runBatch(ops, res);
+    expect(Array.from(res)).toEqual([0x20, 3, 0x20, 69, S.OK, 3, S.OK, 69, S.WARN_FREE_NOT_ALLOCATED, 3, S.EINVAL, -1, S.EINVAL, -1]);
+    expect(k.globalAvailable).toBe(70 * 0xcb);
+    expect(() => k.writeMask(S.MASK_SLOTS, new Int32Array(4))).toThrow(RangeError);
+    expect(() => k.runBatch(new Int32Array((S.MAX_BATCH + 1) * 4), new Int32Array(2))).toThrow(RangeError);
+  });
+
+  it('allocWord: unsigned words, 0 outside 0..7, MatrixError for a CPU that does not exist', () => {
+    for (const port of PORT_NAMES) {
+      const ref = makePort(port, module, 1);
+      ref.online(0);
+      for (let b = 0xc0; b < 0xe0; b++) expect(ref.assign(0, b)).toBe(S.OK);
+      expect(ref.allocWord(0, 6)).toBe(0xffffffff);
+      expect(ref.allocWord(0, 8)).toBe(0);
+      expect(ref.allocWord(0, -1)).toBe(0);
+      expect(() => ref.allocWord(1, 0)).toThrow(/CPU 1/);
+      expect(ref.freeBlock(0, 0xc0, 32)).toBe(S.OK);
+      expect(ref.allocWord(0, 6)).toBe(0);
+    }
   });
 });
 
@@ -152,7 +224,7 @@ function blockOpArb(cpus: number): fc.Arbitrary<BlockOp> {
 interface Live { cpu: number; base: number; count: number }
 
 /** Runs one op on both; returns [reference outcome, twin outcome] as comparable strings. */
-function step(ref: KernelReference, twin: JsMatrixCore, cpus: number, op: BlockOp, live: Live[]): [string, string] {
+function step(ref: KernelPort, twin: JsMatrixCore, cpus: number, op: BlockOp, live: Live[]): [string, string] {
   const both = (a: number, b: number, cpuA = -1, cpuB = -1) => [`${a}@${cpuA}`, `${b}@${cpuB}`] as [string, string];
   switch (op.k) {
     case 'online': return both(ref.online(op.cpu), twin.online(op.cpu));
@@ -160,7 +232,7 @@ function step(ref: KernelReference, twin: JsMatrixCore, cpus: number, op: BlockO
     case 'reserve': return both(ref.reserve(), twin.reserve());
     case 'alloc': {
       const m = maskWords(cpus, op.mask);
-      twin.writeMask(0, m);
+      twin.writeMask(0, unsigned(m));
       const a = ref.alloc(m, op.reserved);
       const b = twin.alloc(0, op.reserved ? 1 : 0);
       if (a >= 0) live.push({ cpu: ref.lastCpu(), base: a, count: 1 });
@@ -168,7 +240,7 @@ function step(ref: KernelReference, twin: JsMatrixCore, cpus: number, op: BlockO
     }
     case 'block': {
       const m = maskWords(cpus, op.mask);
-      twin.writeMask(0, m);
+      twin.writeMask(0, unsigned(m));
       const count = 1 << op.order;
       const a = ref.allocBlock(m, count, false);
       const b = twin.allocBlock(0, count, 0);
@@ -191,9 +263,9 @@ function step(ref: KernelReference, twin: JsMatrixCore, cpus: number, op: BlockO
   }
 }
 
-function state(x: KernelReference | JsMatrixCore, cpus: number): string {
+function state(x: KernelPort | JsMatrixCore, cpus: number): string {
   const parts: number[] = [];
-  const isRef = x instanceof KernelReference;
+  const isRef = !(x instanceof JsMatrixCore);
   parts.push(
     isRef ? x.globalAvailable : x.globalAvailable(),
     isRef ? x.totalAllocated : x.totalAllocated(),
@@ -207,8 +279,8 @@ function state(x: KernelReference | JsMatrixCore, cpus: number): string {
   return parts.join(',');
 }
 
-function agree(cpus: number, preset: boolean, ops: BlockOp[]): void {
-  const { ref, twin } = pair(cpus, preset);
+function agree(port: PortName, cpus: number, preset: boolean, ops: BlockOp[]): void {
+  const { ref, twin } = pair(port, cpus, preset);
   const live: Live[] = [];
   ops.forEach((op, i) => {
     const [a, b] = step(ref, twin, cpus, op, live);
@@ -219,13 +291,13 @@ function agree(cpus: number, preset: boolean, ops: BlockOp[]): void {
   });
 }
 
-describe('differential: the reference agrees with the JS twin', () => {
+describe.each(PORT_NAMES)('differential: the %s port agrees with the JS twin', (port) => {
   it('on random single-allocation traces (alloc/free/online/offline/reserve), op by op and map by map', () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 40 }).chain((cpus) => fc.tuple(fc.constant(cpus), fc.array(singleOpArb(cpus), { minLength: 50, maxLength: 400 }))),
         fc.boolean(),
-        ([cpus, ops], preset) => agree(cpus, preset, ops),
+        ([cpus, ops], preset) => agree(port, cpus, preset, ops),
       ),
       { numRuns: 120 },
     );
@@ -236,7 +308,7 @@ describe('differential: the reference agrees with the JS twin', () => {
       fc.property(
         fc.integer({ min: 1, max: 24 }).chain((cpus) => fc.tuple(fc.constant(cpus), fc.array(blockOpArb(cpus), { minLength: 50, maxLength: 500 }))),
         fc.boolean(),
-        ([cpus, ops], preset) => agree(cpus, preset, ops),
+        ([cpus, ops], preset) => agree(port, cpus, preset, ops),
       ),
       { numRuns: 120 },
     );
@@ -244,7 +316,7 @@ describe('differential: the reference agrees with the JS twin', () => {
 
   it('at 70 CPUs (masks spanning three words), where the CPUs with the most available have no large run', () => {
     const cpus = 70;
-    const { ref, twin } = pair(cpus, true);
+    const { ref, twin } = pair(port, cpus, true);
     for (let c = 0; c < cpus; c++) {
       ref.online(c);
       twin.online(c);
