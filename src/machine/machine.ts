@@ -2,7 +2,7 @@
 // I/O APIC, an 8259 pair, a PCI host with the configured functions, ACPI tables built into the
 // BIOS ROM, and one deterministic virtual clock that schedules the CPUs' guest threads.
 
-import { ApicBus, type ApicBusOptions } from '../hw/apic/apic-bus';
+import { ApicBus, MSI_DELIVERED, type ApicBusOptions } from '../hw/apic/apic-bus';
 import { LocalApic } from '../hw/apic/local-apic';
 import { IoApic } from '../hw/ioapic';
 import { PciHost } from '../hw/pci/pci-host';
@@ -91,6 +91,9 @@ export class Machine implements CpuBus {
   private readonly scheduler: Scheduler;
   /** Decoded memory BARs by 16-byte granule; cleared by every configuration write. */
   private readonly barCache = new Map<number, { fn: PciFunction; bar: number; base: number } | null>();
+  /** The last granule decodeBar() answered (a doorbell loop hits the same one every time); −1: none. */
+  private lastGranule = -1;
+  private lastHit: { fn: PciFunction; bar: number; base: number } | null = null;
 
   constructor(readonly config: MachineConfig) {
     const n = config.cpus;
@@ -126,6 +129,7 @@ export class Machine implements CpuBus {
     this.pci = new PciHost({
       upstream: {
         memoryWrite: (address, data) => this.deviceWrite(address, data),
+        memoryWriteParts: (lo, hi, data) => this.deviceWriteParts(lo, hi, data),
         intx: (bdf, pin, level) => this.intx(bdf, pin, level),
       },
     });
@@ -180,6 +184,21 @@ export class Machine implements CpuBus {
     const n = (this.gsiAsserted.get(gsi) ?? 0) + (level ? 1 : -1);
     this.gsiAsserted.set(gsi, Math.max(0, n));
     this.ioapic.setIrq(gsi, n <= 0);
+  }
+
+  /** deviceWrite() with the address as 32-bit halves: MSIs go to the bus as numbers, nothing allocated. */
+  private deviceWriteParts(lo: number, hi: number, data: number): void {
+    if (hi !== 0 || lo < MAP.MSI_WINDOW_BASE || lo >= MAP.MSI_WINDOW_BASE + MAP.MSI_WINDOW_SIZE || this.config.traceWire !== false) {
+      this.deviceWrite(hi === 0 ? BigInt(lo) : (BigInt(hi) << 32n) | BigInt(lo), data); // the wire record needs the outcome object
+      return;
+    }
+    const code = this.bus.deliverMsi(lo, 0, data);
+    this.msiWrites++;
+    if (code !== MSI_DELIVERED) {
+      this.msiDropped++;
+      const outcome = this.bus.msiFailure(code, lo, 0, data);
+      this.event(null, 'msi-dropped', `${outcome.reason}: ${outcome.detail}`);
+    }
   }
 
   private deviceWrite(address: bigint, data: number): void {
@@ -271,7 +290,7 @@ export class Machine implements CpuBus {
       return;
     }
     if (a >= MAP.ECAM_BASE && a < MAP.ECAM_BASE + MAP.ECAM_SIZE) {
-      this.barCache.clear();
+      this.clearBarCache();
       this.pci.ecamWrite(a - MAP.ECAM_BASE, size, value);
       return;
     }
@@ -290,6 +309,7 @@ export class Machine implements CpuBus {
    */
   private decodeBar(a: number, size: 1 | 2 | 4): { fn: PciFunction; bar: number; base: number } | null {
     const key = Math.floor(a / 16);
+    if (key === this.lastGranule && (a & 15) + size <= 16) return this.lastHit;
     let hit = this.barCache.get(key);
     if (hit === undefined) {
       hit = null;
@@ -303,7 +323,17 @@ export class Machine implements CpuBus {
       // Accesses that straddle a granule boundary are rare: decode them without caching.
       if ((a & 15) + size <= 16) this.barCache.set(key, hit);
     }
+    if ((a & 15) + size <= 16) {
+      this.lastGranule = key;
+      this.lastHit = hit;
+    }
     return hit;
+  }
+
+  private clearBarCache(): void {
+    this.barCache.clear();
+    this.lastGranule = -1;
+    this.lastHit = null;
   }
 
   private ramRead(view: DataView, off: number, size: 1 | 2 | 4): number {
@@ -330,7 +360,7 @@ export class Machine implements CpuBus {
   ioWrite(port: number, size: 1 | 2 | 4, value: number): void {
     const p = port & 0xffff;
     if (p >= MAP.PORT_PCI_CONFIG_ADDRESS && p < MAP.PORT_PCI_CONFIG_ADDRESS + 8) {
-      this.barCache.clear();
+      this.clearBarCache();
       if (this.pci.ioWrite(p, size, value)) return;
     }
     if (p === 0x20 || p === 0x21 || p === 0xa0 || p === 0xa1) {

@@ -1,6 +1,6 @@
 // APIC bus / system bus interrupt fabric: destination decode (SDM vol. 3A §11.6.2), lowest-priority
 // arbitration (§11.6.2.4), MSI decode (§11.11), EOI broadcast to I/O APICs. No focus processor, no IOMMU.
-import type { ApicMessage, DeliveryMode, Destination, EoiListener, InterruptRouter, MsiOutcome, TriggerMode } from '../signals';
+import type { ApicMessage, DeliveryMode, Destination, EoiListener, InterruptRouter, MsiOutcome } from '../signals';
 import { ApicUsageError } from './errors';
 import { LocalApic } from './local-apic';
 import type { LapicRouter } from './lapic-types';
@@ -47,6 +47,14 @@ const NONE: number[] = Object.freeze([] as number[]) as number[];
 const MSI_MODES: readonly (DeliveryMode | null)[] = ['fixed', 'lowest', 'smi', null, 'nmi', 'init', null, 'extint'];
 const U64_MAX = 0xffff_ffff_ffff_ffffn;
 
+/** deliverMsi() results: delivered (accepted or dropped by the APIC itself), or why the bus refused it. */
+export const MSI_DELIVERED = 0;
+export const MSI_NOT_MSI_ADDRESS = 1;
+export const MSI_RESERVED_BITS = 2;
+export const MSI_RESERVED_DELIVERY_MODE = 3;
+export const MSI_NO_DESTINATION = 4;
+export const MSI_ILLEGAL_VECTOR = 5;
+
 export class ApicBus implements InterruptRouter {
   private readonly policy: LowestPriorityPolicy;
   private readonly extendedDestId: boolean;
@@ -56,6 +64,14 @@ export class ApicBus implements InterruptRouter {
   /** Physical ID (as currently programmed) → APICs answering to it; disabled APICs are absent. */
   private readonly physical = new Map<number, LocalApic[]>();
   private readonly physicalKey = new Map<LocalApic, number>();
+  /**
+   * The MSI fast path's view of `physical`: index = destination ID an MSI can name (8 bits, 15 with
+   * extended IDs); the APIC when exactly one answers to it, null when none or several do.
+   */
+  private readonly physicalTable: (LocalApic | null)[];
+  /** Who accepted the last deliverMsi(): one APIC (fast path) or the route() result. */
+  private acceptedOne: LocalApic | null = null;
+  private acceptedIds: number[] | null = null;
   private readonly ioapics: EoiListener[] = [];
   /** Candidate scratch lists, one per re-entrancy depth (a sink may send an IPI while we deliver). */
   private readonly scratch: LocalApic[][] = [];
@@ -68,6 +84,7 @@ export class ApicBus implements InterruptRouter {
     if (typeof policy !== 'function') throw new ApicUsageError('lowestPriority must be a function');
     this.policy = policy;
     this.extendedDestId = options.extendedDestId ?? false;
+    this.physicalTable = new Array<LocalApic | null>(this.extendedDestId ? 0x8000 : 0x100).fill(null);
   }
 
   /** Attaches a local APIC; an I/O APIC (anything with eoi(vector)) is passed on to attachIoApic. */
@@ -131,39 +148,77 @@ export class ApicBus implements InterruptRouter {
     if (!Number.isInteger(data) || data < 0 || data > 0xffff_ffff) {
       throw new ApicUsageError(`MSI data must be a 32-bit unsigned integer, got ${String(data)}`);
     }
-    if (address > 0xffff_ffffn) {
-      return { delivered: false, reason: 'not-msi-address', detail: `0x${address.toString(16)}: upper address DWORD is not 0` };
-    }
-    const low = Number(address);
-    if (low >>> 20 !== MSI_ADDRESS_WINDOW) {
-      return { delivered: false, reason: 'not-msi-address', detail: `0x${low.toString(16)} is outside 0xFEE00000–0xFEEFFFFF` };
-    }
-    if (low & MSI_ADDRESS_IR_FORMAT) {
-      return { delivered: false, reason: 'reserved-bits', detail: 'address bit 4 (remappable format) set without an IOMMU' };
-    }
-    const mode = MSI_MODES[(data >>> 8) & 7]!;
-    if (mode === null) {
-      return { delivered: false, reason: 'reserved-delivery-mode', detail: `data delivery mode ${(data >>> 8) & 7} is reserved` };
-    }
+    const lo = Number(address & 0xffff_ffffn);
+    const hi = Number(address >> 32n);
+    const code = this.deliverMsi(lo, hi, data);
+    if (code !== MSI_DELIVERED) return this.msiFailure(code, lo, hi, data);
+    const apicIds = this.acceptedIds ?? (this.acceptedOne === null ? NONE : [this.acceptedOne.apicId]);
+    return { delivered: true, apicIds, vector: data & 0xff, mode: MSI_MODES[(data >>> 8) & 7]!, trigger: data & MSI_DATA_TRIGGER_LEVEL ? 'level' : 'edge' };
+  }
+
+  /**
+   * The machine-internal MSI entry point: the same decode and delivery as msiWrite() for a DWORD
+   * write of `data` (a 32-bit unsigned number) to address hi:lo (two 32-bit unsigned numbers), with
+   * no BigInt and no allocation on the physical-destination path. Returns MSI_DELIVERED or one of the
+   * MSI_* failure codes; msiFailure() turns a code into msiWrite()'s outcome.
+   */
+  deliverMsi(lo: number, hi: number, data: number): number {
+    if (hi !== 0 || lo >>> 20 !== MSI_ADDRESS_WINDOW) return MSI_NOT_MSI_ADDRESS;
+    if (lo & MSI_ADDRESS_IR_FORMAT) return MSI_RESERVED_BITS;
+    const modeCode = (data >>> 8) & 7;
+    if (modeCode === 3 || modeCode === 6) return MSI_RESERVED_DELIVERY_MODE;
     const vector = data & 0xff;
-    const trigger: TriggerMode = data & MSI_DATA_TRIGGER_LEVEL ? 'level' : 'edge';
-    // The level bit matters only for level-triggered messages (§11.11.2); edge messages always assert.
-    const level = trigger === 'edge' || (data & MSI_DATA_LEVEL_ASSERT) !== 0;
-    let id = (low >>> 12) & 0xff;
-    if (this.extendedDestId) id |= ((low & MSI_ADDRESS_EXT_DEST_MASK) >>> MSI_ADDRESS_EXT_DEST_SHIFT) << 8;
-    const dm = low & MSI_ADDRESS_DM_LOGICAL ? 'logical' : 'physical';
+    const levelTriggered = (data & MSI_DATA_TRIGGER_LEVEL) !== 0;
+    let id = (lo >>> 12) & 0xff;
+    if (this.extendedDestId) id |= ((lo & MSI_ADDRESS_EXT_DEST_MASK) >>> MSI_ADDRESS_EXT_DEST_SHIFT) << 8;
+    const fixedLike = modeCode <= 1;
+    if (fixedLike && !(lo & MSI_ADDRESS_DM_LOGICAL) && id !== 0xff) {
+      // Physical destination naming exactly one APIC: no arbitration even with RH or lowest priority
+      // (as route() does for a unique physical ID), straight into that APIC's IRR.
+      const lapic = this.physicalTable[id];
+      if (lapic !== undefined && lapic !== null) {
+        // The level bit matters only for level-triggered messages (§11.11.2); edge messages always assert.
+        const ok = lapic.acceptFixedMessage(vector, levelTriggered, levelTriggered && (data & MSI_DATA_LEVEL_ASSERT) === 0, modeCode === 1);
+        this.acceptedOne = ok ? lapic : null;
+        this.acceptedIds = null;
+        // Delivered so the receiver latches ESR "receive illegal vector", but nothing reaches a CPU.
+        return vector < 16 ? MSI_ILLEGAL_VECTOR : MSI_DELIVERED;
+      }
+    }
+    const mode = MSI_MODES[modeCode]!;
+    const level = !levelTriggered || (data & MSI_DATA_LEVEL_ASSERT) !== 0;
     // DM is decoded even with RH = 0, as chipsets, QEMU and KVM do (Linux logical mode relies on it).
-    const fixedLike = mode === 'fixed' || mode === 'lowest';
-    const arbitrate = mode === 'lowest' || (fixedLike && (low & MSI_ADDRESS_RH) !== 0);
-    const ids = this.route({ id, mode: dm }, { vector, mode, trigger, level }, arbitrate);
-    if (this.matched === 0) {
-      return { delivered: false, reason: 'no-destination', detail: `no APIC matches ${dm} destination 0x${id.toString(16)}` };
+    const dm = lo & MSI_ADDRESS_DM_LOGICAL ? 'logical' : 'physical';
+    const arbitrate = modeCode === 1 || (fixedLike && (lo & MSI_ADDRESS_RH) !== 0);
+    const ids = this.route({ id, mode: dm }, { vector, mode, trigger: levelTriggered ? 'level' : 'edge', level }, arbitrate);
+    if (this.matched === 0) return MSI_NO_DESTINATION;
+    this.acceptedIds = ids;
+    this.acceptedOne = null;
+    return fixedLike && vector < 16 ? MSI_ILLEGAL_VECTOR : MSI_DELIVERED;
+  }
+
+  /** msiWrite()'s outcome for a deliverMsi() failure code (the detail texts are part of reports). */
+  msiFailure(code: number, lo: number, hi: number, data: number): MsiOutcome & { delivered: false } {
+    switch (code) {
+      case MSI_NOT_MSI_ADDRESS:
+        return hi !== 0
+          ? { delivered: false, reason: 'not-msi-address', detail: `0x${((BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0)).toString(16)}: upper address DWORD is not 0` }
+          : { delivered: false, reason: 'not-msi-address', detail: `0x${(lo >>> 0).toString(16)} is outside 0xFEE00000–0xFEEFFFFF` };
+      case MSI_RESERVED_BITS:
+        return { delivered: false, reason: 'reserved-bits', detail: 'address bit 4 (remappable format) set without an IOMMU' };
+      case MSI_RESERVED_DELIVERY_MODE:
+        return { delivered: false, reason: 'reserved-delivery-mode', detail: `data delivery mode ${(data >>> 8) & 7} is reserved` };
+      case MSI_NO_DESTINATION: {
+        let id = (lo >>> 12) & 0xff;
+        if (this.extendedDestId) id |= ((lo & MSI_ADDRESS_EXT_DEST_MASK) >>> MSI_ADDRESS_EXT_DEST_SHIFT) << 8;
+        const dm = lo & MSI_ADDRESS_DM_LOGICAL ? 'logical' : 'physical';
+        return { delivered: false, reason: 'no-destination', detail: `no APIC matches ${dm} destination 0x${id.toString(16)}` };
+      }
+      case MSI_ILLEGAL_VECTOR:
+        return { delivered: false, reason: 'illegal-vector', detail: `vector ${data & 0xff} is below 16` };
+      default:
+        throw new ApicUsageError(`not an MSI failure code: ${String(code)}`);
     }
-    if (fixedLike && vector < 16) {
-      // Delivered so the receivers latch ESR "receive illegal vector", but nothing reaches a CPU.
-      return { delivered: false, reason: 'illegal-vector', detail: `vector ${vector} is below 16` };
-    }
-    return { delivered: true, apicIds: ids, vector, mode, trigger };
   }
 
   // ---- internals ----
@@ -269,5 +324,13 @@ export class ApicBus implements InterruptRouter {
       }
       this.physicalKey.set(lapic, now);
     }
+    if (old !== undefined) this.updateTable(old);
+    if (now !== undefined) this.updateTable(now);
+  }
+
+  private updateTable(id: number): void {
+    if (id >= this.physicalTable.length) return; // beyond what an MSI can name
+    const list = this.physical.get(id);
+    this.physicalTable[id] = list !== undefined && list.length === 1 ? list[0]! : null;
   }
 }

@@ -5,7 +5,7 @@ import { ApicTimer } from './apic-timer';
 import { ApicUsageError } from './errors';
 import type { ApicMode, LapicEvent, LapicEventKind, LapicRouter, LocalApicOptions } from './lapic-types';
 import * as R from './registers';
-import { clearVector, highestVector, newVectorBitmap, setVector, testVector } from './vector-bitmap';
+import { clearVector, highestVector, highestVectorFrom, newVectorBitmap, setVector, testVector } from './vector-bitmap';
 
 export type { ApicMode, LapicEvent, LapicEventKind, LapicRouter, LocalApicOptions } from './lapic-types';
 
@@ -30,6 +30,9 @@ export abstract class LapicCore {
   protected readonly irr = newVectorBitmap();
   protected readonly isr = newVectorBitmap();
   protected readonly tmr = newVectorBitmap();
+  /** Highest set IRR / ISR vector (−1: none), kept with every change so no path rescans 256 bits. */
+  protected irrTop = -1;
+  protected isrTop = -1;
   /** Visible ESR, and the errors collected since the last ESR write (latched into it on write). */
   protected esr = 0;
   protected esrPending = 0;
@@ -85,14 +88,14 @@ export abstract class LapicCore {
 
   /** PPR (§11.8.3.1): TPR if its class is at least the highest in-service class, else that class. */
   get ppr(): number {
-    const isrv = highestVector(this.isr);
+    const isrv = this.isrTop;
     return isrv < 0 || (this.tpr & 0xf0) >= (isrv & 0xf0) ? this.tpr : isrv & 0xf0;
   }
 
   /** APR as defined for P6/Pentium 4 (§11.6.2.4 of older editions): TPR unless a pending/in-service class beats it. */
   get apr(): number {
-    const irrv = Math.max(highestVector(this.irr), 0) & 0xf0;
-    const isrv = Math.max(highestVector(this.isr), 0) & 0xf0;
+    const irrv = Math.max(this.irrTop, 0) & 0xf0;
+    const isrv = Math.max(this.isrTop, 0) & 0xf0;
     const tprClass = this.tpr & 0xf0;
     if (tprClass >= irrv && tprClass > isrv) return this.tpr;
     return Math.max(tprClass & isrv, irrv);
@@ -100,17 +103,21 @@ export abstract class LapicCore {
 
   /** INTR: the highest pending fixed interrupt's class exceeds the PPR class (§11.8.3). */
   hasInterrupt(): boolean {
-    if (this.apicMode === 'disabled') return false;
-    const v = highestVector(this.irr);
-    return v >= 0 && (v & 0xf0) > (this.ppr & 0xf0);
+    const v = this.irrTop;
+    if (v < 0 || this.apicMode === 'disabled') return false;
+    // PPR class = max(TPR class, ISR class); the IRR class must exceed both.
+    const cls = v & 0xf0;
+    return cls > (this.tpr & 0xf0) && (this.isrTop < 0 || cls > (this.isrTop & 0xf0));
   }
 
   /** INTA cycle: moves the highest deliverable IRR bit to the ISR; the spurious vector when none (ISR untouched). */
   acknowledge(): number {
     if (!this.hasInterrupt()) return this.svr & R.SVR_VECTOR;
-    const v = highestVector(this.irr);
+    const v = this.irrTop;
     clearVector(this.irr, v);
+    this.irrTop = highestVectorFrom(this.irr, v >>> 5);
     setVector(this.isr, v);
+    if (v > this.isrTop) this.isrTop = v;
     this.updateIntr();
     return v;
   }
@@ -126,6 +133,22 @@ export abstract class LapicCore {
    * A message from the APIC bus, already matched to this APIC. Returns whether it was accepted
    * (false when dropped: hardware/software disabled, illegal vector, SIPI outside wait-for-SIPI).
    */
+  /**
+   * accept() of a fixed (or lowest-priority) message, for the bus's MSI fast path: the same checks,
+   * drops and reports, without a message object. `deassert`: a level-triggered de-assert.
+   */
+  acceptFixedMessage(vector: number, levelTriggered: boolean, deassert: boolean, lowest: boolean): boolean {
+    if (this.apicMode === 'disabled') return this.drop(`${lowest ? 'lowest' : 'fixed'} message while hardware-disabled`);
+    if (deassert) return this.drop(`level de-assert for vector 0x${vector.toString(16)}`);
+    if (!this.isSoftwareEnabled) return this.drop(`fixed vector 0x${vector.toString(16)} while software-disabled`);
+    if (vector < R.FIRST_LEGAL_VECTOR) {
+      this.signalError(R.ESR_RECEIVE_ILLEGAL_VECTOR);
+      return false;
+    }
+    this.acceptFixed(vector, levelTriggered);
+    return true;
+  }
+
   accept(message: ApicMessage): boolean {
     const { vector, mode, trigger } = message ?? ({} as ApicMessage);
     if (!Number.isInteger(vector) || vector < 0 || vector > 0xff) throw new ApicUsageError(`message vector ${String(vector)} is not 0–255`);
@@ -192,6 +215,7 @@ export abstract class LapicCore {
   /** §11.8.4: the TMR bit records the trigger mode of the interrupt accepted into the IRR. */
   protected acceptFixed(vector: number, level: boolean): void {
     setVector(this.irr, vector);
+    if (vector > this.irrTop) this.irrTop = vector;
     if (level) setVector(this.tmr, vector);
     else clearVector(this.tmr, vector);
     this.updateIntr();
@@ -235,12 +259,13 @@ export abstract class LapicCore {
   }
 
   protected eoi(): void {
-    const v = highestVector(this.isr);
+    const v = this.isrTop;
     if (v < 0) {
       this.report('eoi-without-isr', 'EOI with no interrupt in service');
       return;
     }
     clearVector(this.isr, v);
+    this.isrTop = highestVectorFrom(this.isr, v >>> 5);
     if (testVector(this.tmr, v)) {
       // §11.8.5: level-triggered EOI goes to the I/O APICs unless broadcast suppression is on.
       if (!(this.svr & R.SVR_EOI_BROADCAST_SUPPRESSION)) this.router?.eoiBroadcast(v);
@@ -265,6 +290,8 @@ export abstract class LapicCore {
     this.irr.fill(0);
     this.isr.fill(0);
     this.tmr.fill(0);
+    this.irrTop = -1;
+    this.isrTop = -1;
     this.esr = 0;
     this.esrPending = 0;
     this.errorArmed = true;
@@ -276,6 +303,12 @@ export abstract class LapicCore {
     this.deadline = 0n;
     this.router?.topologyChanged?.();
     this.updateIntr();
+  }
+
+  /** After IRR/ISR were replaced wholesale (state restore). */
+  protected recomputeTops(): void {
+    this.irrTop = highestVector(this.irr);
+    this.isrTop = highestVector(this.isr);
   }
 
   /** A level-triggered vector was EOI'd (after the I/O APIC broadcast): LINT remote IRR hook. */

@@ -185,6 +185,7 @@ export class LocalApic extends LapicSources {
     this.irr.set(s.irr);
     this.isr.set(s.isr);
     this.tmr.set(s.tmr);
+    this.recomputeTops();
     this.esr = s.esr;
     this.esrPending = s.esrPending;
     this.errorArmed = s.errorArmed;

@@ -19,7 +19,12 @@ export function testVector(bm: VectorBitmap, v: number): boolean {
 
 /** Highest set vector, or −1 when the bitmap is empty. */
 export function highestVector(bm: VectorBitmap): number {
-  for (let w = 7; w >= 0; w--) {
+  return highestVectorFrom(bm, 7);
+}
+
+/** Highest set vector in words `word`..0, or −1 (for callers that know the words above are empty). */
+export function highestVectorFrom(bm: VectorBitmap, word: number): number {
+  for (let w = word; w >= 0; w--) {
     const word = bm[w]!;
     if (word !== 0) return (w << 5) + 31 - Math.clz32(word);
   }

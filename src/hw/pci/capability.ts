@@ -20,10 +20,23 @@ export interface CapabilityHost {
   memoryBarSize(index: number): bigint | null;
   /** Master a DWORD memory write (an MSI/MSI-X message); false if it could not leave the function. */
   sendMessage(address: bigint, data: number): boolean;
+  /** Optional BigInt-free sendMessage (address hi·2^32 + lo); capabilities use it when present. */
+  sendMessageParts?(addressLo: number, addressHi: number, data: number): boolean;
   /** An interrupt mechanism was switched on or off: INTx must be re-evaluated. */
   interruptModeChanged(): void;
   report(event: PciEvent): void;
 }
+
+/**
+ * fireCode() results of the MSI and MSI-X capabilities (their fire() outcomes without the object):
+ * sent, pending (masked), or why nothing was sent.
+ */
+export const FIRE_SENT = 0;
+export const FIRE_PENDING = 1;
+export const FIRE_DISABLED = 2;
+export const FIRE_BEYOND_MME = 3;
+export const FIRE_BUS_MASTER_OFF = 4;
+export const FIRE_NO_UPSTREAM = 5;
 
 /** A capability structure: it defines its own fields after the 2-byte header the list writes. */
 export interface PciCapability {

@@ -1,6 +1,7 @@
 // MSI capability (ID 0x05) of PCI Local Bus 3.0 §6.8.1/§6.8.3: the four layouts, Message Control, multiple messages, per-vector masking.
 // Left out: extended message data (ctrl bits 9/10 read 0); the message is a plain DWORD write, its destination decoded by the APIC bus.
 import type { CapabilityHost, PciCapability } from './capability';
+import { FIRE_BEYOND_MME, FIRE_BUS_MASTER_OFF, FIRE_DISABLED, FIRE_NO_UPSTREAM, FIRE_PENDING, FIRE_SENT } from './capability';
 import { PciStateError, PciUsageError } from './errors';
 
 export const PCI_CAP_ID_MSI = 0x05;
@@ -97,8 +98,15 @@ export class MsiCapability implements PciCapability {
   private host: CapabilityHost | null = null;
   private base = 0;
   private wasEnabled = false;
-  private cachedLow = 0;
-  private cachedUp = 0;
+  // What the registers say, decoded at every config write (and restore): a message reads no config space.
+  private on = false;
+  /** 2^MME: messages the function may send. */
+  private count = 1;
+  private addrLo = 0;
+  private addrHi = 0;
+  /** Data with the low MME bits cleared (the full data register with the ignoreMme quirk). */
+  private dataBase = 0;
+  private mask = 0;
   private cachedAddress = 0n;
 
   constructor(options: MsiOptions) {
@@ -130,12 +138,17 @@ export class MsiCapability implements PciCapability {
       c.define('msi-pending', offset + L.pending, 4, { value: 0 });
     }
     c.onWrite(offset, this.length, () => this.afterWrite());
+    this.sync();
   }
 
   // ---- Decoded registers -------------------------------------------------------------------
 
   get enabled(): boolean {
     return (this.control() & PCI_MSI_FLAGS_ENABLE) !== 0;
+  }
+  /** `enabled` as decoded at the last config write: no config-space read (the doorbell path). */
+  get enabledCached(): boolean {
+    return this.on;
   }
   /** log2 of the messages requested (RO). */
   get multipleMessageCapable(): number {
@@ -151,15 +164,7 @@ export class MsiCapability implements PciCapability {
     return this.base;
   }
   address(): bigint {
-    const h = this.attached();
-    const lowRaw = h.config.getRaw(this.base + this.layout.address, 4);
-    const upRaw = this.layout.upper === null ? 0 : h.config.getRaw(this.base + this.layout.upper, 4);
-    // Messages are sent far more often than the address changes: reuse the last 64-bit value.
-    if (lowRaw !== this.cachedLow || upRaw !== this.cachedUp) {
-      this.cachedLow = lowRaw;
-      this.cachedUp = upRaw;
-      this.cachedAddress = (BigInt(upRaw) << 32n) | BigInt(lowRaw);
-    }
+    this.attached();
     return this.cachedAddress;
   }
   data(): number {
@@ -183,19 +188,61 @@ export class MsiCapability implements PciCapability {
 
   /** The function wants to signal message `index` (0..31). */
   fire(index: number): MsiFireOutcome {
-    const h = this.attached();
+    this.attached();
     if (!Number.isInteger(index) || index < 0 || index > 31) throw new PciUsageError(`MSI message number must be 0..31, got ${String(index)}`);
-    if (!this.enabled) return { result: 'suppressed', index, reason: 'msi-disabled' };
-    if (index >= 1 << this.multipleMessageEnable) return { result: 'suppressed', index, reason: 'beyond-mme' };
-    if (this.maskBits() & (1 << index)) {
-      this.setPending(index, true);
-      return { result: 'pending', index };
+    switch (this.fireCode(index)) {
+      case FIRE_SENT: return { result: 'sent', index, address: this.cachedAddress, data: this.dataFor(index) };
+      case FIRE_PENDING: return { result: 'pending', index };
+      case FIRE_DISABLED: return { result: 'suppressed', index, reason: 'msi-disabled' };
+      case FIRE_BEYOND_MME: return { result: 'suppressed', index, reason: 'beyond-mme' };
+      case FIRE_BUS_MASTER_OFF: return { result: 'suppressed', index, reason: 'bus-master-off' };
+      default: return { result: 'suppressed', index, reason: 'no-upstream' };
     }
-    if (!h.busMasterEnabled()) return { result: 'suppressed', index, reason: 'bus-master-off' };
-    const msg = this.messageFor(index);
-    return h.sendMessage(msg.address, msg.data)
-      ? { result: 'sent', index, ...msg }
-      : { result: 'suppressed', index, reason: 'no-upstream' };
+  }
+
+  /**
+   * fire() for device models on the hot path: `index` must already be an integer in 0..31. Returns
+   * a FIRE_* code instead of an outcome object; reads only what the last config write decoded.
+   */
+  fireCode(index: number): number {
+    if (!this.on) return FIRE_DISABLED;
+    if (index >= this.count) return FIRE_BEYOND_MME;
+    if (this.mask & (1 << index)) {
+      this.setPending(index, true);
+      return FIRE_PENDING;
+    }
+    const h = this.host!; // attached: `on` is only ever set by sync()
+    if (!h.busMasterEnabled()) return FIRE_BUS_MASTER_OFF;
+    return this.send(h, index) ? FIRE_SENT : FIRE_NO_UPSTREAM;
+  }
+
+  private send(h: CapabilityHost, index: number): boolean {
+    const data = this.dataFor(index);
+    return h.sendMessageParts !== undefined ? h.sendMessageParts(this.addrLo, this.addrHi, data) : h.sendMessage(this.cachedAddress, data);
+  }
+
+  private dataFor(index: number): number {
+    return (this.ignoreMme ? this.dataBase : this.dataBase | index) >>> 0;
+  }
+
+  /** Decodes the registers into the fields the message path uses (after every config write or restore). */
+  private sync(): void {
+    const h = this.attached();
+    const c = h.config;
+    const ctrl = c.getRaw(this.base + this.layout.control, 2);
+    this.on = (ctrl & PCI_MSI_FLAGS_ENABLE) !== 0;
+    const mme = (ctrl & PCI_MSI_FLAGS_QSIZE) >> QSIZE_SHIFT;
+    this.count = 1 << mme;
+    const lo = c.getRaw(this.base + this.layout.address, 4);
+    const hi = this.layout.upper === null ? 0 : c.getRaw(this.base + this.layout.upper, 4);
+    if (lo !== this.addrLo || hi !== this.addrHi) {
+      this.addrLo = lo;
+      this.addrHi = hi;
+      this.cachedAddress = (BigInt(hi) << 32n) | BigInt(lo);
+    }
+    const data = c.getRaw(this.base + this.layout.data, 2);
+    this.dataBase = this.ignoreMme ? data : data & ~(this.count - 1);
+    this.mask = this.layout.mask === null ? 0 : c.getRaw(this.base + this.layout.mask, 4);
   }
 
   /** Alias of fire(), in the vocabulary of device models. */
@@ -224,6 +271,7 @@ export class MsiCapability implements PciCapability {
       const p = this.pendingBits();
       if (p & ~allowed) h.config.setRaw(this.base + this.layout.pending, 4, (p & allowed) >>> 0);
     }
+    this.sync();
     if (this.enabled !== this.wasEnabled) {
       this.wasEnabled = this.enabled;
       h.interruptModeChanged();
@@ -236,11 +284,10 @@ export class MsiCapability implements PciCapability {
     const h = this.attached();
     if (!this.enabled || !h.busMasterEnabled() || this.layout.pending === null) return;
     const ready = this.pendingBits() & ~this.maskBits();
-    for (let i = 0; i < 1 << this.multipleMessageEnable; i++) {
+    for (let i = 0; i < this.count; i++) {
       if (!(ready & (1 << i))) continue;
       this.setPending(i, false);
-      const msg = this.messageFor(i);
-      h.sendMessage(msg.address, msg.data);
+      this.send(h, i);
     }
   }
 
@@ -308,6 +355,7 @@ export class MsiCapability implements PciCapability {
     c.setRaw(this.base + this.layout.data, 2, s!.data!);
     if (this.layout.mask !== null) c.setRaw(this.base + this.layout.mask, 4, s!.mask!);
     if (this.layout.pending !== null) c.setRaw(this.base + this.layout.pending, 4, s!.pending!);
+    this.sync();
     this.wasEnabled = s!.enabled!;
     h.interruptModeChanged();
   }

@@ -21,6 +21,7 @@ import type { MsiVectors } from './msi-capability';
 import { MsiCapability } from './msi-capability';
 import { MsixCapability, PCI_MSIX_ENTRY_SIZE } from './msix-capability';
 import { PciFunction } from './pci-function';
+import { FIRE_BEYOND_MME, FIRE_BUS_MASTER_OFF, FIRE_NO_UPSTREAM, FIRE_PENDING, FIRE_SENT } from './capability';
 import { PciUsageError } from './errors';
 
 export const MSI_ENDPOINT_VENDOR_ID = 0xfff0;
@@ -40,6 +41,15 @@ export const ENDPOINT_SUPPRESS_REASONS = ['no-such-message', 'beyond-mme', 'bus-
 export type EndpointSuppressReason = (typeof ENDPOINT_SUPPRESS_REASONS)[number];
 export type EndpointMode = 'none' | 'intx' | 'msi' | 'msix';
 const MODE_CODE: Record<EndpointMode, number> = { none: 0, intx: 1, msi: 2, msix: 3 };
+const MODE_NONE = 0;
+const MODE_INTX = 1;
+const MODE_MSI = 2;
+const MODE_MSIX = 3;
+const MODES: readonly EndpointMode[] = ['none', 'intx', 'msi', 'msix'];
+/** ringCode() results. */
+const RING_SENT = 0;
+const RING_PENDED = 1;
+const RING_SUPPRESSED = 2;
 
 export interface MsiEndpointOptions {
   msi?: { vectors: MsiVectors; is64: boolean; pvm: boolean };
@@ -118,43 +128,60 @@ export class MsiEndpoint extends PciFunction {
 
   /** Interrupt mechanism a doorbell uses right now. */
   mode(): EndpointMode {
-    if (this.msix?.enabled) return 'msix';
-    if (this.msi?.enabled) return 'msi';
-    return this.interruptPin !== 0 ? 'intx' : 'none';
+    return MODES[this.modeCode()]!;
+  }
+
+  /** mode() as a MODE_* number, from the enables the capabilities decoded at the last config write. */
+  private modeCode(): number {
+    if (this.msix !== null && this.msix.enabledCached) return MODE_MSIX;
+    if (this.msi !== null && this.msi.enabledCached) return MODE_MSI;
+    return this.interruptPin !== 0 ? MODE_INTX : MODE_NONE;
   }
 
   /** What the DOORBELL register does with value `index` (also callable directly by a board). */
   ring(index: number): DoorbellOutcome {
-    const mode = this.mode();
-    if (mode === 'none') return this.suppress(mode, 'no-interrupt-pin');
-    if (mode === 'intx') {
-      const before = this.intxAsserted;
-      this.setInterruptStatus(true);
-      if (this.intxAsserted && !before) return { result: 'sent', mode }; // counted by intxChanged
-      this.pendedCount++;
-      return { result: 'pended', mode };
-    }
-    const cap = mode === 'msix' ? this.msix! : this.msi!;
-    const limit = mode === 'msix' ? this.msix!.tableSize : 32;
-    if (!Number.isInteger(index) || index < 0 || index >= limit) return this.suppress(mode, 'no-such-message');
-    const out = cap.fire(index);
-    if (out.result === 'sent') return { result: 'sent', mode };
-    if (out.result === 'pending') {
-      this.pendedCount++;
-      return { result: 'pended', mode };
-    }
-    // 'msi-disabled'/'msix-disabled' cannot happen: mode() picked an enabled mechanism.
-    return this.suppress(mode, out.reason as EndpointSuppressReason);
+    const code = this.modeCode();
+    const mode = MODES[code]!;
+    const r = this.ringCode(code, index);
+    if (r === RING_SENT) return { result: 'sent', mode };
+    if (r === RING_PENDED) return { result: 'pended', mode };
+    return { result: 'suppressed', mode, reason: this.lastReason! };
   }
 
-  private suppress(mode: EndpointMode, reason: EndpointSuppressReason): DoorbellOutcome {
+  /** ring() without the outcome object (the BAR0 write path): RING_SENT, RING_PENDED or RING_SUPPRESSED. */
+  private ringCode(mode: number, index: number): number {
+    if (mode === MODE_MSI || mode === MODE_MSIX) {
+      const limit = mode === MODE_MSIX ? this.msix!.tableSize : 32;
+      if (!Number.isInteger(index) || index < 0 || index >= limit) return this.suppress('no-such-message');
+      const out = mode === MODE_MSIX ? this.msix!.fireCode(index) : this.msi!.fireCode(index);
+      if (out === FIRE_SENT) return RING_SENT;
+      if (out === FIRE_PENDING) {
+        this.pendedCount++;
+        return RING_PENDED;
+      }
+      // FIRE_DISABLED cannot happen: modeCode() picked an enabled mechanism.
+      return this.suppress(out === FIRE_BEYOND_MME ? 'beyond-mme' : out === FIRE_BUS_MASTER_OFF ? 'bus-master-off' : out === FIRE_NO_UPSTREAM ? 'no-upstream' : 'no-such-message');
+    }
+    if (mode === MODE_NONE) return this.suppress('no-interrupt-pin');
+    const before = this.intxAsserted;
+    this.setInterruptStatus(true);
+    if (this.intxAsserted && !before) return RING_SENT; // counted by intxChanged
+    this.pendedCount++;
+    return RING_PENDED;
+  }
+
+  private suppress(reason: EndpointSuppressReason): number {
     this.suppressedCount++;
     this.byReason.set(reason, this.byReason.get(reason)! + 1);
     this.lastReason = reason;
-    return { result: 'suppressed', mode, reason };
+    return RING_SUPPRESSED;
   }
 
   protected override messageSent(): void {
+    this.sentCount++;
+  }
+
+  protected override messageSentParts(): void {
     this.sentCount++;
   }
 
@@ -170,7 +197,7 @@ export class MsiEndpoint extends PciFunction {
 
   protected override barWrite(bar: number, offset: number, _size: AccessSize, value: number): void {
     if (bar !== 0) return;
-    if (offset === EP_DOORBELL) this.ring(value);
+    if (offset === EP_DOORBELL) this.ringCode(this.modeCode(), value);
     else if (offset === EP_INTX_ACK) this.setInterruptStatus(false);
     // Other offsets are read-only counters or unused: writes are ignored, as on most device register files.
   }

@@ -1,6 +1,7 @@
 // MSI-X capability (ID 0x11) of PCI Local Bus 3.0 §6.8.2: control word, table and PBA locations, the vector table and pending bit array in a memory BAR.
 // Left out: QWORD (8-byte) MMIO accesses (the board splits them into dwords) and the PCIe TPH steering tags in vector control 31:16.
 import type { CapabilityHost, PciCapability } from './capability';
+import { FIRE_BUS_MASTER_OFF, FIRE_DISABLED, FIRE_NO_UPSTREAM, FIRE_PENDING, FIRE_SENT } from './capability';
 import { PciLayoutError, PciStateError, PciUsageError } from './errors';
 
 export const PCI_CAP_ID_MSIX = 0x11;
@@ -68,10 +69,15 @@ export class MsixCapability implements PciCapability {
   readonly pbaBar: number;
   readonly pbaOffset: number;
   private readonly table: Uint8Array;
+  /** The table as dwords (address low, high, data, vector control per entry), kept with every table write. */
+  private readonly words: Uint32Array;
   private readonly pending: Uint8Array;
   private host: CapabilityHost | null = null;
   private base = 0;
   private wasEnabled = false;
+  /** Control register bits as of the last config write (or restore). */
+  private on = false;
+  private maskAll = false;
 
   constructor(options: MsixOptions) {
     const { tableSize } = options;
@@ -95,6 +101,8 @@ export class MsixCapability implements PciCapability {
     }
     this.table = new Uint8Array(tableSize * PCI_MSIX_ENTRY_SIZE);
     for (let i = 0; i < tableSize; i++) this.table[i * PCI_MSIX_ENTRY_SIZE + PCI_MSIX_ENTRY_VECTOR_CTRL] = PCI_MSIX_ENTRY_CTRL_MASKBIT;
+    this.words = new Uint32Array(tableSize * 4);
+    for (let i = 0; i < tableSize; i++) this.syncEntry(i);
     this.pending = new Uint8Array(tableSize);
   }
 
@@ -126,6 +134,7 @@ export class MsixCapability implements PciCapability {
     c.define('msix-table', offset + PCI_MSIX_TABLE, 4, { value: (this.tableOffset | this.tableBar) >>> 0 });
     c.define('msix-pba', offset + PCI_MSIX_PBA, 4, { value: (this.pbaOffset | this.pbaBar) >>> 0 });
     c.onWrite(offset + PCI_MSIX_FLAGS, 2, () => this.afterControlWrite());
+    this.syncControl();
   }
 
   /** Config-space offset where the capability was placed. */
@@ -139,6 +148,10 @@ export class MsixCapability implements PciCapability {
   }
   get functionMask(): boolean {
     return (this.control() & PCI_MSIX_FLAGS_MASKALL) !== 0;
+  }
+  /** `enabled` as decoded at the last config write: no config-space read (the doorbell path). */
+  get enabledCached(): boolean {
+    return this.on;
   }
 
   /** Decoded table entry `index`. */
@@ -157,18 +170,42 @@ export class MsixCapability implements PciCapability {
 
   /** The function wants to signal message `index` (0..tableSize−1). */
   fire(index: number): MsixFireOutcome {
-    const h = this.attached();
+    this.attached();
     this.checkIndex(index);
-    if (!this.enabled) return { result: 'suppressed', index, reason: 'msix-disabled' };
-    const e = this.entry(index);
-    if (this.functionMask || e.masked) {
-      this.pending[index] = 1;
-      return { result: 'pending', index };
+    switch (this.fireCode(index)) {
+      case FIRE_SENT: {
+        const w = index * 4;
+        return { result: 'sent', index, address: (BigInt(this.words[w + 1]!) << 32n) | BigInt(this.words[w]!), data: this.words[w + 2]! };
+      }
+      case FIRE_PENDING: return { result: 'pending', index };
+      case FIRE_DISABLED: return { result: 'suppressed', index, reason: 'msix-disabled' };
+      case FIRE_BUS_MASTER_OFF: return { result: 'suppressed', index, reason: 'bus-master-off' };
+      default: return { result: 'suppressed', index, reason: 'no-upstream' };
     }
-    if (!h.busMasterEnabled()) return { result: 'suppressed', index, reason: 'bus-master-off' };
-    return h.sendMessage(e.address, e.data)
-      ? { result: 'sent', index, address: e.address, data: e.data }
-      : { result: 'suppressed', index, reason: 'no-upstream' };
+  }
+
+  /**
+   * fire() for device models on the hot path: `index` must already be an integer in
+   * 0..tableSize−1. Returns a FIRE_* code; reads the cached control bits and table dwords only.
+   */
+  fireCode(index: number): number {
+    if (!this.on) return FIRE_DISABLED;
+    const w = index * 4;
+    if (this.maskAll || this.words[w + 3]! & PCI_MSIX_ENTRY_CTRL_MASKBIT) {
+      this.pending[index] = 1;
+      return FIRE_PENDING;
+    }
+    const h = this.host!; // attached: `on` is only ever set by syncControl()
+    if (!h.busMasterEnabled()) return FIRE_BUS_MASTER_OFF;
+    return this.send(h, index) ? FIRE_SENT : FIRE_NO_UPSTREAM;
+  }
+
+  private send(h: CapabilityHost, index: number): boolean {
+    const w = index * 4;
+    const lo = this.words[w]!;
+    const hi = this.words[w + 1]!;
+    const data = this.words[w + 2]!;
+    return h.sendMessageParts !== undefined ? h.sendMessageParts(lo, hi, data) : h.sendMessage((BigInt(hi) << 32n) | BigInt(lo), data);
   }
 
   trigger(index: number): MsixFireOutcome {
@@ -209,6 +246,9 @@ export class MsixCapability implements PciCapability {
         const old = this.table[at + i]!;
         this.table[at + i] = (old & ~m) | ((value >>> (8 * i)) & m);
       }
+      const first = Math.floor(at / PCI_MSIX_ENTRY_SIZE);
+      const last = Math.floor((at + size - 1) / PCI_MSIX_ENTRY_SIZE);
+      for (let e = first; e <= last; e++) this.syncEntry(e);
       this.flush(); // an entry may have been unmasked
       return true;
     }
@@ -232,6 +272,7 @@ export class MsixCapability implements PciCapability {
   }
 
   private afterControlWrite(): void {
+    this.syncControl();
     if (this.enabled !== this.wasEnabled) {
       this.wasEnabled = this.enabled;
       this.attached().interruptModeChanged();
@@ -242,14 +283,24 @@ export class MsixCapability implements PciCapability {
   /** Send pending messages of unmasked entries when the function may send. */
   private flush(): void {
     const h = this.attached();
-    if (!this.enabled || this.functionMask || !h.busMasterEnabled()) return;
+    if (!this.on || this.maskAll || !h.busMasterEnabled()) return;
     for (let i = 0; i < this.tableSize; i++) {
       if (this.pending[i] !== 1) continue;
-      const e = this.entry(i);
-      if (e.masked) continue;
+      if (this.words[i * 4 + 3]! & PCI_MSIX_ENTRY_CTRL_MASKBIT) continue;
       this.pending[i] = 0;
-      h.sendMessage(e.address, e.data);
+      this.send(h, i);
     }
+  }
+
+  private syncControl(): void {
+    const ctrl = this.control();
+    this.on = (ctrl & PCI_MSIX_FLAGS_ENABLE) !== 0;
+    this.maskAll = (ctrl & PCI_MSIX_FLAGS_MASKALL) !== 0;
+  }
+
+  private syncEntry(index: number): void {
+    const at = index * PCI_MSIX_ENTRY_SIZE;
+    for (let k = 0; k < 4; k++) this.words[index * 4 + k] = this.dword(at + 4 * k);
   }
 
   private control(): number {
@@ -311,10 +362,12 @@ export class MsixCapability implements PciCapability {
         for (let b = 0; b < 4; b++) this.table[at + 4 * k + b] = (v >>> (8 * b)) & 0xff;
       });
     });
+    for (let i = 0; i < this.tableSize; i++) this.syncEntry(i);
     this.pending.fill(0);
     for (const i of pend!) this.pending[i] = 1;
     const ctrl = (this.tableSize - 1) | (s!.functionMask ? PCI_MSIX_FLAGS_MASKALL : 0) | (s!.enabled ? PCI_MSIX_FLAGS_ENABLE : 0);
     h.config.setRaw(this.base + PCI_MSIX_FLAGS, 2, ctrl);
+    this.syncControl();
     this.wasEnabled = s!.enabled!;
     h.interruptModeChanged();
   }

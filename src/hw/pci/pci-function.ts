@@ -53,6 +53,8 @@ export class PciFunction implements CapabilityHost {
   private readonly caps: CapabilityList;
   private binding: FunctionBinding | null = null;
   private intxOut = false;
+  /** Command bit 2, kept by the command-register write hook (the only way it changes). */
+  private masterOn = false;
 
   constructor(options: PciFunctionOptions) {
     const pin = options.interruptPin ?? 0;
@@ -78,6 +80,7 @@ export class PciFunction implements CapabilityHost {
       interruptPin: pin,
     });
     this.caps = new CapabilityList(this.config, this);
+    this.masterOn = (this.command & PCI_COMMAND_MASTER) !== 0;
     this.config.onWrite(PCI_COMMAND, 2, () => this.afterCommandWrite());
   }
 
@@ -136,7 +139,7 @@ export class PciFunction implements CapabilityHost {
     return this.config.getRaw(PCI_STATUS, 2);
   }
   busMasterEnabled(): boolean {
-    return (this.command & PCI_COMMAND_MASTER) !== 0;
+    return this.masterOn;
   }
   memoryEnabled(): boolean {
     return (this.command & PCI_COMMAND_MEMORY) !== 0;
@@ -146,6 +149,7 @@ export class PciFunction implements CapabilityHost {
   }
 
   private afterCommandWrite(): void {
+    this.masterOn = (this.command & PCI_COMMAND_MASTER) !== 0;
     this.updateIntx();
     for (const { cap } of this.caps.entries()) cap.commandChanged?.();
   }
@@ -251,8 +255,24 @@ export class PciFunction implements CapabilityHost {
     return true;
   }
 
+  /** sendMessage() with the address as two 32-bit halves: no BigInt unless the upstream needs one. */
+  sendMessageParts(addressLo: number, addressHi: number, data: number): boolean {
+    const b = this.binding;
+    if (b === null) return false;
+    const up = b.upstream;
+    if (up.memoryWriteParts !== undefined) up.memoryWriteParts(addressLo, addressHi, data);
+    else up.memoryWrite(partsToBigint(addressLo, addressHi), data);
+    this.messageSentParts(addressLo, addressHi, data);
+    return true;
+  }
+
   /** Hook for device models that count traffic. */
   protected messageSent(_address: bigint, _data: number): void {}
+
+  /** messageSent() for sendMessageParts(); override both to avoid building the BigInt. */
+  protected messageSentParts(addressLo: number, addressHi: number, data: number): void {
+    this.messageSent(partsToBigint(addressLo, addressHi), data);
+  }
 
   get label(): string {
     return this.binding?.label ?? 'unattached';
@@ -261,4 +281,8 @@ export class PciFunction implements CapabilityHost {
   report(event: PciEvent): void {
     this.binding?.report(event);
   }
+}
+
+function partsToBigint(lo: number, hi: number): bigint {
+  return hi === 0 ? BigInt(lo >>> 0) : (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
 }

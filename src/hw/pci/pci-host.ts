@@ -24,6 +24,8 @@ const ECAM_FN_SHIFT = 12;
 /** What the board gives the host: where MSI writes and INTx levels go. */
 export interface PciHostUpstream {
   memoryWrite(address: bigint, data: number): void;
+  /** Optional BigInt-free form of memoryWrite (address hi·2^32 + lo); used when present. */
+  memoryWriteParts?(addressLo: number, addressHi: number, data: number): void;
   intx(bdf: string, pin: number, level: boolean): void;
 }
 
@@ -95,7 +97,9 @@ export class PciHost {
   private upstreamFor(label: string): PciUpstream {
     const sink = this.upstreamSink;
     if (sink !== null) {
-      return { memoryWrite: (a, d) => sink.memoryWrite(a, d), intx: (pin, level) => sink.intx(label, pin, level) };
+      const up: PciUpstream = { memoryWrite: (a, d) => sink.memoryWrite(a, d), intx: (pin, level) => sink.intx(label, pin, level) };
+      if (typeof sink.memoryWriteParts === 'function') up.memoryWriteParts = (lo, hi, d) => sink.memoryWriteParts!(lo, hi, d);
+      return up;
     }
     return {
       memoryWrite: (address, data) => this.onEvent({ kind: 'msi-message-dropped', bdf: label, reason: 'no-upstream', address, data }),
