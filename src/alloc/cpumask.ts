@@ -3,11 +3,29 @@
 
 import { MatrixError } from './errors';
 
-/** A set of CPUs as a bitmap of 32-bit words. */
+/**
+ * A set of CPUs as a bitmap of 32-bit words. A frozen mask (`freeze()`, or `VectorMatrix.mask()`)
+ * no longer changes, so a matrix keeps it encoded in one of its engine's mask slots and passes it
+ * without copying; its `words` must then not be written either.
+ */
 export class CpuMask {
   readonly words: Uint32Array;
+  #frozen = false;
+  /** The matrix that holds this (frozen) mask encoded, and in which slot (see VectorMatrix). */
+  encodedIn: object | null = null;
+  encodedSlot = 0;
   constructor(readonly nbits: number) {
     this.words = new Uint32Array(Math.max(1, Math.ceil(nbits / 32)));
+  }
+
+  get frozen(): boolean {
+    return this.#frozen;
+  }
+
+  /** Makes the mask immutable; returns it. */
+  freeze(): this {
+    this.#frozen = true;
+    return this;
   }
 
   static of(nbits: number, cpus: Iterable<number>): CpuMask {
@@ -33,6 +51,7 @@ export class CpuMask {
   }
 
   set(cpu: number): void {
+    if (this.#frozen) throw new MatrixError('EINVAL', `the mask ${this.toString()} is frozen`);
     if (!Number.isInteger(cpu) || cpu < 0 || cpu >= this.nbits) {
       throw new MatrixError('EINVAL', `CPU ${String(cpu)} is not in 0..${this.nbits - 1}`);
     }

@@ -7,13 +7,29 @@ export type MatrixErrorCode = 'ENOSPC' | 'EINVAL' | 'WARN' | 'BUG';
 
 export class MatrixError extends Error {
   override readonly name = 'MatrixError';
+  /** The detail, or the function that composes it: failures on hot paths pay for text only when read. */
+  #detail: string | (() => string);
+
   constructor(
     readonly code: MatrixErrorCode,
-    readonly detail: string,
+    detail: string | (() => string),
     /** The raw status of assembly/status.ts (e.g. -28), when the error came from an engine. */
     readonly status?: number,
   ) {
-    super(`${code}: ${detail}`);
+    super();
+    this.#detail = detail;
+  }
+
+  /** What went wrong, with the operation and its arguments. */
+  get detail(): string {
+    if (typeof this.#detail === 'function') this.#detail = this.#detail();
+    return this.#detail;
+  }
+
+  // An accessor rather than an own property, so that the message too is composed on first read
+  // (V8 formats `stack` lazily, from this getter).
+  override get message(): string {
+    return `${this.code}: ${this.detail}`;
   }
 }
 
@@ -38,8 +54,11 @@ const DETAILS: Record<number, [MatrixErrorCode, string]> = {
   [S.BUG_SYSTEM_NOT_ALLOCATED]: ['BUG', 'irq_matrix_assign_system: replace of a bit not allocated (non-managed) on CPU 0'],
 };
 
-/** Turns a negative engine status into a MatrixError; `context` names the operation and arguments. */
-export function statusError(status: number, context: string): MatrixError {
+/**
+ * Turns a negative engine status into a MatrixError; `context` names the operation and arguments
+ * (a function is called only when the error's text is read).
+ */
+export function statusError(status: number, context: string | (() => string)): MatrixError {
   const [code, text] = DETAILS[status] ?? ['BUG', `unknown engine status ${status}`];
-  return new MatrixError(code, `${context}: ${text}`, status);
+  return new MatrixError(code, typeof context === 'string' ? `${context}: ${text}` : () => `${context()}: ${text}`, status);
 }

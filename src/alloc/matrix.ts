@@ -1,6 +1,8 @@
 // The public vector matrix: kernel/irq/matrix.c's API in camelCase over either engine, with input
 // validation, typed errors and the debugfs dump. All policy lives in the engines; this layer only
 // checks arguments, moves masks into engine slots and turns status codes into results or errors.
+// It runs at the engine's speed: on success nothing is formatted and nothing allocated but the
+// result; error text is composed when read; frozen masks stay encoded in engine slots.
 
 import * as S from '../../assembly/status';
 import type { EngineName, MatrixCore, Placement } from './core';
@@ -58,6 +60,16 @@ function checkInt(name: string, v: unknown, lo: number, hi: number): number {
   return v;
 }
 
+/** The fast-path check: an integer in [0, limit). */
+function isIndex(v: unknown, limit: number): v is number {
+  return typeof v === 'number' && (v | 0) === v && v >= 0 && v < limit;
+}
+
+/** The fast-path check of a block size. */
+function isBlockCount(n: unknown): n is number {
+  return n === 1 || n === 2 || n === 4 || n === 8 || n === 16 || n === 32;
+}
+
 /** A block size: a power of two 1..32. */
 function countArg(count: unknown): number {
   const n = checkInt('count', count, 1, S.MAX_BLOCK);
@@ -71,11 +83,17 @@ function checkBool(name: string, v: unknown): number {
   return v ? 1 : 0;
 }
 
+/** Slot 0 takes each call's transient mask; the others cache frozen masks, reused round robin. */
+const TRANSIENT_SLOT = 0;
+
 export class VectorMatrix {
   readonly cpus: number;
   readonly bits: number;
   readonly start: number;
   readonly end: number;
+  /** The frozen mask held in each engine slot (index 0 unused). */
+  private readonly slotMasks: Array<CpuMask | null> = new Array<CpuMask | null>(S.MASK_SLOTS).fill(null);
+  private nextSlot = 1;
 
   constructor(
     /** The engine; exposed for benchmarks and differential tests. */
@@ -102,10 +120,46 @@ export class VectorMatrix {
   private rangeBitArg(bit: unknown, name = 'bit'): number {
     return checkInt(name, bit, 0, 0x7fffffff);
   }
-  private mask(input: CpuMaskInput, slot = 0): CpuMask {
+  /**
+   * A frozen mask over this matrix's CPUs, validated once: pass it to alloc, allocBlock,
+   * allocManaged, reserveManaged or removeManaged and the engine uses it without re-encoding.
+   */
+  mask(input: CpuMaskInput): CpuMask {
     const m = toCpuMask(input, this.cpus);
+    const out = m.nbits === this.cpus && m.frozen ? m : CpuMask.of(this.cpus, []);
+    if (out !== m) out.words.set(m.words.subarray(0, out.words.length));
+    out.freeze();
+    this.slotOf(out);
+    return out;
+  }
+
+  /** The engine slot holding `input`: a frozen mask's own slot, or slot 0 re-encoded for this call. */
+  private slotOf(input: CpuMaskInput): number {
+    if (input instanceof CpuMask && input.frozen) {
+      const slot = input.encodedSlot;
+      if (input.encodedIn === this && this.slotMasks[slot] === input) return slot;
+      return this.encodeFrozen(input);
+    }
+    this.core.writeMask(TRANSIENT_SLOT, toCpuMask(input, this.cpus).words);
+    return TRANSIENT_SLOT;
+  }
+
+  private encodeFrozen(m: CpuMask): number {
+    toCpuMask(m, this.cpus); // validates CPUs beyond this matrix once
+    const slot = this.nextSlot;
+    this.nextSlot = slot + 1 < S.MASK_SLOTS ? slot + 1 : 1;
+    const old = this.slotMasks[slot];
+    if (old && old.encodedIn === this) old.encodedIn = null;
+    this.slotMasks[slot] = m;
+    m.encodedIn = this;
+    m.encodedSlot = slot;
     this.core.writeMask(slot, m.words);
-    return m;
+    return slot;
+  }
+
+  /** The mask as text for an error, read back from the engine slot the operation used. */
+  private maskText(input: CpuMaskInput): string {
+    return input instanceof CpuMask ? input.toString() : toCpuMask(input, this.cpus).toString();
   }
   private check(status: number, context: string): number {
     if (status < 0) throw statusError(status, context);
@@ -139,45 +193,53 @@ export class VectorMatrix {
   }
   /** irq_matrix_reserve_managed: one managed bit on every CPU of the mask (offline CPUs too), all or nothing. */
   reserveManaged(mask: CpuMaskInput): void {
-    const m = this.mask(mask);
-    this.check(this.core.reserveManaged(0), `reserve_managed ${m}`);
+    const st = this.core.reserveManaged(this.slotOf(mask));
+    if (st < 0) throw statusError(st, () => `reserve_managed ${this.maskText(mask)}`);
   }
   /** irq_matrix_remove_managed. */
   removeManaged(mask: CpuMaskInput): void {
-    const m = this.mask(mask);
-    const st = this.core.removeManaged(0);
-    if (st < 0) throw statusError(st, `remove_managed ${m} (CPU ${this.core.lastCpu()})`);
+    const st = this.core.removeManaged(this.slotOf(mask));
+    if (st < 0) {
+      const cpu = this.core.lastCpu();
+      throw statusError(st, () => `remove_managed ${this.maskText(mask)} (CPU ${cpu})`);
+    }
   }
   /** irq_matrix_alloc. */
   alloc(mask: CpuMaskInput, reserved = false): Allocation {
-    const m = this.mask(mask);
-    const vector = this.check(this.core.alloc(0, checkBool('reserved', reserved)), `alloc ${m}`);
+    const slot = this.slotOf(mask);
+    const vector = this.core.alloc(slot, reserved === false ? 0 : checkBool('reserved', reserved));
+    if (vector < 0) throw statusError(vector, () => `alloc ${this.maskText(mask)}`);
     return { cpu: this.core.lastCpu(), vector };
   }
   /** irq_matrix_alloc_managed. */
   allocManaged(mask: CpuMaskInput): Allocation {
-    const m = this.mask(mask);
-    const vector = this.check(this.core.allocManaged(0), `alloc_managed ${m}`);
+    const vector = this.core.allocManaged(this.slotOf(mask));
+    if (vector < 0) throw statusError(vector, () => `alloc_managed ${this.maskText(mask)}`);
     return { cpu: this.core.lastCpu(), vector };
   }
   /** irq_matrix_free. */
   free(cpu: number, bit: number, managed = false): void {
-    const st = this.core.free(this.cpuArg(cpu), this.rangeBitArg(bit), checkBool('managed', managed));
-    this.check(st, `free ${cpu} ${bit}${managed ? ' managed' : ''}`);
+    const c = isIndex(cpu, this.cpus) ? cpu : this.cpuArg(cpu);
+    const b = isIndex(bit, 0x80000000) ? bit : this.rangeBitArg(bit);
+    const st = this.core.free(c, b, managed === false ? 0 : checkBool('managed', managed));
+    if (st < 0) throw statusError(st, () => `free ${cpu} ${bit}${managed ? ' managed' : ''}`);
   }
   /** Extension: `count` (1..32, power of two) vectors at a base aligned to `count`, on one CPU. */
   allocBlock(mask: CpuMaskInput, count: number, reserved = false): BlockAllocation {
-    countArg(count);
-    const m = this.mask(mask);
-    const base = this.check(this.core.allocBlock(0, count, checkBool('reserved', reserved)), `alloc_block ${m} ${count}`);
+    if (!isBlockCount(count)) countArg(count);
+    const slot = this.slotOf(mask);
+    const base = this.core.allocBlock(slot, count, reserved === false ? 0 : checkBool('reserved', reserved));
+    if (base < 0) throw statusError(base, () => `alloc_block ${this.maskText(mask)} ${count}`);
     return { cpu: this.core.lastCpu(), base, count };
   }
   /** Frees a block from allocBlock (all of its bits must be allocated, none managed). */
   freeBlock(cpu: number, base: number, count: number): void {
-    countArg(count);
-    const b = this.rangeBitArg(base, 'base');
-    if (b % count !== 0) throw new MatrixError('EINVAL', `base ${b} is not aligned to ${count}`);
-    this.check(this.core.freeBlock(this.cpuArg(cpu), b, count), `free_block ${cpu} ${base} ${count}`);
+    if (!isBlockCount(count)) countArg(count);
+    const b = isIndex(base, 0x80000000) ? base : this.rangeBitArg(base, 'base');
+    if ((b & (count - 1)) !== 0) throw new MatrixError('EINVAL', `base ${b} is not aligned to ${count}`);
+    const c = isIndex(cpu, this.cpus) ? cpu : this.cpuArg(cpu);
+    const st = this.core.freeBlock(c, b, count);
+    if (st < 0) throw statusError(st, () => `free_block ${cpu} ${base} ${count}`);
   }
   /** irq_matrix_available; with cpudown, less what `cpu` (the CPU going down) has. */
   available(cpudown = false, cpu = 0): number {

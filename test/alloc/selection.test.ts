@@ -56,7 +56,7 @@ async function runChecked(engine: 'wasm' | 'js', cpus: number, seed: number, ops
       expect(o.op === 'allocBlock', `${engine} seed ${seed} op ${i}: unexpected ENOSPC`).toBe(false);
       continue;
     }
-    expect(res.cpu, `${engine} ${cpus} CPUs seed ${seed} op ${i} ${JSON.stringify({ ...o, mask: o.mask.length })}`).toBe(exp.cpu);
+    expect(res.cpu, `${engine} ${cpus} CPUs seed ${seed} op ${i} ${JSON.stringify(o).slice(0, 80)}`).toBe(exp.cpu);
     checked++;
   }
   return checked;
