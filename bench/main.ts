@@ -74,7 +74,8 @@ async function main(): Promise<number> {
   const rounds = options.rounds === undefined ? 2 : Number(options.rounds);
   if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds must be a positive integer, got ${String(options.rounds)}`);
 
-  const root = benchDir();
+  // A quick run never touches the committed full-run results: it writes to bench/quick/ (ignored).
+  const root = mode === 'quick' ? path.join(benchDir(), 'quick') : benchDir();
   const { renderer, reason } = await loadChartRenderer();
   const out = new Output(root, renderer);
   const ctx: PartContext = { mode, machine: machineInfo(), out, wasmModule: await compileMatrixModule(), rounds };

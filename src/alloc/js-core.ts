@@ -143,23 +143,24 @@ export class JsMatrixCore implements MatrixCore {
     t[p + 7] = ((512 - this.managedAl[cpu]!) << CPU_BITS) | cpu;
   }
 
-  /** Recomputes node i from its children; false when it did not change. */
+  /** Recomputes node i from its children; false when it did not change. Unrolled over the 8 keys. */
   private pull(i: number): boolean {
     const t = this.tree;
-    const p = i * KEYS;
-    const l = p * 2;
-    const r = l + KEYS;
-    let changed = false;
-    for (let k = 0; k < KEYS; k++) {
-      const a = t[l + k]!;
-      const b = t[r + k]!;
-      const v = a > b ? a : b;
-      if (t[p + k] !== v) {
-        t[p + k] = v;
-        changed = true;
-      }
-    }
-    return changed;
+    const p = i << 3;
+    const l = p << 1;
+    let a = 0, b = 0, d = 0;
+    a = t[l]!; b = t[l + 8]!; const v0 = a > b ? a : b; d |= t[p]! ^ v0;
+    a = t[l + 1]!; b = t[l + 9]!; const v1 = a > b ? a : b; d |= t[p + 1]! ^ v1;
+    a = t[l + 2]!; b = t[l + 10]!; const v2 = a > b ? a : b; d |= t[p + 2]! ^ v2;
+    a = t[l + 3]!; b = t[l + 11]!; const v3 = a > b ? a : b; d |= t[p + 3]! ^ v3;
+    a = t[l + 4]!; b = t[l + 12]!; const v4 = a > b ? a : b; d |= t[p + 4]! ^ v4;
+    a = t[l + 5]!; b = t[l + 13]!; const v5 = a > b ? a : b; d |= t[p + 5]! ^ v5;
+    a = t[l + 6]!; b = t[l + 14]!; const v6 = a > b ? a : b; d |= t[p + 6]! ^ v6;
+    a = t[l + 7]!; b = t[l + 15]!; const v7 = a > b ? a : b; d |= t[p + 7]! ^ v7;
+    if (d === 0) return false;
+    t[p] = v0; t[p + 1] = v1; t[p + 2] = v2; t[p + 3] = v3;
+    t[p + 4] = v4; t[p + 5] = v5; t[p + 6] = v6; t[p + 7] = v7;
+    return true;
   }
 
   /** After any change to a CPU's counters, maps or online state: its summary, leaf and ancestors. */
