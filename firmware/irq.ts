@@ -36,6 +36,13 @@ export class IrqLayer {
   readonly spurious: number[];
   private nextIrq = 24; // GSIs 0..23 are the I/O APIC's
   readonly descs: IrqDesc[] = [];
+  /** vector_irq as Linux keeps it, a plain per-CPU array by vector (the Maps above are the same bindings). */
+  private readonly vectorTable: (IrqDesc | undefined)[][];
+  /** counts by irq number, as an array for the interrupt entry (the same arrays as `counts`). */
+  private readonly countsByIrq: number[][] = [];
+  /** The CPU that took the last interrupt and its index: a CPU's APIC ID never changes. */
+  private lastCpu: CpuContext | null = null;
+  private lastIndex = -1;
 
   constructor(
     private readonly cpuCount: number,
@@ -43,6 +50,7 @@ export class IrqLayer {
     private readonly lapic: LapicDriver,
   ) {
     this.vectorIrq = Array.from({ length: cpuCount }, () => new Map());
+    this.vectorTable = Array.from({ length: cpuCount }, () => new Array<IrqDesc | undefined>(256).fill(undefined));
     this.unexpected = new Array(cpuCount).fill(0);
     this.spurious = new Array(cpuCount).fill(0);
     const stub: InterruptHandler = (cpu, vector) => this.common(cpu, vector);
@@ -52,22 +60,30 @@ export class IrqLayer {
   }
 
   cpuIndex(cpu: CpuContext): number {
-    return this.apicIdToIndex.get(cpu.cpuid().apicId) ?? -1;
+    if (cpu === this.lastCpu) return this.lastIndex;
+    const idx = this.apicIdToIndex.get(cpu.cpuid().apicId) ?? -1;
+    this.lastCpu = cpu;
+    this.lastIndex = idx;
+    return idx;
   }
 
   newDesc(owner: string, index: number, kind: IrqDesc['kind'], handler: IrqDesc['handler'], gsi?: number): IrqDesc {
     const d: IrqDesc = { irq: gsi ?? this.nextIrq++, owner, index, kind, handler };
     this.descs.push(d);
-    this.counts.set(d.irq, new Array(this.cpuCount).fill(0));
+    const counts = new Array<number>(this.cpuCount).fill(0);
+    this.counts.set(d.irq, counts);
+    this.countsByIrq[d.irq] = counts;
     return d;
   }
 
   bind(cpuIndex: number, vector: number, desc: IrqDesc): void {
     this.vectorIrq[cpuIndex]!.set(vector, desc);
+    this.vectorTable[cpuIndex]![vector] = desc;
   }
 
   unbind(cpuIndex: number, vector: number): void {
     this.vectorIrq[cpuIndex]!.delete(vector);
+    this.vectorTable[cpuIndex]![vector] = undefined;
   }
 
   private common(cpu: CpuContext, vector: number): void {
@@ -78,10 +94,10 @@ export class IrqLayer {
       if (this.recording) this.observations.push({ cpu: idx, vector, irq: null, owner: null, index: null });
       return;
     }
-    const desc = idx >= 0 ? this.vectorIrq[idx]!.get(vector) : undefined;
+    const desc = idx >= 0 ? this.vectorTable[idx]![vector] : undefined;
     if (this.recording) this.observations.push({ cpu: idx, vector, irq: desc?.irq ?? null, owner: desc?.owner ?? null, index: desc?.index ?? null });
     if (desc) {
-      this.counts.get(desc.irq)![idx]!++;
+      this.countsByIrq[desc.irq]![idx]!++;
       desc.handler(cpu, desc);
     } else if (idx >= 0) {
       this.unexpected[idx]!++;

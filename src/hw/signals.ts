@@ -45,8 +45,9 @@ export interface PciUpstream {
   /** A DWORD memory write mastered by the function (an MSI/MSI-X message). */
   memoryWrite(address: bigint, data: number): void;
   /**
-   * Optional fast form of memoryWrite(): the address as two 32-bit unsigned halves, no BigInt.
-   * Functions use it when present; it must behave exactly like memoryWrite(hi·2^32 + lo, data).
+   * Optional fast form of memoryWrite(): the address as two 32-bit halves, no BigInt. Each argument
+   * is a 32-bit pattern, signed or unsigned (`x | 0` keeps it a small integer for the engine).
+   * Functions use it when present; it must behave exactly like memoryWrite(hi·2^32 + lo, data >>> 0).
    */
   memoryWriteParts?(addressLo: number, addressHi: number, data: number): void;
   /** INTx pin (1 = INTA# … 4 = INTD#) asserted or de-asserted. */

@@ -31,6 +31,9 @@ export class CpuShutdown extends Error {
 }
 
 const IA32_APIC_BASE = 0x1b;
+/** What hlt() and spin() yield: the scheduler only reads them, so one shared object each. */
+const HLT: GuestYield = Object.freeze({ kind: 'hlt' });
+const SPIN: GuestYield = Object.freeze({ kind: 'spin' });
 const IA32_TSC_DEADLINE = 0x6e0;
 
 export class Cpu implements LapicSink {
@@ -220,13 +223,13 @@ export class Cpu implements LapicSink {
       rdtsc: () => cpu.tsc(),
       installCode: (address, program) => bus.installCode(address, program),
       *hlt() {
-        yield { kind: 'hlt' };
+        yield HLT;
       },
       *pause(ns: number) {
         yield { kind: 'pause', ns };
       },
       *spin() {
-        yield { kind: 'spin' };
+        yield SPIN;
       },
     };
   }

@@ -65,6 +65,7 @@ export class MachineConfigError extends Error {
 
 export const MAX_CPUS = 1024;
 
+const STOCK_MSI_WRITE = ApicBus.prototype.msiWrite;
 const MSI_LO = BigInt(MAP.MSI_WINDOW_BASE);
 const MSI_HI = BigInt(MAP.MSI_WINDOW_BASE + MAP.MSI_WINDOW_SIZE);
 
@@ -188,8 +189,11 @@ export class Machine implements CpuBus {
 
   /** deviceWrite() with the address as 32-bit halves: MSIs go to the bus as numbers, nothing allocated. */
   private deviceWriteParts(lo: number, hi: number, data: number): void {
-    if (hi !== 0 || lo < MAP.MSI_WINDOW_BASE || lo >= MAP.MSI_WINDOW_BASE + MAP.MSI_WINDOW_SIZE || this.config.traceWire !== false) {
-      this.deviceWrite(hi === 0 ? BigInt(lo) : (BigInt(hi) << 32n) | BigInt(lo), data); // the wire record needs the outcome object
+    // 0xFEE00000–0xFEEFFFFF is exactly address bits 31:20 = 0xFEE (halves may be signed patterns).
+    // The BigInt path when the write goes elsewhere, when the wire record needs the outcome object,
+    // or when msiWrite was replaced or overridden (a tap on the wire must see every MSI).
+    if (hi !== 0 || lo >>> 20 !== MAP.MSI_WINDOW_BASE >>> 20 || this.config.traceWire !== false || this.bus.msiWrite !== STOCK_MSI_WRITE) {
+      this.deviceWrite((BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0), data >>> 0);
       return;
     }
     const code = this.bus.deliverMsi(lo, 0, data);

@@ -15,26 +15,34 @@ const SPIN_NS = 50;
 export class Scheduler {
   /** Virtual time in ns (the TSC runs at 1 GHz). */
   time = 0;
-  // Scheduling sets, kept in CPU order.
-  private readonly isActive: Uint8Array;
-  private active: number[] = [];
+  // Scheduling sets: a bit per CPU, listed in CPU order into a reused buffer when a round (or a
+  // search for the next event) starts and the set changed. Nothing lists them while a list is walked,
+  // so a round steps exactly the CPUs that were active when it began.
+  private readonly activeBits: Uint32Array;
+  private readonly active: Int32Array;
+  private activeCount = 0;
   private activeDirty = false;
-  private readonly isTimed: Uint8Array;
-  private timed: number[] = [];
+  private readonly timedBits: Uint32Array;
+  private readonly timed: Int32Array;
+  private timedCount = 0;
   private timedDirty = false;
   /** Bus-clock ticks each local APIC has been clocked to. */
   private readonly tickedTo: Float64Array;
 
   constructor(private readonly cpus: readonly Cpu[], private readonly timeLimit: number) {
-    this.isActive = new Uint8Array(cpus.length);
-    this.isTimed = new Uint8Array(cpus.length);
+    const words = (cpus.length + 31) >>> 5;
+    this.activeBits = new Uint32Array(words);
+    this.active = new Int32Array(cpus.length);
+    this.timedBits = new Uint32Array(words);
+    this.timed = new Int32Array(cpus.length);
     this.tickedTo = new Float64Array(cpus.length);
   }
 
   wake(cpu: Cpu): void {
     const i = cpu.index;
-    if (!this.isActive[i]) {
-      this.isActive[i] = 1;
+    const bit = 1 << (i & 31);
+    if (!(this.activeBits[i >>> 5]! & bit)) {
+      this.activeBits[i >>> 5]! |= bit;
       this.activeDirty = true;
     }
     this.noteTimer(cpu);
@@ -43,8 +51,10 @@ export class Scheduler {
   /** Tracks whether the CPU's APIC timer will raise something (periodic/one-shot count or TSC deadline). */
   private noteTimer(cpu: Cpu): void {
     const armed = cpu.lapic.ticksUntilNextEvent() !== null || (cpu.lapic.hasTscDeadline && cpu.lapic.tscDeadline !== 0n);
-    if (armed !== (this.isTimed[cpu.index] === 1)) {
-      this.isTimed[cpu.index] = armed ? 1 : 0;
+    const i = cpu.index;
+    const bit = 1 << (i & 31);
+    if (armed !== ((this.timedBits[i >>> 5]! & bit) !== 0)) {
+      this.timedBits[i >>> 5]! ^= bit;
       this.timedDirty = true;
     }
   }
@@ -58,27 +68,28 @@ export class Scheduler {
     }
   }
 
-  private activeCpus(): number[] {
+  /** Lists the active CPUs into `active` if the set changed; returns how many there are. */
+  private activeCpus(): number {
     if (this.activeDirty) {
-      this.active = [];
-      for (let i = 0; i < this.cpus.length; i++) if (this.isActive[i]) this.active.push(i);
+      this.activeCount = listBits(this.activeBits, this.active);
       this.activeDirty = false;
     }
-    return this.active;
+    return this.activeCount;
   }
 
-  private timedCpus(): number[] {
+  private timedCpus(): number {
     if (this.timedDirty) {
-      this.timed = [];
-      for (let i = 0; i < this.cpus.length; i++) if (this.isTimed[i]) this.timed.push(i);
+      this.timedCount = listBits(this.timedBits, this.timed);
       this.timedDirty = false;
     }
-    return this.timed;
+    return this.timedCount;
   }
 
   private deactivate(cpu: Cpu): void {
-    if (this.isActive[cpu.index]) {
-      this.isActive[cpu.index] = 0;
+    const i = cpu.index;
+    const bit = 1 << (i & 31);
+    if (this.activeBits[i >>> 5]! & bit) {
+      this.activeBits[i >>> 5]! &= ~bit;
       this.activeDirty = true;
     }
   }
@@ -86,9 +97,10 @@ export class Scheduler {
   /** Advances virtual time to `t`, clocking every armed local APIC timer. */
   private advanceTo(t: number): void {
     this.time = t;
-    // Rebuilding a list after a change makes a new array, so iterating the current one is safe.
-    for (const i of this.timedCpus()) {
-      const c = this.cpus[i]!;
+    // noteTimer() only marks the set dirty; it is listed again at the next timedCpus() call.
+    const n = this.timedCpus();
+    for (let k = 0; k < n; k++) {
+      const c = this.cpus[this.timed[k]!]!;
       this.syncApic(c);
       this.noteTimer(c);
     }
@@ -97,12 +109,14 @@ export class Scheduler {
   /** Earliest time something will happen without a CPU running: a paused thread or an APIC timer. */
   private nextEventTime(): number | null {
     let next: number | null = null;
-    for (const i of this.activeCpus()) {
-      const c = this.cpus[i]!;
+    const na = this.activeCpus();
+    for (let k = 0; k < na; k++) {
+      const c = this.cpus[this.active[k]!]!;
       if (c.state === 'running' && c.wakeAt > this.time) next = next === null ? c.wakeAt : Math.min(next, c.wakeAt);
     }
-    for (const i of this.timedCpus()) {
-      const c = this.cpus[i]!;
+    const nt = this.timedCpus();
+    for (let k = 0; k < nt; k++) {
+      const c = this.cpus[this.timed[k]!]!;
       const ticks = c.lapic.ticksUntilNextEvent();
       let t: number | null = null;
       if (ticks !== null) t = (Math.floor(this.time / BUS_CLOCK_NS) + Math.max(1, ticks)) * BUS_CLOCK_NS;
@@ -170,7 +184,8 @@ export class Scheduler {
     bsp.start(program);
     for (;;) {
       let progressed = false;
-      for (const i of this.activeCpus()) if (this.step(this.cpus[i]!)) progressed = true;
+      const n = this.activeCpus();
+      for (let k = 0; k < n; k++) if (this.step(this.cpus[this.active[k]!]!)) progressed = true;
       if (bsp.state === 'finished') return 'bsp-finished';
       if (bsp.state === 'shutdown') return 'bsp-shutdown';
       if (progressed) continue;
@@ -189,4 +204,18 @@ export class Scheduler {
       this.advanceTo(next);
     }
   }
+}
+
+/** Writes the indexes of the set bits of `bits` into `out` in ascending order; returns their number. */
+function listBits(bits: Uint32Array, out: Int32Array): number {
+  let n = 0;
+  for (let w = 0; w < bits.length; w++) {
+    let x = bits[w]!;
+    while (x !== 0) {
+      const low = x & -x;
+      out[n++] = (w << 5) | (31 - Math.clz32(low));
+      x ^= low;
+    }
+  }
+  return n;
 }

@@ -158,8 +158,8 @@ export class ApicBus implements InterruptRouter {
 
   /**
    * The machine-internal MSI entry point: the same decode and delivery as msiWrite() for a DWORD
-   * write of `data` (a 32-bit unsigned number) to address hi:lo (two 32-bit unsigned numbers), with
-   * no BigInt and no allocation on the physical-destination path. Returns MSI_DELIVERED or one of the
+   * write of `data` to address hi:lo, all three 32-bit patterns (signed or unsigned), with no BigInt
+   * and no allocation on the physical-destination path. Returns MSI_DELIVERED or one of the
    * MSI_* failure codes; msiFailure() turns a code into msiWrite()'s outcome.
    */
   deliverMsi(lo: number, hi: number, data: number): number {

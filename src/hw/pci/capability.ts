@@ -20,7 +20,7 @@ export interface CapabilityHost {
   memoryBarSize(index: number): bigint | null;
   /** Master a DWORD memory write (an MSI/MSI-X message); false if it could not leave the function. */
   sendMessage(address: bigint, data: number): boolean;
-  /** Optional BigInt-free sendMessage (address hi·2^32 + lo); capabilities use it when present. */
+  /** Optional BigInt-free sendMessage (address hi·2^32 + lo; 32-bit patterns, signed or not); used when present. */
   sendMessageParts?(addressLo: number, addressHi: number, data: number): boolean;
   /** An interrupt mechanism was switched on or off: INTx must be re-evaluated. */
   interruptModeChanged(): void;

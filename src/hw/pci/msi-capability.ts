@@ -102,6 +102,7 @@ export class MsiCapability implements PciCapability {
   private on = false;
   /** 2^MME: messages the function may send. */
   private count = 1;
+  /** Address halves as int32 patterns (`| 0`), so they stay small integers on the message path. */
   private addrLo = 0;
   private addrHi = 0;
   /** Data with the low MME bits cleared (the full data register with the ignoreMme quirk). */
@@ -235,9 +236,9 @@ export class MsiCapability implements PciCapability {
     this.count = 1 << mme;
     const lo = c.getRaw(this.base + this.layout.address, 4);
     const hi = this.layout.upper === null ? 0 : c.getRaw(this.base + this.layout.upper, 4);
-    if (lo !== this.addrLo || hi !== this.addrHi) {
-      this.addrLo = lo;
-      this.addrHi = hi;
+    if ((lo | 0) !== this.addrLo || (hi | 0) !== this.addrHi) {
+      this.addrLo = lo | 0;
+      this.addrHi = hi | 0;
       this.cachedAddress = (BigInt(hi) << 32n) | BigInt(lo);
     }
     const data = c.getRaw(this.base + this.layout.data, 2);

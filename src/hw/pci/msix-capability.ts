@@ -69,8 +69,11 @@ export class MsixCapability implements PciCapability {
   readonly pbaBar: number;
   readonly pbaOffset: number;
   private readonly table: Uint8Array;
-  /** The table as dwords (address low, high, data, vector control per entry), kept with every table write. */
-  private readonly words: Uint32Array;
+  /**
+   * The table as dwords (address low, high, data, vector control per entry), kept with every table
+   * write; int32 patterns so the message path passes small integers.
+   */
+  private readonly words: Int32Array;
   private readonly pending: Uint8Array;
   private host: CapabilityHost | null = null;
   private base = 0;
@@ -101,7 +104,7 @@ export class MsixCapability implements PciCapability {
     }
     this.table = new Uint8Array(tableSize * PCI_MSIX_ENTRY_SIZE);
     for (let i = 0; i < tableSize; i++) this.table[i * PCI_MSIX_ENTRY_SIZE + PCI_MSIX_ENTRY_VECTOR_CTRL] = PCI_MSIX_ENTRY_CTRL_MASKBIT;
-    this.words = new Uint32Array(tableSize * 4);
+    this.words = new Int32Array(tableSize * 4);
     for (let i = 0; i < tableSize; i++) this.syncEntry(i);
     this.pending = new Uint8Array(tableSize);
   }
@@ -175,7 +178,7 @@ export class MsixCapability implements PciCapability {
     switch (this.fireCode(index)) {
       case FIRE_SENT: {
         const w = index * 4;
-        return { result: 'sent', index, address: (BigInt(this.words[w + 1]!) << 32n) | BigInt(this.words[w]!), data: this.words[w + 2]! };
+        return { result: 'sent', index, address: (BigInt(this.words[w + 1]! >>> 0) << 32n) | BigInt(this.words[w]! >>> 0), data: this.words[w + 2]! >>> 0 };
       }
       case FIRE_PENDING: return { result: 'pending', index };
       case FIRE_DISABLED: return { result: 'suppressed', index, reason: 'msix-disabled' };
@@ -205,7 +208,7 @@ export class MsixCapability implements PciCapability {
     const lo = this.words[w]!;
     const hi = this.words[w + 1]!;
     const data = this.words[w + 2]!;
-    return h.sendMessageParts !== undefined ? h.sendMessageParts(lo, hi, data) : h.sendMessage((BigInt(hi) << 32n) | BigInt(lo), data);
+    return h.sendMessageParts !== undefined ? h.sendMessageParts(lo, hi, data) : h.sendMessage((BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0), data >>> 0);
   }
 
   trigger(index: number): MsixFireOutcome {

@@ -51,6 +51,8 @@ export class PciFunction implements CapabilityHost {
   readonly interruptPin: number;
   private readonly bars: (Bar | null)[] = new Array<Bar | null>(PCI_BAR_COUNT).fill(null);
   private readonly caps: CapabilityList;
+  /** Capabilities that own BAR regions (MSI-X), so BAR accesses skip the others. */
+  private readonly barCaps: PciCapability[] = [];
   private binding: FunctionBinding | null = null;
   private intxOut = false;
   /** Command bit 2, kept by the command-register write hook (the only way it changes). */
@@ -103,7 +105,9 @@ export class PciFunction implements CapabilityHost {
 
   /** Place a capability in the list; returns its config offset. */
   addCapability(cap: PciCapability): number {
-    return this.caps.add(cap);
+    const at = this.caps.add(cap);
+    if (typeof cap.barRead === 'function' || typeof cap.barWrite === 'function') this.barCaps.push(cap);
+    return at;
   }
 
   capabilities(): readonly { offset: number; cap: PciCapability }[] {
@@ -185,7 +189,7 @@ export class PciFunction implements CapabilityHost {
 
   /** Access to BAR `bar` at `offset`: capability-owned regions (MSI-X) first, then the device. */
   barAccessRead(bar: number, offset: number, size: AccessSize): number {
-    for (const { cap } of this.caps.entries()) {
+    for (const cap of this.barCaps) {
       const v = cap.barRead?.(bar, offset, size);
       if (v !== undefined && v !== null) return v;
     }
@@ -194,7 +198,7 @@ export class PciFunction implements CapabilityHost {
 
   barAccessWrite(bar: number, offset: number, size: AccessSize, value: number): void {
     const v = checkValue(value, size);
-    for (const { cap } of this.caps.entries()) {
+    for (const cap of this.barCaps) {
       if (cap.barWrite?.(bar, offset, size, v) === true) return;
     }
     this.barWrite(bar, offset, size, v);
@@ -255,13 +259,16 @@ export class PciFunction implements CapabilityHost {
     return true;
   }
 
-  /** sendMessage() with the address as two 32-bit halves: no BigInt unless the upstream needs one. */
+  /**
+   * sendMessage() with the address as two 32-bit halves (signed or unsigned patterns, like data):
+   * no BigInt unless the upstream needs one.
+   */
   sendMessageParts(addressLo: number, addressHi: number, data: number): boolean {
     const b = this.binding;
     if (b === null) return false;
     const up = b.upstream;
     if (up.memoryWriteParts !== undefined) up.memoryWriteParts(addressLo, addressHi, data);
-    else up.memoryWrite(partsToBigint(addressLo, addressHi), data);
+    else up.memoryWrite(partsToBigint(addressLo, addressHi), data >>> 0);
     this.messageSentParts(addressLo, addressHi, data);
     return true;
   }
@@ -271,7 +278,7 @@ export class PciFunction implements CapabilityHost {
 
   /** messageSent() for sendMessageParts(); override both to avoid building the BigInt. */
   protected messageSentParts(addressLo: number, addressHi: number, data: number): void {
-    this.messageSent(partsToBigint(addressLo, addressHi), data);
+    this.messageSent(partsToBigint(addressLo, addressHi), data >>> 0);
   }
 
   get label(): string {

@@ -24,7 +24,7 @@ const ECAM_FN_SHIFT = 12;
 /** What the board gives the host: where MSI writes and INTx levels go. */
 export interface PciHostUpstream {
   memoryWrite(address: bigint, data: number): void;
-  /** Optional BigInt-free form of memoryWrite (address hi·2^32 + lo); used when present. */
+  /** Optional BigInt-free form of memoryWrite (address hi·2^32 + lo, 32-bit patterns); used when present. */
   memoryWriteParts?(addressLo: number, addressHi: number, data: number): void;
   intx(bdf: string, pin: number, level: boolean): void;
 }
