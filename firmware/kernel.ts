@@ -21,6 +21,8 @@ const EP_DEVICE = 0x0001;
 const TRAMPOLINE = 0x8000;
 const PCI_MMIO_BASE = 0xc000_0000;
 const PCI_MMIO_LIMIT = 0xfebf_ffff;
+/** What an idle AP yields: HLT, the same as `yield* cpu.hlt()` without a helper generator per wake-up. */
+const HLT: GuestYield = { kind: 'hlt' };
 
 /** The kernel command line, so to speak: what the guest is told at boot. */
 export interface BootParams {
@@ -206,6 +208,6 @@ function apEntry(lapic: LapicDriver, irq: IrqLayer, domain: VectorDomain, indexO
     domain.online(idx);
     aps.checkedIn[idx] = true;
     cpu.sti();
-    for (;;) yield* cpu.hlt();
+    for (;;) yield HLT;
   };
 }

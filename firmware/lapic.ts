@@ -38,7 +38,12 @@ export class LapicDriver {
   /** The mode found at boot; like Linux's x2apic_mode it is read once, since every CPU uses the same. */
   private cached: LapicMode | null = null;
 
-  constructor(private readonly base: number) {}
+  /** The MMIO base as an int32 pattern (the CPU takes addresses >>> 0): no boxed number per access. */
+  private readonly base: number;
+
+  constructor(base: number) {
+    this.base = base | 0;
+  }
 
   mode(cpu: CpuContext): LapicMode {
     if (this.cached) return this.cached;
@@ -49,12 +54,12 @@ export class LapicDriver {
 
   read(cpu: CpuContext, reg: number): number {
     if (this.mode(cpu) === 'x2apic') return Number(cpu.rdmsr(0x800 + (reg >> 4)) & 0xffffffffn);
-    return cpu.read32(this.base + reg);
+    return cpu.read32((this.base + reg) | 0);
   }
 
   write(cpu: CpuContext, reg: number, value: number): void {
     if (this.mode(cpu) === 'x2apic') cpu.wrmsr(0x800 + (reg >> 4), BigInt(value >>> 0));
-    else cpu.write32(this.base + reg, value >>> 0);
+    else cpu.write32((this.base + reg) | 0, value >>> 0);
   }
 
   id(cpu: CpuContext): number {

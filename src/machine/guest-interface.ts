@@ -23,6 +23,10 @@ export interface CpuidInfo {
   x2apic: boolean;
 }
 
+/**
+ * Memory addresses are 32-bit physical addresses: the CPU takes `address >>> 0`, so a signed int32
+ * pattern (`a | 0`) names the same byte and stays a small integer for the JS engine.
+ */
 export interface CpuContext {
   in8(port: number): number;
   in16(port: number): number;
