@@ -261,7 +261,7 @@ export class Machine implements CpuBus {
     }
     if (a >= MAP.IOAPIC_BASE && a < MAP.IOAPIC_BASE + MAP.IOAPIC_SIZE) return this.lane(this.ioapic.read(a & 0xffc), a, size);
     if (a >= MAP.ECAM_BASE && a < MAP.ECAM_BASE + MAP.ECAM_SIZE) return this.pci.ecamRead(a - MAP.ECAM_BASE, size);
-    const hit = this.decodeBar(a, size);
+    const hit = this.decodeBar(a | 0, size);
     if (hit) return hit.fn.barAccessRead(hit.bar, a - hit.base, size);
     this.event(cpu, 'unassigned-read', `${size}-byte read of unclaimed 0x${a.toString(16)}`);
     return size === 4 ? 0xffffffff : size === 2 ? 0xffff : 0xff; // master abort
@@ -299,7 +299,7 @@ export class Machine implements CpuBus {
       return;
     }
     if (a >= MAP.MSI_WINDOW_BASE && a < MAP.MSI_WINDOW_BASE + MAP.MSI_WINDOW_SIZE) return; // handled above for the LAPIC page
-    const hit = this.decodeBar(a, size);
+    const hit = this.decodeBar(a | 0, size);
     if (hit) {
       hit.fn.barAccessWrite(hit.bar, a - hit.base, size, value >>> 0 & (size === 4 ? 0xffffffff : size === 2 ? 0xffff : 0xff));
       return;
@@ -310,10 +310,12 @@ export class Machine implements CpuBus {
   /**
    * The memory BAR claiming [a, a + size), cached per 16-byte granule (the smallest memory BAR). BAR
    * bases and decode enables change only through configuration writes, which clear the cache.
+   * `a32` is the address as an int32 pattern, so calling here never boxes a number.
    */
-  private decodeBar(a: number, size: 1 | 2 | 4): { fn: PciFunction; bar: number; base: number } | null {
-    const key = Math.floor(a / 16);
-    if (key === this.lastGranule && (a & 15) + size <= 16) return this.lastHit;
+  private decodeBar(a32: number, size: 1 | 2 | 4): { fn: PciFunction; bar: number; base: number } | null {
+    const key = a32 >>> 4;
+    if (key === this.lastGranule && (a32 & 15) + size <= 16) return this.lastHit;
+    const a = a32 >>> 0;
     let hit = this.barCache.get(key);
     if (hit === undefined) {
       hit = null;

@@ -51,6 +51,7 @@ export class LocalApic extends LapicSources {
       this.report('mmio-unavailable', `MMIO write of 0x${offset.toString(16)} in ${this.apicMode} mode`);
       return;
     }
+    if (offset === R.REG_EOI) return this.eoi(); // write-only, any value: the one register written per interrupt
     const access = R.xapicRegisterAccess(offset);
     if (access === null) this.illegalRegister(offset, 'write');
     else if (access === 'ro') this.report('read-only-write', `write of 0x${(value >>> 0).toString(16)} to read-only 0x${offset.toString(16)}`);
