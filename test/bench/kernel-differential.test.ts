@@ -284,12 +284,14 @@ function replayBatched(g: Geometry, events: Event[]): WasmKernelReference {
       continue;
     }
     flush();
-    if (e.t === 'online') k.online(e.cpu);
-    else if (e.t === 'offline') k.offline(e.cpu);
-    else if (e.t === 'assign') k.assign(e.cpu, e.bit);
-    else if (e.t === 'reserve') k.reserve();
-    else if (e.t === 'unreserve') k.removeReserved();
-    else k.writeMask(e.slot, e.words);
+    switch (e.t) {
+      case 'online': k.online(e.cpu); break;
+      case 'offline': k.offline(e.cpu); break;
+      case 'assign': k.assign(e.cpu, e.bit); break;
+      case 'reserve': k.reserve(); break;
+      case 'unreserve': k.removeReserved(); break;
+      case 'mask': k.writeMask(e.slot, e.words); break;
+    }
   }
   flush();
   return k;
