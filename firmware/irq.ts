@@ -36,8 +36,11 @@ export class IrqLayer {
   readonly spurious: number[];
   private nextIrq = 24; // GSIs 0..23 are the I/O APIC's
   readonly descs: IrqDesc[] = [];
-  /** vector_irq as Linux keeps it, a plain per-CPU array by vector (the Maps above are the same bindings). */
-  private readonly vectorTable: (IrqDesc | undefined)[][];
+  /**
+   * vector_irq as Linux keeps it, a plain per-CPU array by vector (the Maps above hold the same
+   * bindings); made on a CPU's first binding.
+   */
+  private readonly vectorTable: ((IrqDesc | undefined)[] | undefined)[];
   /** counts by irq number, as an array for the interrupt entry (the same arrays as `counts`). */
   private readonly countsByIrq: number[][] = [];
   /** The CPU that took the last interrupt and its index: a CPU's APIC ID never changes. */
@@ -50,7 +53,7 @@ export class IrqLayer {
     private readonly lapic: LapicDriver,
   ) {
     this.vectorIrq = Array.from({ length: cpuCount }, () => new Map());
-    this.vectorTable = Array.from({ length: cpuCount }, () => new Array<IrqDesc | undefined>(256).fill(undefined));
+    this.vectorTable = new Array<(IrqDesc | undefined)[] | undefined>(cpuCount).fill(undefined);
     this.unexpected = new Array(cpuCount).fill(0);
     this.spurious = new Array(cpuCount).fill(0);
     const stub: InterruptHandler = (cpu, vector) => this.common(cpu, vector);
@@ -78,12 +81,13 @@ export class IrqLayer {
 
   bind(cpuIndex: number, vector: number, desc: IrqDesc): void {
     this.vectorIrq[cpuIndex]!.set(vector, desc);
-    this.vectorTable[cpuIndex]![vector] = desc;
+    (this.vectorTable[cpuIndex] ??= new Array<IrqDesc | undefined>(256).fill(undefined))[vector] = desc;
   }
 
   unbind(cpuIndex: number, vector: number): void {
     this.vectorIrq[cpuIndex]!.delete(vector);
-    this.vectorTable[cpuIndex]![vector] = undefined;
+    const table = this.vectorTable[cpuIndex];
+    if (table !== undefined) table[vector] = undefined;
   }
 
   private common(cpu: CpuContext, vector: number): void {
@@ -94,7 +98,7 @@ export class IrqLayer {
       if (this.recording) this.observations.push({ cpu: idx, vector, irq: null, owner: null, index: null });
       return;
     }
-    const desc = idx >= 0 ? this.vectorTable[idx]![vector] : undefined;
+    const desc = idx >= 0 ? this.vectorTable[idx]?.[vector] : undefined;
     if (this.recording) this.observations.push({ cpu: idx, vector, irq: desc?.irq ?? null, owner: desc?.owner ?? null, index: desc?.index ?? null });
     if (desc) {
       this.countsByIrq[desc.irq]![idx]!++;
