@@ -14,7 +14,7 @@ const ascBin = path.join(path.dirname(require.resolve('assemblyscript/package.js
 const MODULES = [
   { entry: 'assembly/index.ts', wasm: 'build/matrix.wasm', args: [], out: 'src/alloc/wasm/matrix-wasm.generated.ts', name: 'MATRIX_WASM_BASE64' },
   {
-    entry: 'assembly/kernel/index.ts', wasm: 'build/kernel.wasm', args: ['--outFile', 'build/kernel.wasm', '--textFile', 'build/kernel.wat'],
+    entry: 'assembly/kernel/index.ts', wasm: 'build/kernel.wasm', args: ['--outFile', 'build/kernel.wasm', '--textFile', 'build/kernel.wat', '--enable', 'simd'],
     out: 'src/alloc/wasm/kernel-wasm.generated.ts', name: 'KERNEL_WASM_BASE64',
   },
 ];

@@ -284,13 +284,33 @@ function findBestCpu(mp: usize, floor: i32): i32 {
     let bits = u64At(mp, w);
     if (w == last) bits &= maskTail;
     const base = w << 6;
+    // The kernel tests online first; available first skips the flag load on most CPUs (same result).
+    if (bits == <u64>-1) {
+      // A full word (a partial last word never gets here): no bit search, and 8 CPUs compared at once
+      // (SIMD) against the best so far, skipped when none beats it — the usual case, as most CPUs tie.
+      let vmax = i32x4.splat(maxavl);
+      for (let cpu = base, end = base + 64; cpu < end; cpu += 8) {
+        const p = pAvail + (<usize>cpu << 2);
+        if (!v128.any_true(v128.or(i32x4.gt_s(v128.load(p), vmax), i32x4.gt_s(v128.load(p, 16), vmax)))) continue;
+        for (let c = cpu; c < cpu + 8; c++) {
+          const a = i32At(pAvail, c);
+          if (a > maxavl && isOnline(c)) {
+            best = c;
+            maxavl = a;
+          }
+        }
+        vmax = i32x4.splat(maxavl);
+      }
+      continue;
+    }
     while (bits != 0) {
       const cpu = base + <i32>ctz(bits);
       bits &= bits - 1;
       const a = i32At(pAvail, cpu);
-      if (!isOnline(cpu) || a <= maxavl) continue;
-      best = cpu;
-      maxavl = a;
+      if (a > maxavl && isOnline(cpu)) {
+        best = cpu;
+        maxavl = a;
+      }
     }
   }
   return best;
@@ -360,7 +380,7 @@ function orderCandidates(mp: usize, count: i32, skip: i32): i32 {
       const cpu = (w << 6) + <i32>ctz(bits);
       bits &= bits - 1;
       const a = i32At(pAvail, cpu);
-      if (cpu == skip || !isOnline(cpu) || a < count) continue;
+      if (a < count || cpu == skip || !isOnline(cpu)) continue;
       setI32(pBucket, top - a, i32At(pBucket, top - a) + 1); // slot 0 = most available
       total++;
     }
@@ -377,7 +397,7 @@ function orderCandidates(mp: usize, count: i32, skip: i32): i32 {
       const cpu = (w << 6) + <i32>ctz(bits);
       bits &= bits - 1;
       const a = i32At(pAvail, cpu);
-      if (cpu == skip || !isOnline(cpu) || a < count) continue;
+      if (a < count || cpu == skip || !isOnline(cpu)) continue;
       const k = i32At(pBucket, top - a);
       setI32(pBucket, top - a, k + 1);
       setI32(pOrder, k, cpu);

@@ -280,13 +280,31 @@ export class KernelReference {
       let bits = mask[w]!;
       if (w === last) bits &= this.maskTail;
       const base = w << 5;
+      // The kernel tests online first; available first skips the flag load on most CPUs (same result).
+      if (bits === -1) {
+        // A full word (a partial last word never gets here): no bit search, and 8 CPUs skipped at
+        // once when none has more available than the best so far — the usual case, as most CPUs tie.
+        for (let cpu = base, end = base + 32; cpu < end; cpu += 8) {
+          const top = Math.max(avail[cpu]!, avail[cpu + 1]!, avail[cpu + 2]!, avail[cpu + 3]!, avail[cpu + 4]!, avail[cpu + 5]!, avail[cpu + 6]!, avail[cpu + 7]!);
+          if (top <= maxavl) continue;
+          for (let c = cpu; c < cpu + 8; c++) {
+            const a = avail[c]!;
+            if (a > maxavl && on[c] !== 0) {
+              best = c;
+              maxavl = a;
+            }
+          }
+        }
+        continue;
+      }
       while (bits !== 0) {
         const cpu = base + ctz32(bits);
         bits &= bits - 1;
         const a = avail[cpu]!;
-        if (on[cpu] === 0 || a <= maxavl) continue;
-        best = cpu;
-        maxavl = a;
+        if (a > maxavl && on[cpu] !== 0) {
+          best = cpu;
+          maxavl = a;
+        }
       }
     }
     return best;
@@ -388,7 +406,7 @@ export class KernelReference {
       while (bits !== 0) {
         const cpu = (w << 5) + ctz32(bits);
         bits &= bits - 1;
-        if (cpu === skip || on[cpu] === 0 || avail[cpu]! < count) continue;
+        if (avail[cpu]! < count || cpu === skip || on[cpu] === 0) continue;
         b[top - avail[cpu]!]++; // slot 0 = most available
         total++;
       }
@@ -404,7 +422,7 @@ export class KernelReference {
       while (bits !== 0) {
         const cpu = (w << 5) + ctz32(bits);
         bits &= bits - 1;
-        if (cpu === skip || on[cpu] === 0 || avail[cpu]! < count) continue;
+        if (avail[cpu]! < count || cpu === skip || on[cpu] === 0) continue;
         order[b[top - avail[cpu]!]!++] = cpu;
       }
     }

@@ -141,7 +141,8 @@ export class WasmKernelReference {
     if (n > S.MAX_BATCH) throw new RangeError(`batch of ${n} ops exceeds ${S.MAX_BATCH}`);
     this.batchOps.set(ops);
     this.x.runBatch(n);
-    results.set(this.batchRes.subarray(0, n * 2));
+    const r = this.batchRes;
+    for (let i = 0; i < n * 2; i++) results[i] = r[i]!; // no subarray object per call
   }
 
   /** Direct views for zero-copy batching: fill ops in place, then runBatchInPlace(n). */
