@@ -187,44 +187,69 @@ export function init(cpus: i32, bits: i32, start: i32, end: i32, placement: i32)
 
 @inline function nodePtr(i: i32): usize { return pTree + (<usize>i << 5); }
 
-/** Writes the eight keys of `cpu` into its leaf. */
-function writeLeaf(cpu: i32): void {
-  const p = nodePtr(treeLeaves + cpu);
+/** The low four keys of `cpu` (classes 0..3); see leafHi for 4..7. */
+@inline function leafLo(cpu: i32, avl: i32, lg: i32, key: i32): v128 {
+  let v = i32x4.splat(0);
+  v = i32x4.replace_lane(v, 0, avl > 0 ? key : 0);
+  v = i32x4.replace_lane(v, 1, avl >= 1 && lg >= 1 ? key : 0);
+  v = i32x4.replace_lane(v, 2, avl >= 2 && lg >= 2 ? key : 0);
+  return i32x4.replace_lane(v, 3, avl >= 4 && lg >= 4 ? key : 0);
+}
+
+@inline function leafHi(cpu: i32, avl: i32, lg: i32, key: i32): v128 {
+  let v = i32x4.splat(0);
+  v = i32x4.replace_lane(v, 0, avl >= 8 && lg >= 8 ? key : 0);
+  v = i32x4.replace_lane(v, 1, avl >= 16 && lg >= 16 ? key : 0);
+  v = i32x4.replace_lane(v, 2, avl >= 32 && lg >= 32 ? key : 0);
+  return i32x4.replace_lane(v, 3, ((512 - u32At(pManagedAl, cpu)) << CPU_BITS) | cpu);
+}
+
+/** Writes the eight keys of `cpu` into its leaf (all 0 while offline); returns the leaf's index. */
+function writeLeaf(cpu: i32): i32 {
+  const i = treeLeaves + cpu;
+  const p = nodePtr(i);
   if (!isOnline(cpu)) {
     v128.store(p, i32x4.splat(0));
     v128.store(p, i32x4.splat(0), 16);
-    return;
+    return i;
   }
   const avl = u32At(pAvail, cpu);
   const lg = u32At(pLargest, cpu);
   const key = (avl << CPU_BITS) | (CPU_FIELD - cpu);
-  store<i32>(p, avl > 0 ? key : 0);
-  store<i32>(p, avl >= 1 && lg >= 1 ? key : 0, 4);
-  store<i32>(p, avl >= 2 && lg >= 2 ? key : 0, 8);
-  store<i32>(p, avl >= 4 && lg >= 4 ? key : 0, 12);
-  store<i32>(p, avl >= 8 && lg >= 8 ? key : 0, 16);
-  store<i32>(p, avl >= 16 && lg >= 16 ? key : 0, 20);
-  store<i32>(p, avl >= 32 && lg >= 32 ? key : 0, 24);
-  store<i32>(p, ((512 - u32At(pManagedAl, cpu)) << CPU_BITS) | cpu, 28);
+  v128.store(p, leafLo(cpu, avl, lg, key));
+  v128.store(p, leafHi(cpu, avl, lg, key), 16);
+  return i;
 }
 
-/** Recomputes node i from its children; false when it did not change. */
-@inline function pull(i: i32): bool {
+/** Recomputes node i from its children (used by rebuildAll). */
+@inline function pull(i: i32): void {
   const p = nodePtr(i);
   const c = nodePtr(i << 1);
-  const lo = i32x4.max_s(v128.load(c), v128.load(c, 32));
-  const hi = i32x4.max_s(v128.load(c, 16), v128.load(c, 48));
-  if (v128.all_true<i32>(i32x4.eq(lo, v128.load(p))) && v128.all_true<i32>(i32x4.eq(hi, v128.load(p, 16)))) return false;
-  v128.store(p, lo);
-  v128.store(p, hi, 16);
-  return true;
+  v128.store(p, i32x4.max_s(v128.load(c), v128.load(c, 32)));
+  v128.store(p, i32x4.max_s(v128.load(c, 16), v128.load(c, 48)), 16);
 }
 
-/** After any change to a CPU's counters, maps or online state: its summary, leaf and ancestors. */
+/**
+ * After any change to a CPU's counters, maps or online state: its summary, leaf and ancestors. The
+ * walk keeps the node just computed in registers and loads only its sibling and the old parent, so
+ * no level waits for the previous level's store; it stops at the first parent that does not change.
+ */
 function refresh(cpu: i32): void {
   updateLargest(cpu);
-  writeLeaf(cpu);
-  for (let i = (treeLeaves + cpu) >> 1; i >= 1 && pull(i); i >>= 1) {}
+  let i = writeLeaf(cpu);
+  const p0 = nodePtr(i);
+  let lo = v128.load(p0);
+  let hi = v128.load(p0, 16);
+  while (i > 1) {
+    const s = nodePtr(i ^ 1);
+    lo = i32x4.max_s(lo, v128.load(s));
+    hi = i32x4.max_s(hi, v128.load(s, 16));
+    i >>= 1;
+    const p = nodePtr(i);
+    if (v128.all_true<i32>(i32x4.eq(lo, v128.load(p))) && v128.all_true<i32>(i32x4.eq(hi, v128.load(p, 16)))) return;
+    v128.store(p, lo);
+    v128.store(p, hi, 16);
+  }
 }
 
 /** Rebuilds every summary and the whole tree (system bits change every CPU). */

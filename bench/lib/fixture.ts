@@ -5,7 +5,8 @@
 import * as S from '../../assembly/status';
 import type { JsMatrixCore } from '../../src/alloc/js-core';
 import { KernelReference } from '../../src/alloc/kernel-reference';
-import { createMatrixSync, X86_SYSTEM_BITS } from '../../src/alloc/matrix';
+import { createMatrixSync, VectorMatrix, X86_SYSTEM_BITS } from '../../src/alloc/matrix';
+import type { CpuMask } from '../../src/alloc/cpumask';
 import type { WasmMatrixCore } from '../../src/alloc/wasm/wasm-core';
 import { compileKernelModuleSync, WasmKernelReference } from '../../src/alloc/wasm/wasm-kernel';
 import { mulberry32 } from '../../src/util/random';
@@ -13,7 +14,9 @@ import { mulberry32 } from '../../src/util/random';
 export type MaskName = 'one' | 'node' | 'all';
 export const MASK_NAMES: readonly MaskName[] = ['one', 'node', 'all'];
 /** Mask slots in the engines: one CPU, a 64-CPU node slice, all CPUs. */
-export const SLOT: Readonly<Record<MaskName, number>> = { one: 0, node: 1, all: 2 };
+// Slots 1..3, the ones the public API gives its first three frozen masks: `api` below holds the
+// same masks, compiled with api.mask() in this order, so every engine reads the same slot numbers.
+export const SLOT: Readonly<Record<MaskName, number>> = { one: 1, node: 2, all: 3 };
 /** CPUs in a NUMA-node-sized slice. */
 export const NODE_CPUS = 64;
 /** Allocatable vectors per CPU on the x86 preset: [0x20, 0xEB) less 0x32 and 0x80. */
@@ -43,6 +46,9 @@ export interface Fixture {
   kernel: KernelReference;
   /** The same algorithm in AssemblyScript, masks in the same slots as the engines. */
   kernelWasm: WasmKernelReference;
+  /** The public API over `wasm` (the same engine instance), and its frozen masks by slot. */
+  api: VectorMatrix;
+  apiMasks: readonly CpuMask[];
 }
 
 /** The CPU of the one-CPU mask and the node slice: in the middle of the machine, away from CPU 0. */
@@ -112,5 +118,12 @@ export function createFixture(
     js.writeMask(SLOT[name], unsigned);
     kernelWasm.writeMask(SLOT[name], words);
   }
-  return { cpus, load, fill, filledPerCpu: k, maskCpus: lists, masks, wasm, js, kernel, kernelWasm };
+  const api = new VectorMatrix(wasm, 'firstFit');
+  const apiMasks: CpuMask[] = [];
+  for (const name of MASK_NAMES) {
+    const m = api.mask(lists[name]);
+    if (m.encodedSlot !== SLOT[name]) throw new FixtureError(`api mask ${name} went to slot ${m.encodedSlot}, not ${SLOT[name]}`);
+    apiMasks[SLOT[name]] = m;
+  }
+  return { cpus, load, fill, filledPerCpu: k, maskCpus: lists, masks, wasm, js, kernel, kernelWasm, api, apiMasks };
 }

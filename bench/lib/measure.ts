@@ -29,7 +29,20 @@ export class MeasureError extends Error {
 }
 
 export function measure(tasks: readonly TaskSpec[], cfg: MeasureConfig): Record<string, Summary> {
+  return measureRounds(tasks, cfg).pooled;
+}
+
+export interface RoundsResult {
+  /** Every task's samples pooled over the rounds. */
+  pooled: Record<string, Summary>;
+  /** Each round's median per task (ns/op), for ratios taken within one round. */
+  rounds: Array<Record<string, number>>;
+}
+
+/** As measure(), also keeping each round's medians. */
+export function measureRounds(tasks: readonly TaskSpec[], cfg: MeasureConfig): RoundsResult {
   const pooled = new Map<string, number[]>(tasks.map((t) => [t.name, []]));
+  const rounds: Array<Record<string, number>> = [];
   const byName = new Map(tasks.map((t) => [t.name, t]));
   for (let r = 0; r < cfg.rounds; r++) {
     const bench = new Bench({
@@ -47,6 +60,8 @@ export function measure(tasks: readonly TaskSpec[], cfg: MeasureConfig): Record<
       bench.add(t.name, t.fn, before ? { beforeAll: () => before() } : {});
     }
     bench.runSync();
+    const medians: Record<string, number> = {};
+    rounds.push(medians);
     for (const task of bench.tasks) {
       const res = task.result;
       if (res.state !== 'completed') {
@@ -54,12 +69,14 @@ export function measure(tasks: readonly TaskSpec[], cfg: MeasureConfig): Record<
       }
       const per = byName.get(task.name)!.opsPerCall;
       const out = pooled.get(task.name)!;
-      for (const ms of res.latency.samples ?? []) out.push((ms * 1e6) / per);
+      const mine = (res.latency.samples ?? []).map((ms) => (ms * 1e6) / per);
+      for (const v of mine) out.push(v);
+      if (mine.length) medians[task.name] = summarize(mine).medianNs;
     }
   }
   const result: Record<string, Summary> = {};
   for (const [name, v] of pooled) result[name] = summarize(v);
-  return result;
+  return { pooled: result, rounds };
 }
 
 /**

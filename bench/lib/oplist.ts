@@ -8,6 +8,8 @@ import type { KernelReference } from '../../src/alloc/kernel-reference';
 import type { WasmMatrixCore } from '../../src/alloc/wasm/wasm-core';
 import type { WasmKernelReference } from '../../src/alloc/wasm/wasm-kernel';
 import type { Fixture } from './fixture';
+import type { VectorMatrix } from '../../src/alloc/matrix';
+import type { CpuMask } from '../../src/alloc/cpumask';
 import { mulberry32 } from '../../src/util/random';
 
 export interface OpList {
@@ -107,6 +109,25 @@ export function churnList(fx: Fixture, slot: number, steps: number, seed: number
 }
 
 // ---- replaying a list: one monomorphic loop per engine, so no engine pays for another's call sites ----
+// Every runner reads the CPU after an allocation (lastCpu), as any caller must: the public API
+// returns it, so the engines pay for it too.
+
+/** The public API (VectorMatrix over the WASM engine) with frozen masks; lists hold only successes. */
+export function runApi(api: VectorMatrix, masks: readonly CpuMask[], ops: Int32Array, n: number): number {
+  let acc = 0;
+  for (let i = 0; i < n; i++) {
+    const o = i << 2;
+    const code = ops[o]!;
+    const a = ops[o + 1]!;
+    const b = ops[o + 2]!;
+    const c = ops[o + 3]!;
+    if (code === S.OP_ALLOC) acc += api.alloc(masks[a]!).vector;
+    else if (code === S.OP_FREE) api.free(a, b);
+    else if (code === S.OP_ALLOC_BLOCK) acc += api.allocBlock(masks[a]!, b).base;
+    else api.freeBlock(a, b, c);
+  }
+  return acc;
+}
 
 export function runWasm(core: WasmMatrixCore, ops: Int32Array, n: number): number {
   let acc = 0;
@@ -116,9 +137,9 @@ export function runWasm(core: WasmMatrixCore, ops: Int32Array, n: number): numbe
     const a = ops[o + 1]!;
     const b = ops[o + 2]!;
     const c = ops[o + 3]!;
-    if (code === S.OP_ALLOC) acc += core.alloc(a, b);
+    if (code === S.OP_ALLOC) acc += core.alloc(a, b) + core.lastCpu();
     else if (code === S.OP_FREE) acc += core.free(a, b, c);
-    else if (code === S.OP_ALLOC_BLOCK) acc += core.allocBlock(a, b, c);
+    else if (code === S.OP_ALLOC_BLOCK) acc += core.allocBlock(a, b, c) + core.lastCpu();
     else acc += core.freeBlock(a, b, c);
   }
   return acc;
@@ -132,9 +153,9 @@ export function runJs(core: JsMatrixCore, ops: Int32Array, n: number): number {
     const a = ops[o + 1]!;
     const b = ops[o + 2]!;
     const c = ops[o + 3]!;
-    if (code === S.OP_ALLOC) acc += core.alloc(a, b);
+    if (code === S.OP_ALLOC) acc += core.alloc(a, b) + core.lastCpu();
     else if (code === S.OP_FREE) acc += core.free(a, b, c);
-    else if (code === S.OP_ALLOC_BLOCK) acc += core.allocBlock(a, b, c);
+    else if (code === S.OP_ALLOC_BLOCK) acc += core.allocBlock(a, b, c) + core.lastCpu();
     else acc += core.freeBlock(a, b, c);
   }
   return acc;
@@ -149,9 +170,9 @@ export function runKernel(ref: KernelReference, masks: readonly Int32Array[], op
     const a = ops[o + 1]!;
     const b = ops[o + 2]!;
     const c = ops[o + 3]!;
-    if (code === S.OP_ALLOC) acc += ref.alloc(masks[a]!, b !== 0);
+    if (code === S.OP_ALLOC) acc += ref.alloc(masks[a]!, b !== 0) + ref.lastCpu();
     else if (code === S.OP_FREE) acc += ref.free(a, b, c !== 0);
-    else if (code === S.OP_ALLOC_BLOCK) acc += ref.allocBlock(masks[a]!, b, c !== 0);
+    else if (code === S.OP_ALLOC_BLOCK) acc += ref.allocBlock(masks[a]!, b, c !== 0) + ref.lastCpu();
     else acc += ref.freeBlock(a, b, c);
   }
   return acc;
@@ -166,9 +187,9 @@ export function runKernelWasm(core: WasmKernelReference, ops: Int32Array, n: num
     const a = ops[o + 1]!;
     const b = ops[o + 2]!;
     const c = ops[o + 3]!;
-    if (code === S.OP_ALLOC) acc += core.alloc(a, b);
+    if (code === S.OP_ALLOC) acc += core.alloc(a, b) + core.lastCpu();
     else if (code === S.OP_FREE) acc += core.free(a, b, c);
-    else if (code === S.OP_ALLOC_BLOCK) acc += core.allocBlock(a, b, c);
+    else if (code === S.OP_ALLOC_BLOCK) acc += core.allocBlock(a, b, c) + core.lastCpu();
     else acc += core.freeBlock(a, b, c);
   }
   return acc;

@@ -6,7 +6,7 @@
 
 import * as S from '../../assembly/status';
 import type { MatrixCore } from './core';
-import { bestFitRun, ctz32, firstFitRun, largestAligned } from './js-runs';
+import { bestFitRun, ctz32, firstFitRun } from './js-runs';
 
 const WORDS = 8; // 256 bits per map in 32-bit words
 const CPU_BITS = 13; // MAX_CPUS = 8192 CPUs fit the low 13 bits of a key
@@ -24,6 +24,8 @@ export class JsMatrixCore implements MatrixCore {
   readonly maskWords32: number;
   private readonly allocSize: number;
   private readonly range = new Int32Array(WORDS);
+  /** Bits no CPU may allocate: system bits and everything outside [start, end). */
+  private readonly blocked = new Int32Array(WORDS);
   private readonly system = new Int32Array(WORDS);
   private readonly onlineBits: Int32Array;
   private readonly initBits: Int32Array;
@@ -82,6 +84,7 @@ export class JsMatrixCore implements MatrixCore {
     this.groupBase = leaves >>> 5;
     this.tree = new Int32Array(leaves * 2 * KEYS);
     for (let b = start; b < end; b++) this.range[b >>> 5] |= 1 << (b & 31);
+    for (let w = 0; w < WORDS; w++) this.blocked[w] = ~this.range[w]!;
     for (let cpu = 0; cpu < cpus; cpu++) this.updateLargest(cpu);
     for (let slot = 0; slot < S.MASK_SLOTS; slot++) this.commitMask(slot);
   }
@@ -143,31 +146,48 @@ export class JsMatrixCore implements MatrixCore {
     t[p + 7] = ((512 - this.managedAl[cpu]!) << CPU_BITS) | cpu;
   }
 
-  /** Recomputes node i from its children; false when it did not change. Unrolled over the 8 keys. */
-  private pull(i: number): boolean {
+  /** Recomputes node i from its children (rebuildAll). */
+  private pull(i: number): void {
     const t = this.tree;
-    const p = i << 3;
-    const l = p << 1;
-    let a = 0, b = 0, d = 0;
-    a = t[l]!; b = t[l + 8]!; const v0 = a > b ? a : b; d |= t[p]! ^ v0;
-    a = t[l + 1]!; b = t[l + 9]!; const v1 = a > b ? a : b; d |= t[p + 1]! ^ v1;
-    a = t[l + 2]!; b = t[l + 10]!; const v2 = a > b ? a : b; d |= t[p + 2]! ^ v2;
-    a = t[l + 3]!; b = t[l + 11]!; const v3 = a > b ? a : b; d |= t[p + 3]! ^ v3;
-    a = t[l + 4]!; b = t[l + 12]!; const v4 = a > b ? a : b; d |= t[p + 4]! ^ v4;
-    a = t[l + 5]!; b = t[l + 13]!; const v5 = a > b ? a : b; d |= t[p + 5]! ^ v5;
-    a = t[l + 6]!; b = t[l + 14]!; const v6 = a > b ? a : b; d |= t[p + 6]! ^ v6;
-    a = t[l + 7]!; b = t[l + 15]!; const v7 = a > b ? a : b; d |= t[p + 7]! ^ v7;
-    if (d === 0) return false;
-    t[p] = v0; t[p + 1] = v1; t[p + 2] = v2; t[p + 3] = v3;
-    t[p + 4] = v4; t[p + 5] = v5; t[p + 6] = v6; t[p + 7] = v7;
-    return true;
+    const p = i * KEYS;
+    const l = p * 2;
+    for (let k = 0; k < KEYS; k++) {
+      const a = t[l + k]!;
+      const b = t[l + KEYS + k]!;
+      t[p + k] = a > b ? a : b;
+    }
   }
 
-  /** After any change to a CPU's counters, maps or online state: its summary, leaf and ancestors. */
+  /**
+   * After any change to a CPU's counters, maps or online state: its summary, leaf and ancestors.
+   * The walk keeps the node just computed in locals, reads only the sibling and the old parent, and
+   * stops at the first parent that does not change. Unrolled over the 8 keys.
+   */
   private refresh(cpu: number): void {
     this.updateLargest(cpu);
     this.writeLeaf(cpu);
-    for (let i = (this.leaves + cpu) >>> 1; i >= 1 && this.pull(i); i >>>= 1) { /* walk up while changed */ }
+    const t = this.tree;
+    let i = this.leaves + cpu;
+    let p = i * KEYS;
+    let v0 = t[p]!, v1 = t[p + 1]!, v2 = t[p + 2]!, v3 = t[p + 3]!, v4 = t[p + 4]!, v5 = t[p + 5]!, v6 = t[p + 6]!, v7 = t[p + 7]!;
+    while (i > 1) {
+      const s = (i ^ 1) * KEYS;
+      let x = 0;
+      x = t[s]!; if (x > v0) v0 = x;
+      x = t[s + 1]!; if (x > v1) v1 = x;
+      x = t[s + 2]!; if (x > v2) v2 = x;
+      x = t[s + 3]!; if (x > v3) v3 = x;
+      x = t[s + 4]!; if (x > v4) v4 = x;
+      x = t[s + 5]!; if (x > v5) v5 = x;
+      x = t[s + 6]!; if (x > v6) v6 = x;
+      x = t[s + 7]!; if (x > v7) v7 = x;
+      i >>>= 1;
+      p = i * KEYS;
+      const d = (t[p]! ^ v0) | (t[p + 1]! ^ v1) | (t[p + 2]! ^ v2) | (t[p + 3]! ^ v3) | (t[p + 4]! ^ v4) | (t[p + 5]! ^ v5) | (t[p + 6]! ^ v6) | (t[p + 7]! ^ v7);
+      if (d === 0) return;
+      t[p] = v0; t[p + 1] = v1; t[p + 2] = v2; t[p + 3] = v3;
+      t[p + 4] = v4; t[p + 5] = v5; t[p + 6] = v6; t[p + 7] = v7;
+    }
   }
 
   private rebuildAll(): void {
@@ -214,7 +234,7 @@ export class JsMatrixCore implements MatrixCore {
   }
   private freeWord(cpu: number, w: number): number {
     const i = cpu * WORDS + w;
-    return ~(this.allocMap[i]! | this.managedMap[i]! | this.system[w]!) & this.range[w]!;
+    return ~(this.allocMap[i]! | this.managedMap[i]! | this.blocked[w]!);
   }
   private testMap(map: Int32Array, cpu: number, bit: number): boolean {
     return ((map[cpu * WORDS + (bit >>> 5)]! >>> (bit & 31)) & 1) !== 0;
@@ -236,8 +256,20 @@ export class JsMatrixCore implements MatrixCore {
     return f;
   }
 
+  /** largestAligned() of the CPU's free words, folded in one pass without a scratch copy. */
   private updateLargest(cpu: number): void {
-    this.largest[cpu] = largestAligned(this.loadFree(cpu));
+    const a = this.allocMap, m = this.managedMap, bl = this.blocked;
+    const o = cpu * WORDS;
+    let any1 = 0, any2 = 0, any4 = 0, any8 = 0, any16 = 0, any32 = 0;
+    for (let w = 0; w < WORDS; w++) {
+      const y1 = ~(a[o + w]! | m[o + w]! | bl[w]!);
+      const y2 = y1 & (y1 >>> 1) & 0x55555555;
+      const y4 = y2 & (y2 >>> 2) & 0x11111111;
+      const y8 = y4 & (y4 >>> 4) & 0x01010101;
+      const y16 = y8 & (y8 >>> 8) & 0x00010001;
+      any1 |= y1; any2 |= y2; any4 |= y4; any8 |= y8; any16 |= y16; any32 |= y16 & (y16 >>> 16);
+    }
+    this.largest[cpu] = any32 ? 32 : any16 ? 16 : any8 ? 8 : any4 ? 4 : any2 ? 2 : any1 ? 1 : 0;
   }
 
   private lowestFree(cpu: number): number {
@@ -293,6 +325,7 @@ export class JsMatrixCore implements MatrixCore {
       this.total--;
     }
     this.system[bit >>> 5]! |= 1 << (bit & 31);
+    this.blocked[bit >>> 5]! |= 1 << (bit & 31);
     if (bit >= this.start && bit < this.end) this.sysInalloc++;
     this.rebuildAll();
     return S.OK;

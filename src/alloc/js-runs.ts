@@ -27,21 +27,6 @@ export function ctz32(x: number): number {
   return 31 - Math.clz32(x & -x);
 }
 
-/** Largest free aligned block (0, 1, 2, 4, ..., 32). */
-export function largestAligned(free: Int32Array): number {
-  let any1 = 0, any2 = 0, any4 = 0, any8 = 0, any16 = 0, any32 = 0;
-  for (let w = 0; w < WORDS; w++) {
-    const y1 = free[w]!;
-    const y2 = y1 & (y1 >>> 1) & 0x55555555;
-    const y4 = y2 & (y2 >>> 2) & 0x11111111;
-    const y8 = y4 & (y4 >>> 4) & 0x01010101;
-    const y16 = y8 & (y8 >>> 8) & 0x00010001;
-    const y32 = y16 & (y16 >>> 16) & 1;
-    any1 |= y1; any2 |= y2; any4 |= y4; any8 |= y8; any16 |= y16; any32 |= y32;
-  }
-  return any32 ? 32 : any16 ? 16 : any8 ? 8 : any4 ? 4 : any2 ? 2 : any1 ? 1 : 0;
-}
-
 /** First fit: the lowest n-aligned run of n free bits, or -1. */
 export function firstFitRun(free: Int32Array, n: number): number {
   for (let w = 0; w < WORDS; w++) {
