@@ -364,10 +364,10 @@ export function free(cpu: i32, bit: i32, managed: i32): i32 {
 }
 
 /**
- * Writes into `order` the online CPUs of the mask with available >= count, except `skip`, sorted by
+ * Writes into `order` the online CPUs of the mask with count <= available < below, sorted by
  * available descending then CPU ascending (counting sort); returns how many.
  */
-function orderCandidates(mp: usize, count: i32, skip: i32): i32 {
+function orderCandidates(mp: usize, count: i32, below: i32): i32 {
   const top = allocSize;
   const nb = allocSize + 2;
   memory.fill(pBucket, 0, <usize>nb << 2);
@@ -380,11 +380,12 @@ function orderCandidates(mp: usize, count: i32, skip: i32): i32 {
       const cpu = (w << 6) + <i32>ctz(bits);
       bits &= bits - 1;
       const a = i32At(pAvail, cpu);
-      if (a < count || cpu == skip || !isOnline(cpu)) continue;
+      if (a < count || a >= below || !isOnline(cpu)) continue;
       setI32(pBucket, top - a, i32At(pBucket, top - a) + 1); // slot 0 = most available
       total++;
     }
   }
+  if (total == 0) return 0;
   for (let i = 0, acc = 0; i < nb; i++) {
     const c = i32At(pBucket, i);
     setI32(pBucket, i, acc);
@@ -397,13 +398,51 @@ function orderCandidates(mp: usize, count: i32, skip: i32): i32 {
       const cpu = (w << 6) + <i32>ctz(bits);
       bits &= bits - 1;
       const a = i32At(pAvail, cpu);
-      if (a < count || cpu == skip || !isOnline(cpu)) continue;
+      if (a < count || a >= below || !isOnline(cpu)) continue;
       const k = i32At(pBucket, top - a);
       setI32(pBucket, top - a, k + 1);
       setI32(pOrder, k, cpu);
     }
   }
   return total;
+}
+
+let found: i32 = 0; // the bit fallback() found
+
+/**
+ * The candidates after `best` in matrix_find_best_cpu's order (available descending, CPU ascending)
+ * until one has a run; its bit goes to `found`. Those tied with `best` come first and all lie above
+ * it: they are tried lazily in CPU order (after long churn most CPUs tie); the rest are sorted only
+ * if none of them has a run.
+ */
+function fallback(mp: usize, count: i32, best: i32): i32 {
+  const level = i32At(pAvail, best);
+  const last = nWords - 1;
+  for (let w = best >> 6; w < nWords; w++) {
+    let bits = u64At(mp, w);
+    if (w == last) bits &= maskTail;
+    if (w == best >> 6) bits &= <u64>0xFFFFFFFFFFFFFFFE << <u64>(best & 63); // CPUs above best only
+    while (bits != 0) {
+      const cpu = (w << 6) + <i32>ctz(bits);
+      bits &= bits - 1;
+      if (i32At(pAvail, cpu) != level || !isOnline(cpu)) continue;
+      const bit = allocArea(cpu, count, count - 1);
+      if (bit < allocEnd) {
+        found = bit;
+        return cpu;
+      }
+    }
+  }
+  const n = orderCandidates(mp, count, level);
+  for (let i = 0; i < n; i++) {
+    const cpu = i32At(pOrder, i);
+    const bit = allocArea(cpu, count, count - 1);
+    if (bit < allocEnd) {
+      found = bit;
+      return cpu;
+    }
+  }
+  return -1;
 }
 
 /**
@@ -419,17 +458,9 @@ export function allocBlock(slot: i32, count: i32, reserved: i32): i32 {
   if (cpu < 0) return ENOSPC;
   let bit = allocArea(cpu, count, count - 1);
   if (bit >= allocEnd) {
-    const n = orderCandidates(mp, count, cpu);
-    cpu = -1;
-    for (let i = 0; i < n; i++) {
-      const c = i32At(pOrder, i);
-      bit = allocArea(c, count, count - 1);
-      if (bit < allocEnd) {
-        cpu = c;
-        break;
-      }
-    }
+    cpu = fallback(mp, count, cpu);
     if (cpu < 0) return ENOSPC;
+    bit = found;
   }
   setI32(pAllocated, cpu, i32At(pAllocated, cpu) + count);
   setI32(pAvail, cpu, i32At(pAvail, cpu) - count);

@@ -6,12 +6,15 @@
 //   node /tmp/baselines-profile.mjs compare [cpus,...]       ns/op table (median of rounds) + GCs
 //   node /tmp/baselines-profile.mjs loop IMPL CASE CPUS SECS  one loop alone, for --cpu-prof/--trace-gc
 //   node /tmp/baselines-profile.mjs top FILE.cpuprofile       self time by function
-// IMPL: old | js | wasm | wasm-batch; CASE: alloc | block32.
+// IMPL: old | js | wasm | wasm-batch; CASE: alloc | block32 | block32s (block32 on a scattered fill).
+// The scattered fill is bench/lib/fixture.ts's: random vectors on every CPU except every 64th, so the
+// best CPU has no aligned run of 32 and the kernel algorithm tries CPU after CPU.
 
 import { readFileSync } from 'node:fs';
 import { PerformanceObserver, performance } from 'node:perf_hooks';
 import * as S from '../../assembly/status';
 import { KernelReference } from '../../src/alloc/kernel-reference';
+import { mulberry32 } from '../../src/util/random';
 import { compileKernelModuleSync, WasmKernelReference } from '../../src/alloc/wasm/wasm-kernel';
 // @ts-expect-error resolved by baselines-build.mjs to the port before the rewrite (git show)
 import { KernelReference as OldKernelReference } from 'old-kernel-reference';
@@ -25,21 +28,38 @@ interface Port {
   assign(cpu: number, bit: number): number;
 }
 
-function fill(p: Port, cpus: number, load: number, replace: false | 0): void {
-  for (const b of SYSTEM) p.assignSystem(b, replace);
-  const k = Math.round(load * PER_CPU);
+function lowBits(k: number): number[] {
   const bits: number[] = [];
   for (let b = 0x20; b < 0xeb && bits.length < k; b++) if (!SYSTEM.includes(b)) bits.push(b);
+  return bits;
+}
+
+/** fixture.ts's scatteredBits: a seeded shuffle of the CPU's vectors, the first k of them. */
+function scatteredBits(k: number, cpu: number): number[] {
+  const all = lowBits(PER_CPU);
+  const rnd = mulberry32(0x5ca7 + cpu * 7919);
+  for (let i = all.length - 1; i > 0; i--) {
+    const j = Math.floor(rnd() * (i + 1));
+    [all[i], all[j]] = [all[j]!, all[i]!];
+  }
+  return all.slice(0, k);
+}
+
+function fill(p: Port, cpus: number, load: number, scattered: boolean, replace: false | 0): void {
+  for (const b of SYSTEM) p.assignSystem(b, replace);
+  const k = Math.round(load * PER_CPU);
+  const low = lowBits(k);
   for (let c = 0; c < cpus; c++) {
     if (p.online(c) !== S.OK) throw new Error(`online ${c}`);
-    for (const b of bits) if (p.assign(c, b) !== S.OK) throw new Error(`assign ${c} ${b}`);
+    for (const b of scattered && c % 64 !== 63 ? scatteredBits(k, c) : low) if (p.assign(c, b) !== S.OK) throw new Error(`assign ${c} ${b}`);
   }
 }
 
 type Impl = 'old' | 'js' | 'wasm' | 'wasm-batch';
-type Case = 'alloc' | 'block32';
+type Case = 'alloc' | 'block32' | 'block32s';
 const IMPLS: Impl[] = ['old', 'js', 'wasm', 'wasm-batch'];
-const CASES: Case[] = ['alloc', 'block32'];
+const CASES: Case[] = ['alloc', 'block32', 'block32s'];
+const CASE_LABEL: Record<Case, string> = { alloc: 'alloc/free pairs', block32: 'allocBlock(32)/freeBlock pairs', block32s: 'allocBlock(32)/freeBlock pairs, scattered fill' };
 
 interface Machine {
   cpus: number;
@@ -54,13 +74,13 @@ interface Machine {
 
 const PAIRS = 64;
 
-function machine(cpus: number, load: number): Machine {
+function machine(cpus: number, load: number, scattered: boolean): Machine {
   const old = new OldKernelReference(cpus);
   const js = new KernelReference(cpus);
   const wasm = new WasmKernelReference(cpus, 256, 0x20, 0xeb, compileKernelModuleSync());
-  fill(old, cpus, load, false);
-  fill(js, cpus, load, false);
-  fill(wasm, cpus, load, 0);
+  fill(old, cpus, load, scattered, false);
+  fill(js, cpus, load, scattered, false);
+  fill(wasm, cpus, load, scattered, 0);
   const words = Math.ceil(cpus / 64) * 2;
   const allI32 = new Int32Array(words);
   for (let c = 0; c < cpus; c++) allI32[c >>> 5]! |= 1 << (c & 31);
@@ -69,6 +89,7 @@ function machine(cpus: number, load: number): Machine {
   const batch = {} as Machine['batch'];
   for (const cs of CASES) {
     const count = cs === 'alloc' ? 1 : 32;
+    if (scattered !== (cs === 'block32s')) continue;
     const st = cs === 'alloc' ? js.alloc(allI32, false) : js.allocBlock(allI32, count, false);
     const cpu = js.lastCpu();
     if (st < 0 || (cs === 'alloc' ? js.free(cpu, st, false) : js.freeBlock(cpu, st, count)) !== S.OK) throw new Error(`dry run ${cs}`);
@@ -153,6 +174,7 @@ function batchRun(m: Machine, cs: Case, pairs: number): number {
 
 function runner(impl: Impl, cs: Case): (m: Machine, pairs: number) => number {
   if (impl === 'wasm-batch') return (m, p) => batchRun(m, cs, p);
+  if (cs === 'block32s') cs = 'block32';
   const table = { old: [oldAlloc, oldBlock], js: [jsAlloc, jsBlock], wasm: [wasmAlloc, wasmBlock] } as const;
   return table[impl][cs === 'alloc' ? 0 : 1];
 }
@@ -190,8 +212,10 @@ async function compare(cpuList: number[]): Promise<void> {
   console.log(`| CPUs | case | old port | tuned JS port | AS port (call/op) | AS port (runBatch) | old / JS | JS / AS call | GCs old / JS / AS |`);
   console.log(`|---|---|---|---|---|---|---|---|---|`);
   for (const cpus of cpuList) {
-    const m = machine(cpus, 0.5);
+    const low = machine(cpus, 0.5, false);
+    const scattered = machine(cpus, 0.5, true);
     for (const cs of CASES) {
+      const m = cs === 'block32s' ? scattered : low;
       const samples: Record<Impl, number[]> = { old: [], js: [], wasm: [], 'wasm-batch': [] };
       const gcCount: Record<Impl, number> = { old: 0, js: 0, wasm: 0, 'wasm-batch': 0 };
       for (const impl of IMPLS) time(runner(impl, cs), m, 150); // warm-up
@@ -209,7 +233,7 @@ async function compare(cpuList: number[]): Promise<void> {
       }
       const med = (i: Impl) => median(samples[i]);
       console.log(
-        `| ${cpus} | ${cs === 'alloc' ? 'alloc/free pairs' : 'allocBlock(32)/freeBlock pairs'} | ${fmt(med('old'))} | ${fmt(med('js'))} | ${fmt(med('wasm'))} | ${fmt(med('wasm-batch'))} | ` +
+        `| ${cpus} | ${CASE_LABEL[cs]} | ${fmt(med('old'))} | ${fmt(med('js'))} | ${fmt(med('wasm'))} | ${fmt(med('wasm-batch'))} | ` +
           `${(med('old') / med('js')).toFixed(1)}× | ${(med('js') / med('wasm')).toFixed(1)}× | ${gcCount.old} / ${gcCount.js} / ${gcCount.wasm + gcCount['wasm-batch']} |`,
       );
     }
@@ -218,7 +242,7 @@ async function compare(cpuList: number[]): Promise<void> {
 }
 
 function loop(impl: Impl, cs: Case, cpus: number, secs: number): void {
-  const m = machine(cpus, 0.5);
+  const m = machine(cpus, 0.5, cs === 'block32s');
   const fn = runner(impl, cs);
   console.log('-- timed loop starts'); // --trace-gc lines after this one are the loop's
   const end = performance.now() + secs * 1000;

@@ -146,6 +146,8 @@ export class KernelReference {
   totalAllocated = 0;
   onlineMaps = 0;
   private last = NO_CPU;
+  /** The bit fallback() found. */
+  private found = 0;
 
   /** irq_alloc_matrix(matrix_bits, alloc_start, alloc_end) for `cpus` possible CPUs, all offline. */
   constructor(cpus: number, matrixBits = 256, allocStart = 0x20, allocEnd = 0xeb) {
@@ -366,16 +368,9 @@ export class KernelReference {
     if (cpu === NO_CPU) return S.ENOSPC;
     let bit = this.allocArea(cpu, count, count - 1);
     if (bit >= this.allocEnd) {
-      const n = this.orderCandidates(mask, count, cpu);
-      cpu = NO_CPU;
-      for (let i = 0; i < n; i++) {
-        bit = this.allocArea(this.order[i]!, count, count - 1);
-        if (bit < this.allocEnd) {
-          cpu = this.order[i]!;
-          break;
-        }
-      }
+      cpu = this.fallback(mask, count, cpu);
       if (cpu === NO_CPU) return S.ENOSPC;
+      bit = this.found;
     }
     this.allocated[cpu] += count;
     this.avail[cpu] -= count;
@@ -387,10 +382,50 @@ export class KernelReference {
   }
 
   /**
-   * Writes into `order` the online CPUs of the mask with available >= count, except `skip`, sorted
-   * by available descending then CPU ascending (a counting sort: available is at most alloc_size).
+   * The candidates after `best` in matrix_find_best_cpu's order (available descending, CPU
+   * ascending) until one has a run; its bit goes to `found`. Those tied with `best` come first, and
+   * all lie above it: they are tried lazily in CPU order (after long churn most CPUs tie, and the
+   * search usually ends among them); the rest are sorted only if none of them has a run.
    */
-  private orderCandidates(mask: Int32Array, count: number, skip: number): number {
+  private fallback(mask: Int32Array, count: number, best: number): number {
+    const avail = this.avail;
+    const on = this.onlineFlag;
+    const end = this.allocEnd;
+    const level = avail[best]!;
+    const last = this.maskWords - 1;
+    const nw = Math.min(this.maskWords, mask.length);
+    for (let w = best >>> 5; w < nw; w++) {
+      let bits = mask[w]!;
+      if (w === last) bits &= this.maskTail;
+      if (w === best >>> 5) bits &= -2 << (best & 31); // CPUs above best only
+      while (bits !== 0) {
+        const cpu = (w << 5) + ctz32(bits);
+        bits &= bits - 1;
+        if (avail[cpu] !== level || on[cpu] === 0) continue;
+        const bit = this.allocArea(cpu, count, count - 1);
+        if (bit < end) {
+          this.found = bit;
+          return cpu;
+        }
+      }
+    }
+    const n = this.orderCandidates(mask, count, level);
+    for (let i = 0; i < n; i++) {
+      const cpu = this.order[i]!;
+      const bit = this.allocArea(cpu, count, count - 1);
+      if (bit < end) {
+        this.found = bit;
+        return cpu;
+      }
+    }
+    return NO_CPU;
+  }
+
+  /**
+   * Writes into `order` the online CPUs of the mask with count <= available < below, sorted by
+   * available descending then CPU ascending (a counting sort: available is at most alloc_size).
+   */
+  private orderCandidates(mask: Int32Array, count: number, below: number): number {
     const b = this.bucket;
     const avail = this.avail;
     const on = this.onlineFlag;
@@ -406,11 +441,13 @@ export class KernelReference {
       while (bits !== 0) {
         const cpu = (w << 5) + ctz32(bits);
         bits &= bits - 1;
-        if (avail[cpu]! < count || cpu === skip || on[cpu] === 0) continue;
-        b[top - avail[cpu]!]++; // slot 0 = most available
+        const a = avail[cpu]!;
+        if (a < count || a >= below || on[cpu] === 0) continue;
+        b[top - a]++; // slot 0 = most available
         total++;
       }
     }
+    if (total === 0) return 0;
     for (let i = 0, acc = 0; i < b.length; i++) {
       const c = b[i]!;
       b[i] = acc;
@@ -422,8 +459,9 @@ export class KernelReference {
       while (bits !== 0) {
         const cpu = (w << 5) + ctz32(bits);
         bits &= bits - 1;
-        if (avail[cpu]! < count || cpu === skip || on[cpu] === 0) continue;
-        order[b[top - avail[cpu]!]!++] = cpu;
+        const a = avail[cpu]!;
+        if (a < count || a >= below || on[cpu] === 0) continue;
+        order[b[top - a]!++] = cpu;
       }
     }
     return total;
