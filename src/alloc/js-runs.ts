@@ -18,8 +18,13 @@ function alignMask(n: number): number {
 
 /** Positions p (multiples of n) where bits p..p+n-1 of x are all set; n <= 32. */
 export function alignedRuns(x: number, n: number): number {
+  // Straight-line folds (no per-step mask lookup): step m keeps positions aligned to 2m.
   let y = x | 0;
-  for (let m = 1; m < n; m <<= 1) y = y & (y >>> m) & alignMask(m << 1);
+  if (n > 1) y &= (y >>> 1) & 0x55555555;
+  if (n > 2) y &= (y >>> 2) & 0x11111111;
+  if (n > 4) y &= (y >>> 4) & 0x01010101;
+  if (n > 8) y &= (y >>> 8) & 0x00010001;
+  if (n > 16) y &= (y >>> 16) & 0x00000001;
   return y;
 }
 
