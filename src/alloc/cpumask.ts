@@ -43,10 +43,18 @@ export class CpuMask {
   /** Parses a cpulist such as "0-3,8"; every CPU must be < nbits. */
   static parse(text: string, nbits: number): CpuMask {
     const m = new CpuMask(nbits);
-    for (const [lo, hi] of parseList(text)) {
+    const words = m.words;
+    // Ranges are set a word at a time and never listed: a long cpulist costs its length, no more.
+    forEachRange(text, (lo, hi) => {
       if (hi >= nbits) throw new MatrixError('EINVAL', `CPU ${hi} in "${text}" is beyond the ${nbits} possible CPUs`);
-      for (let c = lo; c <= hi; c++) m.set(c);
-    }
+      for (let c = lo; c <= hi; ) {
+        const w = c >>> 5;
+        const top = Math.min(hi, (w << 5) | 31);
+        const span = top - c + 1;
+        words[w]! |= (span === 32 ? 0xffffffff : ((1 << span) - 1) << (c & 31)) >>> 0;
+        c = top + 1;
+      }
+    });
     return m;
   }
 
@@ -78,17 +86,49 @@ export class CpuMask {
 /** Parses "a-b,c" into inclusive ranges; throws MatrixError EINVAL on malformed text. */
 export function parseList(text: string): Array<[number, number]> {
   const out: Array<[number, number]> = [];
-  const t = text.trim();
-  if (t === '') return out;
-  for (const part of t.split(',')) {
-    const m = /^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$/.exec(part);
-    if (!m) throw new MatrixError('EINVAL', `malformed cpulist "${text}"`);
-    const lo = Number(m[1]);
-    const hi = m[2] === undefined ? lo : Number(m[2]);
-    if (hi < lo) throw new MatrixError('EINVAL', `descending range "${part.trim()}" in cpulist "${text}"`);
-    out.push([lo, hi]);
-  }
+  forEachRange(text, (lo, hi) => void out.push([lo, hi]));
   return out;
+}
+
+const isSpace = (c: string): boolean => c === ' ' || /\s/.test(c);
+const isDigit = (code: number): boolean => code >= 48 && code <= 57;
+
+/**
+ * Calls `fn(lo, hi)` for each range of a cpulist, in order, without splitting the text: the grammar
+ * of parseList ("\s*N\s*(-\s*M\s*)?" between commas, surrounding whitespace ignored, "" = none).
+ */
+export function forEachRange(text: string, fn: (lo: number, hi: number) => void): void {
+  let end = text.length;
+  let i = 0;
+  while (i < end && isSpace(text[i]!)) i++;
+  while (end > i && isSpace(text[end - 1]!)) end--;
+  if (i === end) return;
+  const malformed = () => new MatrixError('EINVAL', `malformed cpulist "${text}"`);
+  for (;;) {
+    const partStart = i;
+    while (i < end && isSpace(text[i]!)) i++;
+    let s = i;
+    while (i < end && isDigit(text.charCodeAt(i))) i++;
+    if (i === s) throw malformed();
+    const lo = Number(text.slice(s, i));
+    let hi = lo;
+    while (i < end && isSpace(text[i]!)) i++;
+    if (i < end && text[i] === '-') {
+      i++;
+      while (i < end && isSpace(text[i]!)) i++;
+      s = i;
+      while (i < end && isDigit(text.charCodeAt(i))) i++;
+      if (i === s) throw malformed();
+      hi = Number(text.slice(s, i));
+      while (i < end && isSpace(text[i]!)) i++;
+    }
+    if (i < end && text[i] !== ',') throw malformed();
+    if (hi < lo) throw new MatrixError('EINVAL', `descending range "${text.slice(partStart, i).trim()}" in cpulist "${text}"`);
+    fn(lo, hi);
+    if (i === end) return;
+    i++; // the comma: a part must follow
+    if (i === end) throw malformed();
+  }
 }
 
 /** Formats the set bits as a Linux bitmap list ("%*pbl"): ascending ranges, "" when empty. */

@@ -2,7 +2,7 @@
 // numbers, Linux cpulists for masks. Each operation line yields one JSON object.
 
 import type { EngineName, Placement } from './core';
-import { parseList } from './cpumask';
+import { forEachRange } from './cpumask';
 import { MatrixError } from './errors';
 import { createMatrix, X86_MATRIX, X86_SYSTEM_BITS, type VectorMatrix } from './matrix';
 
@@ -76,7 +76,7 @@ function parseNumber(tok: string | undefined, what: string, line: number): numbe
 function parseMaskText(tok: string | undefined, line: number): string {
   if (tok === undefined) throw new ScriptSyntaxError(line, 'missing MASK');
   try {
-    parseList(tok);
+    forEachRange(tok, () => {});
   } catch {
     throw new ScriptSyntaxError(line, `MASK "${tok}" is not a cpulist`);
   }
@@ -98,97 +98,123 @@ function arity(args: string[], min: number, max: number, op: string, line: numbe
 
 /** Runs a matrix script; never throws for script content (malformed lines end it with exitCode 2). */
 export async function runMatrixScript(text: string, options: ScriptOptions = {}): Promise<ScriptResult> {
-  const engine = options.engine ?? 'wasm';
+  const runner = new MatrixScriptRunner(options);
   const results: ScriptLineResult[] = [];
-  let geometry: { bits: number; start: number; end: number; system: number[] } | undefined;
-  let cpus: number | undefined;
-  let placement: Placement = 'firstFit';
-  let m: VectorMatrix | undefined;
-
-  const lines = text.split(/\r?\n/);
-  const finish = (error?: { line: number; message: string }): ScriptResult => {
-    const output = results.map((r) => JSON.stringify(r.result) + '\n').join('');
-    return error ? { results, output, error, exitCode: 2, matrix: m } : { results, output, exitCode: 0, matrix: m };
-  };
-
-  for (let i = 0; i < lines.length; i++) {
-    const lineNo = i + 1;
-    const source = lines[i]!;
-    const code = source.replace(/#.*$/, '').trim();
-    if (code === '') continue;
-    const [op, ...args] = code.split(/\s+/) as [string, ...string[]];
+  let error: { line: number; message: string } | undefined;
+  // Line by line without splitting the text into an array first.
+  for (let start = 0, lineNo = 1; start <= text.length; lineNo++) {
+    let nl = text.indexOf('\n', start);
+    if (nl < 0) nl = text.length;
+    const source = text.slice(start, nl > start && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl);
+    start = nl + 1;
     try {
-      const result = await step(op, args, lineNo);
-      results.push({ line: lineNo, source, result });
+      const result = await runner.line(source, lineNo);
+      if (result !== null) results.push({ line: lineNo, source, result });
     } catch (e) {
-      if (e instanceof ScriptSyntaxError) return finish({ line: e.line, message: e.reason });
-      throw e;
+      if (!(e instanceof ScriptSyntaxError)) throw e;
+      error = { line: e.line, message: e.reason };
+      break;
     }
   }
-  return finish();
+  const output = results.map((r) => JSON.stringify(r.result) + '\n').join('');
+  const m = runner.matrix;
+  return error ? { results, output, error, exitCode: 2, matrix: m } : { results, output, exitCode: 0, matrix: m };
+}
 
-  async function ensureCreated(line: number): Promise<void> {
-    if (m || !geometry || cpus === undefined) return;
+/**
+ * The script interpreter one line at a time, for callers that stream a long script: `line()` returns
+ * the line's JSON object (null for a blank or comment line) and throws ScriptSyntaxError for a
+ * malformed one, after which the runner must not be used.
+ */
+export class MatrixScriptRunner {
+  private readonly engine: EngineName;
+  private geometry: { bits: number; start: number; end: number; system: number[] } | undefined;
+  private cpus: number | undefined;
+  private placement: Placement = 'firstFit';
+  private m: VectorMatrix | undefined;
+
+  constructor(options: ScriptOptions = {}) {
+    this.engine = options.engine ?? 'wasm';
+  }
+
+  /** The matrix the script built (undefined until its set-up lines are complete). */
+  get matrix(): VectorMatrix | undefined {
+    return this.m;
+  }
+
+  async line(source: string, lineNo: number): Promise<Record<string, unknown> | null> {
+    const hash = source.indexOf('#');
+    const code = (hash >= 0 ? source.slice(0, hash) : source).trim();
+    if (code === '') return null;
+    const [op, ...args] = code.split(/\s+/) as [string, ...string[]];
+    return this.step(op, args, lineNo);
+  }
+
+  private async ensureCreated(line: number): Promise<void> {
+    const { geometry, cpus } = this;
+    if (this.m || !geometry || cpus === undefined) return;
+    let m: VectorMatrix;
     try {
-      m = await createMatrix({ cpus, engine, bits: geometry.bits, start: geometry.start, end: geometry.end, placement });
+      m = await createMatrix({ cpus, engine: this.engine, bits: geometry.bits, start: geometry.start, end: geometry.end, placement: this.placement });
     } catch (e) {
       if (e instanceof MatrixError) throw new ScriptSyntaxError(line, e.detail);
       throw e;
     }
+    this.m = m;
     for (const b of geometry.system) m.assignSystem(b, false);
   }
 
-  async function step(op: string, args: string[], line: number): Promise<Record<string, unknown>> {
+  private async step(op: string, args: string[], line: number): Promise<Record<string, unknown>> {
     switch (op) {
       case 'matrix':
       case 'preset': {
-        if (geometry) throw new ScriptSyntaxError(line, 'the matrix is already defined');
+        if (this.geometry) throw new ScriptSyntaxError(line, 'the matrix is already defined');
         if (op === 'preset') {
           arity(args, 1, 1, op, line);
           if (args[0] !== 'x86') throw new ScriptSyntaxError(line, `unknown preset "${args[0]}" (known: x86)`);
-          geometry = { ...X86_MATRIX, system: [...X86_SYSTEM_BITS] };
+          this.geometry = { ...X86_MATRIX, system: [...X86_SYSTEM_BITS] };
         } else {
           arity(args, 3, 3, op, line);
-          geometry = {
+          this.geometry = {
             bits: parseNumber(args[0], 'BITS', line),
             start: parseNumber(args[1], 'START', line),
             end: parseNumber(args[2], 'END', line),
             system: [],
           };
         }
-        await ensureCreated(line);
+        await this.ensureCreated(line);
         return { ok: true };
       }
       case 'cpus': {
         arity(args, 1, 1, op, line);
-        if (cpus !== undefined) throw new ScriptSyntaxError(line, 'cpus is already defined');
-        cpus = parseNumber(args[0], 'N', line);
-        await ensureCreated(line);
+        if (this.cpus !== undefined) throw new ScriptSyntaxError(line, 'cpus is already defined');
+        this.cpus = parseNumber(args[0], 'N', line);
+        await this.ensureCreated(line);
         return { ok: true };
       }
       case 'placement': {
         arity(args, 1, 1, op, line);
-        if (m) throw new ScriptSyntaxError(line, 'placement must come before the matrix is complete (matrix/preset + cpus)');
+        if (this.m) throw new ScriptSyntaxError(line, 'placement must come before the matrix is complete (matrix/preset + cpus)');
         if (args[0] !== 'firstFit' && args[0] !== 'bestFit') throw new ScriptSyntaxError(line, `placement must be firstFit or bestFit`);
-        placement = args[0];
+        this.placement = args[0];
         return { ok: true };
       }
     }
     if (!OPERATIONS.has(op)) throw new ScriptSyntaxError(line, `unknown operation "${op}"`);
-    if (!m && op === 'system' && geometry) {
+    if (!this.m && op === 'system' && this.geometry) {
       // System bits are boot-time, before any CPU exists (what `preset x86` expands to): keep them
       // for the matrix that the cpus line creates, refusing now what the kernel would BUG on.
       arity(args, 1, 2, op, line);
       const bit = parseNumber(args[0], 'BIT', line);
       if (flag(args[1], 'replace', line)) return { error: 'BUG', detail: `system ${bit} replace: irq_matrix_assign_system: replace of a bit not allocated (non-managed) on CPU 0` };
-      if (bit >= geometry.bits) return { error: 'BUG', detail: `system ${bit}: irq_matrix_assign_system: bit beyond matrix_bits` };
-      geometry.system.push(bit);
+      if (bit >= this.geometry.bits) return { error: 'BUG', detail: `system ${bit}: irq_matrix_assign_system: bit beyond matrix_bits` };
+      this.geometry.system.push(bit);
       return { ok: true };
     }
-    if (!m) {
+    if (!this.m) {
       throw new ScriptSyntaxError(line, `"${op}" before the matrix is set up (needs a matrix or preset line and a cpus line)`);
     }
-    const mx = m;
+    const mx = this.m;
     const run = (fn: () => Record<string, unknown> | void): Record<string, unknown> => {
       try {
         return fn() ?? { ok: true };
