@@ -226,10 +226,19 @@ export function pendingBits(ctx: AffinityContext, cpu: CpuContext, p: Placement,
   return ((word & mask) >>> (p.base & 31)) >>> 0;
 }
 
+/**
+ * One marker descriptor per vector and interrupt layer, made on first use: Linux's VECTOR_RETRIGGERED
+ * is a constant, not an irq, and a fresh descriptor per move would grow the irq tables without bound.
+ */
+const markers = new WeakMap<IrqLayer, IrqDesc[]>();
+
 /** Installs Linux's VECTOR_RETRIGGERED marker: the next interrupt on it is swallowed and the entry freed. */
 function markRetriggered(ctx: AffinityContext, cpuIdx: number, vector: number): void {
-  const desc = ctx.irq.newDesc(RETRIGGERED_OWNER, vector, 'ipi', (c, d) => ctx.irq.unbind(ctx.irq.cpuIndex(c), d.index));
-  ctx.irq.bind(cpuIdx, vector, desc);
+  const irq = ctx.irq;
+  let byVector = markers.get(irq);
+  if (byVector === undefined) markers.set(irq, (byVector = []));
+  const desc = (byVector[vector] ??= irq.newDesc(RETRIGGERED_OWNER, vector, 'ipi', (c, d) => irq.unbind(irq.cpuIndex(c), d.index)));
+  irq.bind(cpuIdx, vector, desc);
 }
 
 export function isMarker(desc: IrqDesc | undefined): boolean {

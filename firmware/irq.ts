@@ -15,6 +15,13 @@ export interface IrqDesc {
   handler: (cpu: CpuContext, desc: IrqDesc) => void;
 }
 
+interface IrqCounts {
+  /** The first CPU that took the irq, and how often it did; −1 before any. */
+  cpu: number;
+  n: number;
+  others: Map<number, number> | null;
+}
+
 export interface Observation {
   cpu: number;
   vector: number;
@@ -30,8 +37,6 @@ export class IrqLayer {
   /** What arrived where, kept only while `recording` (the probe turns it on; counts are always kept). */
   readonly observations: Observation[] = [];
   recording = false;
-  /** /proc/interrupts: per irq, count per CPU index. */
-  readonly counts = new Map<number, number[]>();
   readonly unexpected: number[];
   readonly spurious: number[];
   private nextIrq = 24; // GSIs 0..23 are the I/O APIC's
@@ -41,14 +46,18 @@ export class IrqLayer {
    * bindings); made on a CPU's first binding.
    */
   private readonly vectorTable: ((IrqDesc | undefined)[] | undefined)[];
-  /** counts by irq number, as an array for the interrupt entry (the same arrays as `counts`). */
-  private readonly countsByIrq: number[][] = [];
+  /**
+   * /proc/interrupts by irq number. An interrupt is nearly always taken on one CPU, so each irq counts
+   * its first CPU in place and any other in a map made on demand: no per-CPU array per irq (1024 CPUs
+   * × tens of thousands of MSI-X irqs would be hundreds of MB).
+   */
+  private readonly countsByIrq: (IrqCounts | undefined)[] = [];
   /** The CPU that took the last interrupt and its index: a CPU's APIC ID never changes. */
   private lastCpu: CpuContext | null = null;
   private lastIndex = -1;
 
   constructor(
-    private readonly cpuCount: number,
+    cpuCount: number,
     private readonly apicIdToIndex: Map<number, number>,
     private readonly lapic: LapicDriver,
   ) {
@@ -73,10 +82,19 @@ export class IrqLayer {
   newDesc(owner: string, index: number, kind: IrqDesc['kind'], handler: IrqDesc['handler'], gsi?: number): IrqDesc {
     const d: IrqDesc = { irq: gsi ?? this.nextIrq++, owner, index, kind, handler };
     this.descs.push(d);
-    const counts = new Array<number>(this.cpuCount).fill(0);
-    this.counts.set(d.irq, counts);
-    this.countsByIrq[d.irq] = counts;
+    this.countsByIrq[d.irq] ??= { cpu: -1, n: 0, others: null }; // a shared GSI keeps one count
     return d;
+  }
+
+  /** Interrupts taken for `irq` by CPU index, only the CPUs that took any (the report's sparse form). */
+  countsOf(irq: number): Record<string, number> {
+    const c = this.countsByIrq[irq];
+    const out: Record<string, number> = {};
+    if (c === undefined) return out;
+    const all = new Map(c.others ?? []);
+    if (c.n > 0) all.set(c.cpu, c.n);
+    for (const cpu of [...all.keys()].sort((a, b) => a - b)) out[cpu] = all.get(cpu)!;
+    return out;
   }
 
   bind(cpuIndex: number, vector: number, desc: IrqDesc): void {
@@ -101,7 +119,10 @@ export class IrqLayer {
     const desc = idx >= 0 ? this.vectorTable[idx]?.[vector] : undefined;
     if (this.recording) this.observations.push({ cpu: idx, vector, irq: desc?.irq ?? null, owner: desc?.owner ?? null, index: desc?.index ?? null });
     if (desc) {
-      this.countsByIrq[desc.irq]![idx]!++;
+      const c = this.countsByIrq[desc.irq]!;
+      if (c.cpu === idx) c.n++;
+      else if (c.cpu < 0) (c.cpu = idx), (c.n = 1);
+      else (c.others ??= new Map()).set(idx, (c.others.get(idx) ?? 0) + 1);
       desc.handler(cpu, desc);
     } else if (idx >= 0) {
       this.unexpected[idx]!++;

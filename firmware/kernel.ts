@@ -12,7 +12,7 @@ import { IrqLayer, type IrqDesc } from './irq';
 import { ICR_INIT, ICR_LEVEL_ASSERT, ICR_LEVEL_TRIGGER, ICR_STARTUP, LapicDriver } from './lapic';
 import { PCI_IRQ_ALL_TYPES, pciAllocIrqVectors, type DriverContext, type IrqAllocation } from './msi';
 import { cf8Access, ecamAccess, PciBusDriver, type PciDevice } from './pci';
-import { EP_INTX_ACK, probeDevice, type MessageResult } from './probe';
+import { EP_INTX_ACK, lateArrivals, probeDevice, type MessageResult } from './probe';
 import { VectorDomain, type Policy } from './vector-domain';
 
 /** The endpoint the driver binds to (src/hw/pci/msi-endpoint.ts). */
@@ -173,7 +173,14 @@ function* boot(cpu: CpuContext, con: Console, params: BootParams): Generator<Gue
     for (const m of messages) if (!m.ok) con.log(`probe ${dev.bdf} message ${m.index}: ${m.problem}`);
     con.log(`probe ${dev.bdf}: ${messages.filter((m) => m.ok).length}/${messages.length} message(s) delivered as programmed`);
   }
+  const late = yield* lateArrivals(cpu, irq);
   irq.recording = false;
+  con.result('check', {
+    name: 'no-late-arrivals',
+    ok: late.length === 0,
+    detail: late.length === 0 ? 'nothing arrived after the last probe window' : `${late.length} interrupt(s) after the last probe window: ${late.slice(0, 8).map((o) => `CPU ${o.cpu} 0x${o.vector.toString(16)}${o.owner === null ? '' : ` (${o.owner}#${o.index})`}`).join(', ')}`,
+  });
+  allOk &&= late.length === 0;
   const spurious = irq.spurious.reduce((a, b) => a + b, 0);
   const unexpected = irq.unexpected.reduce((a, b) => a + b, 0);
   con.result('check', { name: 'no-spurious', ok: spurious === 0, detail: `${spurious} spurious interrupt(s)` });
@@ -181,7 +188,7 @@ function* boot(cpu: CpuContext, con: Console, params: BootParams): Generator<Gue
   allOk &&= spurious === 0 && unexpected === 0;
   con.result('interrupts', {
     cpus: apicIds.length,
-    irqs: [...irq.descs].sort((a, b) => a.irq - b.irq).map((d) => ({ irq: d.irq, owner: d.owner, index: d.index, kind: d.kind, counts: sparse(irq.counts.get(d.irq)!) })),
+    irqs: [...irq.descs].sort((a, b) => a.irq - b.irq).map((d) => ({ irq: d.irq, owner: d.owner, index: d.index, kind: d.kind, counts: irq.countsOf(d.irq) })),
     spurious: sparse(irq.spurious),
     unexpected: sparse(irq.unexpected),
   });

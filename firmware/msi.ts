@@ -151,7 +151,12 @@ function setupMsix(ctx: DriverContext, d: PciDevice, min: number, max: number, h
     if (!p) break;
     placed.push(p);
   }
-  if (placed.length < min) return null;
+  if (placed.length < min) {
+    // Below min the request fails as a whole, as Linux's does: give back every vector it took.
+    for (const p of placed) ctx.domain.release(p);
+    ctx.log(`msix ${d.bdf}: only ${placed.length} of ${n} vector(s) free (min ${min}); released`);
+    return null;
+  }
   // msix_capability_init: enable with function mask, program entries, unmask them, clear the mask.
   pci.write(cpu, d, cap + 2, 2, ctrl | MSIX_CTRL_ENABLE | MSIX_CTRL_MASKALL);
   const cmd = pci.read(cpu, d, 0x04, 2);

@@ -5,6 +5,7 @@
 
 import { FreeBsdVectors } from '../src/alloc/freebsd-reference';
 import type { VectorMatrix } from '../src/alloc/matrix';
+import type { CpuMask } from '../src/alloc/cpumask';
 import { MatrixError } from '../src/alloc/errors';
 import { X86_LEGACY_VECTORS } from '../src/alloc/matrix';
 
@@ -23,6 +24,8 @@ export class VectorDomain {
   private readonly freebsd: FreeBsdVectors | null;
   /** CPU indices an MSI or I/O APIC RTE can target: online, APIC ID <= 254. */
   private readonly targets = new Set<number>();
+  /** `targets` sorted, as a mask compiled once per change (allocations run once per vector). */
+  private targetCache: CpuMask | null = null;
 
   constructor(
     readonly policy: Policy,
@@ -37,11 +40,18 @@ export class VectorDomain {
   online(cpu: number): void {
     this.matrix.online(cpu);
     if (cpu === 0) for (const v of X86_LEGACY_VECTORS) this.matrix.assign(0, v);
-    if (this.apicIds[cpu]! <= MAX_MSI_APIC_ID) this.targets.add(cpu);
+    if (this.apicIds[cpu]! <= MAX_MSI_APIC_ID) {
+      this.targets.add(cpu);
+      this.targetCache = null;
+    }
   }
 
-  private targetMask(): number[] {
+  private targetList(): number[] {
     return [...this.targets].sort((a, b) => a - b);
+  }
+
+  private targetMask(): CpuMask {
+    return (this.targetCache ??= this.matrix.mask(this.targetList()));
   }
 
   /**
@@ -87,10 +97,17 @@ export class VectorDomain {
     }
   }
 
+  /** Gives back a placement this domain granted (a refused request must not keep what it took). */
+  release(p: Placement): void {
+    if (this.policy === 'freebsd') this.freebsd!.free(p.cpu, p.base, p.count);
+    else if (p.count === 1) this.matrix.free(p.cpu, p.base);
+    else this.matrix.freeBlock(p.cpu, p.base, p.count);
+  }
+
   /** Occupies `perCpu` single vectors on every target CPU (other drivers' interrupts). */
   fill(perCpu: number): number {
     let n = 0;
-    for (const cpu of this.targetMask()) {
+    for (const cpu of this.targetList()) {
       for (let i = 0; i < perCpu; i++) {
         if (this.policy === 'freebsd') {
           if (!this.freebsd!.occupy(cpu)) break;

@@ -42,14 +42,18 @@ export interface LapicSink {
 
 /** Upstream side of a PCI function: memory writes it masters (MSI) and its INTx pin. */
 export interface PciUpstream {
-  /** A DWORD memory write mastered by the function (an MSI/MSI-X message). */
-  memoryWrite(address: bigint, data: number): void;
+  /**
+   * A DWORD memory write mastered by the function (an MSI/MSI-X message). Returning false means no
+   * target claimed it (any other result, or none, means claimed): a master abort (PCI 3.0 §3.3.3.1), which the function
+   * records in its status register (bit 13, Received Master Abort).
+   */
+  memoryWrite(address: bigint, data: number): unknown;
   /**
    * Optional fast form of memoryWrite(): the address as two 32-bit halves, no BigInt. Each argument
    * is a 32-bit pattern, signed or unsigned (`x | 0` keeps it a small integer for the engine).
    * Functions use it when present; it must behave exactly like memoryWrite(hi·2^32 + lo, data >>> 0).
    */
-  memoryWriteParts?(addressLo: number, addressHi: number, data: number): void;
+  memoryWriteParts?(addressLo: number, addressHi: number, data: number): unknown;
   /** INTx pin (1 = INTA# … 4 = INTD#) asserted or de-asserted. */
   intx(pin: number, level: boolean): void;
 }

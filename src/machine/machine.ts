@@ -6,7 +6,9 @@ import { ApicBus, MSI_DELIVERED, type ApicBusOptions } from '../hw/apic/apic-bus
 import { LocalApic } from '../hw/apic/local-apic';
 import { IoApic } from '../hw/ioapic';
 import { PciHost } from '../hw/pci/pci-host';
-import type { PciFunction } from '../hw/pci/pci-function';
+import { PciFunction } from '../hw/pci/pci-function';
+import { PciError } from '../hw/pci/errors';
+import { describeValue } from '../hw/describe';
 import type { MsiOutcome } from '../hw/signals';
 import { buildAcpi, INTI_POLARITY_LOW, INTI_TRIGGER_LEVEL, type AcpiFaults, type AcpiImage } from './acpi/tables';
 import { Cpu, type CpuBus } from './cpu';
@@ -14,6 +16,7 @@ import { Scheduler, type RunEnd } from './scheduler';
 import type { GuestProgram } from './guest-interface';
 import * as MAP from './memory-map';
 import { PicPair } from './pic8259';
+import { BoundedLog } from './bounded-log';
 
 export interface MachineDevice {
   bdf: string;
@@ -32,8 +35,13 @@ export interface MachineConfig {
   lowestPriority?: ApicBusOptions['lowestPriority'];
   /** Stop a run after this much virtual time (ns); default 10 s. */
   timeLimitNs?: number;
-  /** Keep every MSI write in `wire` (default true); the counters are kept either way. */
+  /** Keep MSI writes in `wire` (default true); the counters are kept either way. */
   traceWire?: boolean;
+  /**
+   * How many of the newest entries `events` and `wire` keep (default 10 000); older ones are
+   * dropped and counted in `eventsDropped` / `wireDropped`. 0 keeps none, only the counts.
+   */
+  eventLimit?: number;
 }
 
 export interface MachineEvent {
@@ -50,12 +58,25 @@ export interface WireRecord {
   outcome: MsiOutcome;
 }
 
+/** A memory BAR as decodeBar() indexes it: [base, end) of function `fn`, BAR `bar`. */
+interface BarHit {
+  fn: PciFunction;
+  bar: number;
+  base: number;
+  end: number;
+  /** Position of the function in BDF order: the first claims overlapping BARs. */
+  order: number;
+}
+
 export interface RunResult {
   /** How the run ended. */
   end: RunEnd;
   timeNs: number;
   console: string;
+  /** The newest events (at most `eventLimit`). */
   events: MachineEvent[];
+  /** Events dropped because the log was full. */
+  eventsDropped: number;
 }
 
 /** Raised for an impossible machine configuration. */
@@ -64,10 +85,66 @@ export class MachineConfigError extends Error {
 }
 
 export const MAX_CPUS = 1024;
+/** Default of MachineConfig.eventLimit. */
+export const DEFAULT_EVENT_LIMIT = 10_000;
+/** RAM the board accepts: whole 4 KiB pages up to 1 GiB (the PCI hole starts well above, at ECAM_BASE). */
+export const MAX_RAM_SIZE = 0x4000_0000;
+
+const CONFIG_KEYS = new Set(['cpus', 'apic', 'devices', 'ramSize', 'mcfg', 'acpiFaults', 'lowestPriority', 'timeLimitNs', 'traceWire', 'eventLimit']);
+const FAULT_KEYS = new Set(['rsdpChecksum', 'rsdpSignature', 'xsdtChecksum', 'madtChecksum', 'madtSignature', 'madtTruncated']);
+
+/** Every field of a MachineConfig, checked before anything is built; errors name the field. */
+function checkConfig(config: MachineConfig): void {
+  const fail = (field: string, why: string): never => {
+    throw new MachineConfigError(`${field} ${why}`);
+  };
+  if (typeof config !== 'object' || config === null || Array.isArray(config)) fail('config', `must be an object, got ${describeValue(config)}`);
+  for (const k of Object.keys(config)) if (!CONFIG_KEYS.has(k)) fail(k, 'is not a machine option');
+  const intIn = (field: string, v: unknown, lo: number, hi: number): void => {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) fail(field, `must be an integer in ${lo}..${hi}, got ${describeValue(v)}`);
+  };
+  intIn('cpus', config.cpus, 1, MAX_CPUS);
+  const mode = config.apic ?? 'xapic';
+  if (mode !== 'xapic' && mode !== 'x2apic') fail('apic', `must be xapic or x2apic, got ${describeValue(mode)}`);
+  // xAPIC IDs are 8 bits and 0xFF is the broadcast ID: 255 CPUs at most (IDs 0..254).
+  if (mode === 'xapic' && config.cpus > 255) fail('apic', `must be x2apic: ${config.cpus} CPUs need APIC IDs above 254`);
+  if (config.ramSize !== undefined) {
+    intIn('ramSize', config.ramSize, 0x1000, MAX_RAM_SIZE);
+    if (config.ramSize % 0x1000 !== 0) fail('ramSize', `must be a whole number of 4 KiB pages, got ${config.ramSize}`);
+  }
+  for (const k of ['mcfg', 'traceWire'] as const) {
+    if (config[k] !== undefined && typeof config[k] !== 'boolean') fail(k, `must be a boolean, got ${describeValue(config[k])}`);
+  }
+  if (config.timeLimitNs !== undefined) intIn('timeLimitNs', config.timeLimitNs, 0, Number.MAX_SAFE_INTEGER);
+  if (config.eventLimit !== undefined) intIn('eventLimit', config.eventLimit, 0, 0x7fff_ffff);
+  if (config.lowestPriority !== undefined && typeof config.lowestPriority !== 'function') {
+    fail('lowestPriority', `must be a function (lowestPprPolicy, firstMatchPolicy), got ${describeValue(config.lowestPriority)}`);
+  }
+  const faults: unknown = config.acpiFaults;
+  if (faults !== undefined) {
+    if (typeof faults !== 'object' || faults === null || Array.isArray(faults)) fail('acpiFaults', `must be an object, got ${describeValue(faults)}`);
+    for (const [k, v] of Object.entries(faults as object)) {
+      if (!FAULT_KEYS.has(k)) fail(`acpiFaults.${k}`, 'is not an ACPI fault');
+      if (typeof v !== 'boolean') fail(`acpiFaults.${k}`, `must be a boolean, got ${describeValue(v)}`);
+    }
+  }
+  const devices: unknown = config.devices;
+  if (devices === undefined) return;
+  if (!Array.isArray(devices)) fail('devices', `must be an array, got ${describeValue(devices)}`);
+  (devices as unknown[]).forEach((d, i) => {
+    if (typeof d !== 'object' || d === null || Array.isArray(d)) fail(`devices[${i}]`, `must be { bdf, fn }, got ${describeValue(d)}`);
+    for (const k of Object.keys(d as object)) if (k !== 'bdf' && k !== 'fn') fail(`devices[${i}].${k}`, 'is not a device field');
+    const { bdf, fn } = d as { bdf: unknown; fn: unknown };
+    if (typeof bdf !== 'string') fail(`devices[${i}].bdf`, `must be a string like "00:03.0", got ${describeValue(bdf)}`);
+    if (!(fn instanceof PciFunction)) fail(`devices[${i}].fn`, `must be a PciFunction, got ${describeValue(fn)}`);
+  });
+}
 
 const STOCK_MSI_WRITE = ApicBus.prototype.msiWrite;
 const MSI_LO = BigInt(MAP.MSI_WINDOW_BASE);
 const MSI_HI = BigInt(MAP.MSI_WINDOW_BASE + MAP.MSI_WINDOW_SIZE);
+const ROM_LO = BigInt(MAP.BIOS_ROM_BASE);
+const ROM_HI = BigInt(MAP.BIOS_ROM_BASE + MAP.BIOS_ROM_SIZE);
 
 export class Machine implements CpuBus {
   readonly cpus: Cpu[];
@@ -76,9 +153,8 @@ export class Machine implements CpuBus {
   readonly pci: PciHost;
   readonly pic: PicPair;
   readonly acpi: AcpiImage;
-  readonly events: MachineEvent[] = [];
-  /** Every MSI memory write seen by the host bridge, in order, with what the APIC bus did with it. */
-  readonly wire: WireRecord[] = [];
+  private readonly eventLog: BoundedLog<MachineEvent>;
+  private readonly wireLog: BoundedLog<WireRecord>;
   /** MSI writes seen by the host bridge, and how many the APIC bus dropped. */
   msiWrites = 0;
   msiDropped = 0;
@@ -88,21 +164,24 @@ export class Machine implements CpuBus {
   private readonly romView = new DataView(this.rom.buffer);
   private readonly code = new Map<number, GuestProgram>();
   private readonly gsiAsserted = new Map<number, number>();
-  private consoleText = '';
+  /** Debug-console bytes (one OUT each); decoded on demand, so a long log is not a rope of 1-char strings. */
+  private consoleBytes = new Uint8Array(4096);
+  private consoleLength = 0;
+  private consoleCache: string | null = '';
   private readonly scheduler: Scheduler;
-  /** Decoded memory BARs by 16-byte granule; cleared by every configuration write. */
-  private readonly barCache = new Map<number, { fn: PciFunction; bar: number; base: number } | null>();
+  /** Enabled memory BARs sorted by base, rebuilt after configuration writes (null: stale). */
+  private barRanges: BarHit[] | null = null;
+  private barsOverlap = false;
   /** The last granule decodeBar() answered (a doorbell loop hits the same one every time); −1: none. */
   private lastGranule = -1;
-  private lastHit: { fn: PciFunction; bar: number; base: number } | null = null;
+  private lastHit: BarHit | null = null;
 
   constructor(readonly config: MachineConfig) {
+    checkConfig(config);
     const n = config.cpus;
-    if (!Number.isInteger(n) || n < 1 || n > MAX_CPUS) throw new MachineConfigError(`cpus must be 1..${MAX_CPUS}, got ${String(n)}`);
     const mode = config.apic ?? 'xapic';
-    if (mode !== 'xapic' && mode !== 'x2apic') throw new MachineConfigError(`apic must be xapic or x2apic, got ${String(mode)}`);
-    // xAPIC IDs are 8 bits and 0xFF is the broadcast ID: 255 CPUs at most (IDs 0..254).
-    if (mode === 'xapic' && n > 255) throw new MachineConfigError(`${n} CPUs need APIC IDs above 254: apic must be x2apic`);
+    this.eventLog = new BoundedLog(config.eventLimit ?? DEFAULT_EVENT_LIMIT);
+    this.wireLog = new BoundedLog(config.eventLimit ?? DEFAULT_EVENT_LIMIT);
     this.ram = new Uint8Array(config.ramSize ?? MAP.DEFAULT_RAM_SIZE);
     this.ramView = new DataView(this.ram.buffer);
 
@@ -134,7 +213,14 @@ export class Machine implements CpuBus {
         intx: (bdf, pin, level) => this.intx(bdf, pin, level),
       },
     });
-    for (const d of config.devices ?? []) this.pci.add(d.bdf, d.fn);
+    (config.devices ?? []).forEach((d, i) => {
+      try {
+        this.pci.add(d.bdf, d.fn);
+      } catch (e) {
+        if (e instanceof PciError) throw new MachineConfigError(`devices[${i}]: ${e.message}`, { cause: e });
+        throw e;
+      }
+    });
     // PCI INTx lines are active-low and idle high.
     for (let g = MAP.PCI_INTX_GSI_BASE; g < MAP.PCI_INTX_GSI_BASE + 4; g++) this.ioapic.setIrq(g, true);
 
@@ -188,13 +274,12 @@ export class Machine implements CpuBus {
   }
 
   /** deviceWrite() with the address as 32-bit halves: MSIs go to the bus as numbers, nothing allocated. */
-  private deviceWriteParts(lo: number, hi: number, data: number): void {
+  private deviceWriteParts(lo: number, hi: number, data: number): boolean {
     // 0xFEE00000–0xFEEFFFFF is exactly address bits 31:20 = 0xFEE (halves may be signed patterns).
     // The BigInt path when the write goes elsewhere, when the wire record needs the outcome object,
     // or when msiWrite was replaced or overridden (a tap on the wire must see every MSI).
     if (hi !== 0 || lo >>> 20 !== MAP.MSI_WINDOW_BASE >>> 20 || this.config.traceWire !== false || this.bus.msiWrite !== STOCK_MSI_WRITE) {
-      this.deviceWrite((BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0), data >>> 0);
-      return;
+      return this.deviceWrite((BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0), data >>> 0);
     }
     const code = this.bus.deliverMsi(lo, 0, data);
     this.msiWrites++;
@@ -203,24 +288,60 @@ export class Machine implements CpuBus {
       const outcome = this.bus.msiFailure(code, lo, 0, data);
       this.event(null, 'msi-dropped', `${outcome.reason}: ${outcome.detail}`);
     }
+    return true;
   }
 
-  private deviceWrite(address: bigint, data: number): void {
+  /**
+   * A DWORD memory write mastered by a device: an MSI in the interrupt window (always claimed by the
+   * host bridge, whatever the APIC bus does with it), else DMA. DMA is claimed by one target only when
+   * all four bytes fall inside it: RAM, or the BIOS ROM (read-only: the write is ignored). Anything else
+   * — a write crossing the end of RAM or a target boundary, or unclaimed space — is a master abort:
+   * nothing is written, the event is logged, and false tells the function (status Received Master Abort).
+   */
+  private deviceWrite(address: bigint, data: number): boolean {
     if (address >= MSI_LO && address < MSI_HI) {
       const outcome = this.bus.msiWrite(address, data);
       this.msiWrites++;
-      if (this.config.traceWire !== false) this.wire.push({ timeNs: this.scheduler.time, address, data, outcome });
+      if (this.config.traceWire !== false) this.wireLog.push({ timeNs: this.scheduler.time, address, data, outcome });
       if (!outcome.delivered) {
         this.msiDropped++;
         this.event(null, 'msi-dropped', `${outcome.reason}: ${outcome.detail}`);
       }
-      return;
+      return true;
     }
-    if (address < BigInt(this.ram.length)) {
+    const end = address + 4n;
+    const what = `device write of 0x${(data >>> 0).toString(16)} at 0x${address.toString(16)}`;
+    if (address >= ROM_LO && end <= ROM_HI) {
+      this.event(null, 'dma-dropped', `${what}: the BIOS ROM is read-only, write ignored`);
+      return true;
+    }
+    const inRam = end <= BigInt(this.ram.length) && (end <= ROM_LO || address >= ROM_HI);
+    if (inRam) {
       this.ramView.setUint32(Number(address), data >>> 0, true);
-      return;
+      return true;
     }
-    this.event(null, 'dma-dropped', `device write of 0x${(data >>> 0).toString(16)} to unclaimed 0x${address.toString(16)}`);
+    this.event(null, 'dma-dropped', `${what}: no target claims all of [0x${address.toString(16)}, 0x${end.toString(16)}) (master abort)`);
+    return false;
+  }
+
+  /** The newest `eventLimit` machine events (guest misbehaviour, dropped messages, shutdowns), oldest first. */
+  get events(): MachineEvent[] {
+    return this.eventLog.entries;
+  }
+
+  /** Events no longer kept in `events`. */
+  get eventsDropped(): number {
+    return this.eventLog.dropped;
+  }
+
+  /** The newest `eventLimit` MSI memory writes seen by the host bridge, with what the APIC bus did with each. */
+  get wire(): WireRecord[] {
+    return this.wireLog.entries;
+  }
+
+  /** MSI writes no longer kept in `wire`. */
+  get wireDropped(): number {
+    return this.wireLog.dropped;
   }
 
   // ---- CpuBus ----
@@ -229,7 +350,7 @@ export class Machine implements CpuBus {
   }
 
   event(cpu: Cpu | null, kind: string, detail: string): void {
-    this.events.push({ timeNs: this.scheduler.time, cpu: cpu ? cpu.index : null, kind, detail });
+    this.eventLog.push({ timeNs: this.scheduler.time, cpu: cpu ? cpu.index : null, kind, detail });
   }
 
   codeAt(address: number): GuestProgram | undefined {
@@ -308,26 +429,30 @@ export class Machine implements CpuBus {
   }
 
   /**
-   * The memory BAR claiming [a, a + size), cached per 16-byte granule (the smallest memory BAR). BAR
-   * bases and decode enables change only through configuration writes, which clear the cache.
+   * The memory BAR claiming [a, a + size). BAR bases and decode enables change only through
+   * configuration writes, which drop the index; it is rebuilt on the next decode, so a run of MMIO
+   * accesses costs a binary search each (and the last 16-byte granule answers repeats at once).
    * `a32` is the address as an int32 pattern, so calling here never boxes a number.
    */
-  private decodeBar(a32: number, size: 1 | 2 | 4): { fn: PciFunction; bar: number; base: number } | null {
+  private decodeBar(a32: number, size: 1 | 2 | 4): BarHit | null {
     const key = a32 >>> 4;
     if (key === this.lastGranule && (a32 & 15) + size <= 16) return this.lastHit;
     const a = a32 >>> 0;
-    let hit = this.barCache.get(key);
-    if (hit === undefined) {
-      hit = null;
-      for (const { fn } of this.pci.functions()) {
-        const d = fn.decodeMemory(BigInt(a), size);
-        if (d) {
-          hit = { fn, bar: d.bar, base: a - d.offset };
-          break;
-        }
+    const ranges = (this.barRanges ??= this.indexBars());
+    let hit: BarHit | null = null;
+    if (this.barsOverlap) {
+      // Overlapping BARs (a guest misprogramming): the first function in BDF order claims, as before.
+      for (const r of ranges) if (a >= r.base && a + size <= r.end && (hit === null || r.order < hit.order)) hit = r;
+    } else {
+      let lo = 0;
+      let hi = ranges.length - 1;
+      while (lo <= hi) {
+        const mid = (lo + hi) >>> 1;
+        if (ranges[mid]!.base <= a) lo = mid + 1;
+        else hi = mid - 1;
       }
-      // Accesses that straddle a granule boundary are rare: decode them without caching.
-      if ((a & 15) + size <= 16) this.barCache.set(key, hit);
+      const r = hi >= 0 ? ranges[hi]! : null;
+      if (r !== null && a + size <= r.end) hit = r;
     }
     if ((a & 15) + size <= 16) {
       this.lastGranule = key;
@@ -336,8 +461,29 @@ export class Machine implements CpuBus {
     return hit;
   }
 
+  /** Every enabled memory BAR below 4 GiB, sorted by base; notes whether any two overlap. */
+  private indexBars(): BarHit[] {
+    const out: BarHit[] = [];
+    let order = 0;
+    for (const { fn } of this.pci.functions()) {
+      order++;
+      if (!fn.memoryEnabled()) continue;
+      for (let i = 0; i < 6; i++) {
+        const bar = fn.bar(i);
+        if (bar === null || bar.index !== i || !bar.isMemory) continue;
+        const base = bar.base();
+        const end = base + bar.size;
+        if (end > 0x1_0000_0000n) continue; // the CPUs issue 32-bit physical addresses only
+        out.push({ fn, bar: i, base: Number(base), end: Number(end), order });
+      }
+    }
+    out.sort((x, y) => x.base - y.base || x.order - y.order);
+    this.barsOverlap = out.some((r, k) => k > 0 && r.base < out[k - 1]!.end);
+    return out;
+  }
+
   private clearBarCache(): void {
-    this.barCache.clear();
+    this.barRanges = null;
     this.lastGranule = -1;
     this.lastHit = null;
   }
@@ -374,14 +520,28 @@ export class Machine implements CpuBus {
       return;
     }
     if (p === MAP.PORT_DEBUG_CONSOLE) {
-      this.consoleText += String.fromCharCode(value & 0xff);
+      if (this.consoleLength === this.consoleBytes.length) {
+        const grown = new Uint8Array(this.consoleBytes.length * 2);
+        grown.set(this.consoleBytes);
+        this.consoleBytes = grown;
+      }
+      this.consoleBytes[this.consoleLength++] = value & 0xff;
+      this.consoleCache = null;
       return;
     }
     if (p === MAP.PORT_POST) return;
   }
 
+  /** Everything the guest wrote to the debug console, one Latin-1 character per byte. */
   get console(): string {
-    return this.consoleText;
+    if (this.consoleCache === null) {
+      let text = '';
+      for (let at = 0; at < this.consoleLength; at += 0x2000) {
+        text += String.fromCharCode(...this.consoleBytes.subarray(at, Math.min(at + 0x2000, this.consoleLength)));
+      }
+      this.consoleCache = text;
+    }
+    return this.consoleCache;
   }
 
   // ---- the clock and the scheduler (scheduler.ts) ----
@@ -397,7 +557,7 @@ export class Machine implements CpuBus {
   /** Starts `program` on the BSP and runs until it returns (APs keep whatever state they reach). */
   run(program: GuestProgram): RunResult {
     const end = this.scheduler.run(program);
-    return { end, timeNs: this.scheduler.time, console: this.consoleText, events: this.events };
+    return { end, timeNs: this.scheduler.time, console: this.console, events: this.events, eventsDropped: this.eventsDropped };
   }
 }
 /** Builds a machine from a configuration (see MachineConfig). */

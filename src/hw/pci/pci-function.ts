@@ -19,6 +19,7 @@ import {
   PCI_HEADER_TYPE_MULTIFUNCTION,
   PCI_STATUS,
   PCI_STATUS_INTERRUPT,
+  PCI_STATUS_REC_MASTER_ABORT,
   defineType0Header,
 } from './header';
 
@@ -254,7 +255,7 @@ export class PciFunction implements CapabilityHost {
   /** Master an MSI/MSI-X DWORD write upstream; false (and a report) when the function is not on a host. */
   sendMessage(address: bigint, data: number): boolean {
     if (this.binding === null) return false;
-    this.binding.upstream.memoryWrite(address, data);
+    if (this.binding.upstream.memoryWrite(address, data) === false) this.masterAbort();
     this.messageSent(address, data);
     return true;
   }
@@ -267,10 +268,15 @@ export class PciFunction implements CapabilityHost {
     const b = this.binding;
     if (b === null) return false;
     const up = b.upstream;
-    if (up.memoryWriteParts !== undefined) up.memoryWriteParts(addressLo, addressHi, data);
-    else up.memoryWrite(partsToBigint(addressLo, addressHi), data >>> 0);
+    const claimed = up.memoryWriteParts !== undefined ? up.memoryWriteParts(addressLo, addressHi, data) : up.memoryWrite(partsToBigint(addressLo, addressHi), data >>> 0);
+    if (claimed === false) this.masterAbort();
     this.messageSentParts(addressLo, addressHi, data);
     return true;
+  }
+
+  /** Our write was not claimed: status bit 13, Received Master Abort (RW1C), as PCI 3.0 §6.2.3 says. */
+  private masterAbort(): void {
+    this.config.setBits(PCI_STATUS, 2, PCI_STATUS_REC_MASTER_ABORT, true);
   }
 
   /** Hook for device models that count traffic. */

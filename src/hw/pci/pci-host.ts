@@ -4,10 +4,11 @@ import type { PciUpstream } from '../signals';
 import type { AccessSize } from './config-space';
 import type { Bdf } from './bdf';
 import type { PciEvent } from './errors';
-import type { PciFunction } from './pci-function';
+import { PciFunction } from './pci-function';
 import { bdfKey, formatBdf, parseBdf } from './bdf';
 import { checkValue } from './config-space';
 import { PciLayoutError, PciUsageError } from './errors';
+import { describeValue as describe } from '../describe';
 
 export const CONFIG_ADDRESS_PORT = 0xcf8;
 export const CONFIG_DATA_PORT = 0xcfc;
@@ -23,9 +24,10 @@ const ECAM_FN_SHIFT = 12;
 
 /** What the board gives the host: where MSI writes and INTx levels go. */
 export interface PciHostUpstream {
-  memoryWrite(address: bigint, data: number): void;
+  /** A function's DWORD memory write; false when nothing claimed it (a master abort, see PciUpstream). */
+  memoryWrite(address: bigint, data: number): unknown;
   /** Optional BigInt-free form of memoryWrite (address hi·2^32 + lo, 32-bit patterns); used when present. */
-  memoryWriteParts?(addressLo: number, addressHi: number, data: number): void;
+  memoryWriteParts?(addressLo: number, addressHi: number, data: number): unknown;
   intx(bdf: string, pin: number, level: boolean): void;
 }
 
@@ -52,6 +54,9 @@ interface Slot {
  */
 export class PciHost {
   private readonly slots = new Map<number, Slot>();
+  private readonly present = new Set<PciFunction>();
+  /** functions() in BDF order, built once after each add (a board asks for it on every decode miss). */
+  private sorted: readonly { readonly bdf: string; readonly fn: PciFunction }[] | null = null;
   private readonly upstreamSink: PciHostUpstream | null;
   private readonly onEvent: (event: PciEvent) => void;
   private configAddress = 0;
@@ -69,9 +74,12 @@ export class PciHost {
     const key = bdfKey(b);
     const label = formatBdf(b);
     if (this.slots.has(key)) throw new PciLayoutError(`a function is already present at ${label}`);
-    if ([...this.slots.values()].some((s) => s.fn === fn)) throw new PciLayoutError(`this function is already present at another BDF`);
+    if (!(fn instanceof PciFunction)) throw new PciUsageError(`add(${label}): the function must be a PciFunction, got ${describe(fn)}`);
+    if (this.present.has(fn)) throw new PciLayoutError(`this function is already present at another BDF`);
     fn.bind({ upstream: this.upstreamFor(label), label, report: (e) => this.onEvent(e) });
     this.slots.set(key, { bdf: b, label, fn });
+    this.present.add(fn);
+    this.sorted = null;
     this.updateMultiFunction(b.bus, b.dev);
   }
 
@@ -80,9 +88,12 @@ export class PciHost {
     return this.slots.get(bdfKey(parseBdf(bdf)))?.fn;
   }
 
-  /** Every function, in bus/device/function order. */
-  functions(): { bdf: string; fn: PciFunction }[] {
-    return [...this.slots.entries()].sort((a, b) => a[0] - b[0]).map(([, s]) => ({ bdf: s.label, fn: s.fn }));
+  /** Every function, in bus/device/function order (a frozen list, the same one until the next add). */
+  functions(): readonly { readonly bdf: string; readonly fn: PciFunction }[] {
+    this.sorted ??= Object.freeze(
+      [...this.slots.entries()].sort((a, b) => a[0] - b[0]).map(([, s]) => Object.freeze({ bdf: s.label, fn: s.fn })),
+    );
+    return this.sorted;
   }
 
   /** Function 0 advertises the other functions of its device through header type bit 7. */
