@@ -58,6 +58,8 @@ export interface ScenarioReport {
     msiWrites: number;
     msiDropped: number;
     events: number;
+    /** Machine events beyond the machine's eventLimit (10 000), not kept and not counted in `events`. */
+    eventsDropped: number;
     shutdowns: string[];
     /** The 8259 pair as the guest left it: interrupt masks and spurious IRQ 7 / 15 seen at INTA. */
     pic: { masterMask: number; slaveMask: number; spuriousIrq7: number; spuriousIrq15: number };
@@ -164,6 +166,7 @@ function buildReport(sc: Scenario, policy: Policy, machine: Machine, run: RunRes
       msiWrites: machine.msiWrites,
       msiDropped: machine.msiDropped,
       events: machine.events.length,
+      eventsDropped: machine.eventsDropped,
       shutdowns,
       pic: {
         masterMask: machine.pic.masks.master,
