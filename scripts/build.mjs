@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 const common = { bundle: true, platform: 'node', format: 'esm', target: 'node20', sourcemap: true, logLevel: 'warning' };
 const entries = [
   { entryPoints: ['src/index.ts'], outfile: 'dist/index.js' },
-  { entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
+  { entryPoints: ['src/cli/bin.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
 ];
 // The same library for browsers: no Node built-ins (the WASM is inlined, nothing reads files).
 entries.push({ entryPoints: ['src/index.ts'], outfile: 'dist/irqslice.browser.js', platform: 'browser', target: 'es2022' });

@@ -1,91 +1,103 @@
-// The `irqslice` command: matrix scripts, boot-and-probe runs. Exit 0 success, 1 failed checks,
-// 2 bad usage or input.
+// The `irqslice` command: boot-and-probe runs, matrix scripts, block moves. Exit 0 success, 1 a
+// failed probe or check, 2 bad usage or input (one line on stderr naming the input and the problem).
+// Anything else is a bug in irqslice: one line and exit 70 (the stack with IRQSLICE_DEBUG=1).
 
-import { cac } from 'cac';
-import { SCRIPT_GRAMMAR } from '../alloc/script';
-import { matrixCommand } from './matrix-command';
-import { runCommand } from './run-command';
-import { migrateCommand } from './migrate-command';
-import { UsageError } from './io';
+import { readFileSync } from 'node:fs';
+import { commandHelp, parseCommandArgs, type CommandSpec, type ParsedArgs } from './args';
+import { quote, UsageError, type CliIo } from './io';
 
-const cli = cac('irqslice');
+export { processIo } from './io';
+import { MATRIX_SPEC, matrixCommand } from './matrix-command';
+import { MIGRATE_SPEC, migrateMain } from './migrate-command';
+import { RUN_SPEC, runMain } from './run-command';
 
-cli
-  .command('matrix [file]', 'Run a vector matrix script (FILE or - for stdin); prints one JSON object per operation')
-  .option('--engine <engine>', 'wasm or js', { default: 'wasm' })
-  .example('irqslice matrix examples/matrix/x86-msi-devices.txt')
-  .example('echo "preset x86\\ncpus 1\\nonline 0\\nalloc 0" | irqslice matrix -')
-  .action(async (file: string | undefined, opts: { engine?: unknown }) => {
-    process.exitCode = await matrixCommand(file, opts);
-  });
+export const EXIT_OK = 0;
+export const EXIT_FAILED = 1;
+export const EXIT_USAGE = 2;
+export const EXIT_INTERNAL = 70;
 
-cli
-  .command('run [scenario]', 'Boot a machine and probe every MSI message (default: the built-in scenario under aligned and linux)')
-  .option('--json', 'print the JSON report instead of the text report')
-  .option('--policy <list>', 'placement policy or comma-separated list: aligned, linux, freebsd')
-  .option('--engine <engine>', 'override the scenario engine: wasm or js')
-  .example('irqslice run examples/scenarios/x2apic-8cpu.json --json')
-  .action(async (file: string | undefined, opts: { json?: boolean; policy?: unknown; engine?: unknown }) => {
-    process.exitCode = await runCommand(file, opts);
-  });
-
-cli
-  .command('migrate', 'Move a multi-MSI block under fault injection, or unplug CPUs under load (--evacuate)')
-  .option('--protocol <list>', 'naive, linux, linux-single, safe, or all (comma-separated)')
-  .option('--block <n>', 'block size 1..32 (default 4)')
-  .option('--mode <m>', 'affinity | unplug | both')
-  .option('--pvm <p>', 'per-vector masking: no | yes | both')
-  .option('--target <t>', 'new block base: other-base | same-base | both')
-  .option('--stale <s>', 'old vectors afterwards: free | busy | both')
-  .option('--schedule <s>', 'when the old CPU runs: eager | lazy | both')
-  .option('--fires <k>', 'messages fired per run')
-  .option('--address <bits>', 'MSI capability address width: 64 | 32')
-  .option('--exhaustive', 'enumerate every interleaving (default for small blocks)')
-  .option('--random <n>', 'n random interleavings instead')
-  .option('--seed <s>', 'seed for --random and --evacuate')
-  .option('--positions', 'show the outcome at each injection point')
-  .option('--trace', 'print the guest steps of each protocol')
-  .option('--json', 'print JSON instead of tables')
-  .option('--evacuate', 'CPU hot-unplug experiment: evacuation success vs load and CPU count')
-  .option('--cpus <list>', 'CPU counts for --evacuate')
-  .option('--load <list>', 'loads (0..1) for --evacuate')
-  .option('--trials <n>', 'trials per --evacuate cell')
-  .option('--pvm-share <f>', 'fraction of devices with per-vector masking for --evacuate')
-  .option('--engine <e>', 'vector matrix engine: js | wasm')
-  .example('irqslice migrate --protocol all --block 4')
-  .example('irqslice migrate --evacuate --cpus 8,16,32 --load 0.5,0.8,0.9')
-  .action(async (opts: Record<string, unknown>) => {
-    process.exitCode = await migrateCommand(opts);
-  });
-
-cli.help((sections) => {
-  if (process.argv.includes('matrix')) sections.push({ title: 'Script grammar', body: SCRIPT_GRAMMAR });
-  return sections;
-});
-cli.version('0.1.0');
-
-async function main(): Promise<void> {
-  try {
-    cli.parse(process.argv, { run: false });
-    if (!cli.matchedCommand && !cli.options.help && !cli.options.version) {
-      if (cli.args.length > 0) throw new UsageError(`unknown command "${cli.args[0]}"`);
-      cli.outputHelp();
-      return;
-    }
-    await cli.runMatchedCommand();
-  } catch (e) {
-    if (e instanceof UsageError || (e instanceof Error && e.name === 'CACError')) {
-      process.stderr.write(`irqslice: ${e.message}\n`);
-      process.exitCode = 2;
-      return;
-    }
-    if (e instanceof Error && 'code' in e && (e as NodeJS.ErrnoException).code === 'ENOENT') {
-      process.stderr.write(`irqslice: ${e.message}\n`);
-      process.exitCode = 2;
-      return;
-    }
-    throw e;
-  }
+interface Command {
+  spec: CommandSpec;
+  main(args: ParsedArgs, io: CliIo): Promise<number>;
 }
 
-await main();
+const COMMANDS: Record<string, Command> = {
+  run: { spec: RUN_SPEC, main: runMain },
+  matrix: { spec: MATRIX_SPEC, main: matrixCommand },
+  migrate: { spec: MIGRATE_SPEC, main: migrateMain },
+};
+
+/** The version in package.json, found from this file upward (dist/cli.js, src/cli/main.ts, an install). */
+export function version(): string {
+  let dir = new URL('.', import.meta.url);
+  for (let i = 0; i < 5; i++) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL('package.json', dir), 'utf8')) as { name?: unknown; version?: unknown };
+      if (pkg.name === 'irqslice' && typeof pkg.version === 'string') return pkg.version;
+    } catch {
+      // not here: one level up
+    }
+    dir = new URL('..', dir);
+  }
+  return 'unknown';
+}
+
+export function generalHelp(): string {
+  const lines = ['irqslice: an emulator of the x86 interrupt slice (local APICs, I/O APIC, PCI MSI/MSI-X, vector matrix)', '', 'Usage:'];
+  for (const c of Object.values(COMMANDS)) for (const u of c.spec.usage) lines.push(`  ${u}`);
+  lines.push('  irqslice help [COMMAND] | irqslice COMMAND --help', '  irqslice --version', '');
+  for (const c of Object.values(COMMANDS)) lines.push(`  ${c.spec.name.padEnd(8)} ${c.spec.summary}`);
+  lines.push('', 'Exit status: 0 success, 1 a probe or check failed, 2 bad usage or input.');
+  return lines.join('\n') + '\n';
+}
+
+/** One line, whatever the message holds: control characters escaped, length capped. */
+export function oneLine(message: string): string {
+  let m = message.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => (c === '\n' ? ' ' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
+  if (m.length > 500) m = `${m.slice(0, 480)}… (${m.length} chars)`;
+  return m;
+}
+
+/** Runs the command line `argv` (without node and the script); returns the exit status. */
+export async function main(argv: readonly string[], io: CliIo): Promise<number> {
+  let prefix = 'irqslice';
+  try {
+    const [first, ...rest] = argv;
+    if (first === undefined) throw new UsageError('missing command: run, matrix or migrate (see irqslice help)');
+    if (first === '--version' || first === '-v' || first === '-V' || first === 'version') {
+      if (rest.length) throw new UsageError(`${first} takes no arguments, got ${quote(rest[0]!)}`);
+      io.stdout(`irqslice ${version()}\n`);
+      return EXIT_OK;
+    }
+    if (first === 'help' || first === '--help' || first === '-h') {
+      if (rest.length > 1) throw new UsageError(`help takes at most one command, got ${rest.map((r) => quote(r)).join(' ')}`);
+      if (rest.length === 0) {
+        io.stdout(generalHelp());
+        return EXIT_OK;
+      }
+      const c = Object.hasOwn(COMMANDS, rest[0]!) ? COMMANDS[rest[0]!] : undefined;
+      if (!c) throw new UsageError(`no help for ${quote(rest[0]!)}: the commands are run, matrix and migrate`);
+      io.stdout(commandHelp(c.spec));
+      return EXIT_OK;
+    }
+    const command = Object.hasOwn(COMMANDS, first) ? COMMANDS[first] : undefined;
+    if (!command) {
+      throw new UsageError(first.startsWith('-') ? `unknown option ${quote(first)} (the command comes first: run, matrix or migrate)` : `unknown command ${quote(first)} (run, matrix or migrate)`);
+    }
+    prefix = `irqslice ${first}`;
+    const args = parseCommandArgs(command.spec, rest);
+    if (args.help) {
+      io.stdout(commandHelp(command.spec));
+      return EXIT_OK;
+    }
+    return await command.main(args, io);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.stderr(`${prefix}: ${oneLine(e.message)}\n`);
+      return EXIT_USAGE;
+    }
+    const err = e instanceof Error ? e : new Error(String(e));
+    io.stderr(`${prefix}: internal error: ${oneLine(`${err.name}: ${err.message}`)}${process.env.IRQSLICE_DEBUG ? `\n${err.stack ?? ''}` : ' (IRQSLICE_DEBUG=1 shows the stack)'}\n`);
+    return EXIT_INTERNAL;
+  }
+}

@@ -1,52 +1,67 @@
-// `irqslice run [SCENARIO.json] [--json] [--policy P[,P...]]`: boot-and-probe with a report.
-// Without a scenario file it runs the default scenario under the aligned and linux policies (with
-// --json, only under aligned, so the output keeps the contract shape).
+// `irqslice run [SCENARIO.json|-] [--json] [--policy P[,P...]] [--engine wasm|js]`: boot-and-probe
+// with a report. Without a scenario it runs the default scenario under the aligned and linux
+// policies (with --json, only under aligned, so the output keeps the contract shape); "-" reads the
+// scenario from standard input.
 
 import { formatReport, contractJson } from '../scenario/report-text';
 import { runScenario, type ScenarioReport } from '../scenario/run-scenario';
 import { DEFAULT_SCENARIO, parseScenario, ScenarioError, type Policy, type Scenario } from '../scenario/scenario';
-import { readInput, UsageError } from './io';
+import { listOf, oneOf, type CommandSpec, type ParsedArgs } from './args';
+import { inputName, readText, UsageError, type CliIo } from './io';
 
 const POLICIES: readonly Policy[] = ['aligned', 'linux', 'freebsd'];
 
-function parsePolicies(v: unknown): Policy[] | undefined {
-  if (v === undefined) return undefined;
-  const list = String(v).split(',').map((s) => s.trim());
-  for (const p of list) if (!POLICIES.includes(p as Policy)) throw new UsageError(`--policy must be aligned, linux or freebsd (comma-separated), got "${p}"`);
-  return list as Policy[];
+/** Far above any real scenario (256 devices); keeps hostile JSON from costing gigabytes to parse. */
+export const MAX_SCENARIO_BYTES = 4 * 1024 * 1024;
+
+export const RUN_SPEC: CommandSpec = {
+  name: 'run',
+  summary: 'boot a machine and probe every MSI message (default: the built-in scenario under aligned and linux)',
+  usage: ['irqslice run [SCENARIO.json|-] [--json] [--policy aligned,linux,freebsd] [--engine wasm|js]'],
+  options: [
+    { name: 'json', help: 'print the JSON report instead of the text report' },
+    { name: 'policy', value: 'LIST', help: 'placement policy or comma-separated list: aligned, linux, freebsd' },
+    { name: 'engine', value: 'wasm|js', help: "override the scenario's vector matrix engine" },
+  ],
+  positionals: { max: 1, name: 'SCENARIO' },
+  more: 'Exit status 0 when every check passed, 1 when one failed, 2 for bad usage or an invalid scenario.\n\nExample:\n  irqslice run examples/scenarios/x2apic-8cpu.json --json\n',
+};
+
+function opt(args: ParsedArgs, name: string): string | undefined {
+  const v = args.options.get(name);
+  return v === true ? undefined : v;
 }
 
-export async function runCommand(file: string | undefined, opts: { json?: boolean; policy?: unknown; engine?: unknown }): Promise<number> {
+export async function runMain(args: ParsedArgs, io: CliIo): Promise<number> {
+  const p = opt(args, 'policy');
+  let policies = p === undefined ? undefined : listOf('policy', p, POLICIES);
+  const e = opt(args, 'engine');
+  const engine = e === undefined ? undefined : oneOf('engine', e, ['wasm', 'js'] as const);
+  const json = args.options.get('json') === true;
+  const file = args.positionals[0];
   let scenario: Scenario;
-  let policies = parsePolicies(opts.policy);
   if (file === undefined) {
     scenario = DEFAULT_SCENARIO;
     // The text report compares both policies; --json keeps the contract shape (one run) unless asked.
-    policies ??= opts.json ? [scenario.policy] : ['aligned', 'linux'];
+    policies ??= json ? [scenario.policy] : ['aligned', 'linux'];
   } else {
-    const text = await readInput(file);
+    const text = await readText(file, io, MAX_SCENARIO_BYTES);
     try {
       scenario = parseScenario(text);
-    } catch (e) {
-      if (e instanceof ScenarioError) {
-        process.stderr.write(`irqslice run: invalid scenario ${file}: ${e.message}\n`);
-        return 2;
-      }
-      throw e;
+    } catch (err) {
+      if (err instanceof ScenarioError) throw new UsageError(`invalid scenario ${inputName(file)}: ${err.message}`);
+      throw err;
     }
   }
-  if (opts.engine !== undefined) {
-    if (opts.engine !== 'wasm' && opts.engine !== 'js') throw new UsageError(`--engine must be wasm or js`);
-    scenario = { ...scenario, engine: opts.engine };
-  }
+  if (engine !== undefined) scenario = { ...scenario, engine };
   const reports: ScenarioReport[] = [];
   for (const policy of policies ?? [scenario.policy]) reports.push(await runScenario(scenario, { policy }));
-  if (opts.json) {
+  if (json) {
     const body = reports.length === 1 ? contractJson(reports[0]!) : { ok: reports.every((r) => r.ok), runs: reports.map(contractJson) };
-    process.stdout.write(JSON.stringify(body, null, 2) + '\n');
+    io.stdout(JSON.stringify(body, null, 2) + '\n');
   } else {
-    for (const r of reports) process.stdout.write(formatReport(r) + '\n');
-    if (reports.length > 1) process.stdout.write(compare(reports));
+    for (const r of reports) io.stdout(formatReport(r) + '\n');
+    if (reports.length > 1) io.stdout(compare(reports));
   }
   return reports.every((r) => r.ok) ? 0 : 1;
 }

@@ -133,7 +133,7 @@ function execute(t: Trial, victim: number, items: EvacItem[], protocol: MoveProt
 }
 
 /** One cell of the experiment: `trials` fillings of `cpus` CPUs at `load`, unplugging the last CPU. */
-export function evacuationCell(o: EvacuationOptions, module?: WebAssembly.Module): EvacuationCell {
+export function evacuationCell(o: EvacuationOptions, module?: WebAssembly.Module, onTrial?: () => void): EvacuationCell {
   if (!Number.isInteger(o.cpus) || o.cpus < 2 || o.cpus > 255) throw new MigrateUsageError(`cpus must be 2..255, got ${String(o.cpus)}`);
   if (typeof o.load !== 'number' || !(o.load >= 0 && o.load <= 1)) throw new MigrateUsageError(`load must be in 0..1, got ${String(o.load)}`);
   if (!Number.isInteger(o.trials) || o.trials < 1) throw new MigrateUsageError(`trials must be a positive integer, got ${String(o.trials)}`);
@@ -166,6 +166,7 @@ export function evacuationCell(o: EvacuationOptions, module?: WebAssembly.Module
       cell.after.allocated += a.allocated;
       cell.after.largestFree += a.largestFree;
     }
+    onTrial?.();
   }
   if (cell.executed > 0) {
     cell.after.allocated /= cell.executed;
@@ -175,9 +176,14 @@ export function evacuationCell(o: EvacuationOptions, module?: WebAssembly.Module
 }
 
 /** The grid of the analysis: every CPU count against every load. */
-export async function evacuationGrid(cpus: readonly number[], loads: readonly number[], base: Omit<EvacuationOptions, 'cpus' | 'load'>): Promise<EvacuationCell[]> {
+export async function evacuationGrid(
+  cpus: readonly number[],
+  loads: readonly number[],
+  base: Omit<EvacuationOptions, 'cpus' | 'load'>,
+  onTrial?: () => void,
+): Promise<EvacuationCell[]> {
   const module = base.engine === 'wasm' ? await compileMatrixModule() : undefined;
   const out: EvacuationCell[] = [];
-  for (const n of cpus) for (const load of loads) out.push(evacuationCell({ ...base, cpus: n, load }, module));
+  for (const n of cpus) for (const load of loads) out.push(evacuationCell({ ...base, cpus: n, load }, module, onTrial));
   return out;
 }

@@ -72,8 +72,8 @@ function record(r: ExploreResult, bench: MigrationBench): void {
   if (r.example === null && after > before) r.example = [...bench.trace];
 }
 
-/** Every interleaving of `fires` messages (each any message of the block) with the guest's steps. */
-export function exhaustive(o: ExploreOptions): ExploreResult {
+/** Every interleaving of `fires` messages (each any message of the block) with the guest's steps. `onRun` is called after each complete run (progress). */
+export function exhaustive(o: ExploreOptions, onRun?: () => void): ExploreResult {
   check(o);
   const r = finish(o, 'exhaustive', null);
   const choices: number[] = [];
@@ -81,7 +81,10 @@ export function exhaustive(o: ExploreOptions): ExploreResult {
     const branching: number[] = [];
     const { bench, complete } = runPath(o, choices, branching);
     choices.length = branching.length;
-    if (complete) record(r, bench);
+    if (complete) {
+      record(r, bench);
+      onRun?.();
+    }
     let k = branching.length - 1;
     while (k >= 0 && choices[k]! + 1 >= branching[k]!) k--;
     if (k < 0) return r;
@@ -102,7 +105,7 @@ export function quietLength(o: BenchOptions): number {
 }
 
 /** `runs` interleavings with fire points uniform over the quiet run's gaps and message numbers uniform. */
-export function random(o: ExploreOptions, runs: number, seed: number): ExploreResult {
+export function random(o: ExploreOptions, runs: number, seed: number, onRun?: () => void): ExploreResult {
   check(o);
   if (!Number.isInteger(runs) || runs < 1) throw new MigrateUsageError(`runs must be a positive integer, got ${String(runs)}`);
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffff_ffff) throw new MigrateUsageError(`seed must be a 32-bit unsigned integer, got ${String(seed)}`);
@@ -123,6 +126,20 @@ export function random(o: ExploreOptions, runs: number, seed: number): ExploreRe
       if (s > MAX_ACTIONS) throw new MigrateUsageError('a run exceeded the action limit');
     }
     record(r, bench);
+    onRun?.();
   }
   return r;
+}
+
+/**
+ * Runs `exhaustive(o)` will make, counted before making them: at least C(L + fires, fires) ·
+ * count^fires, L being the guest's steps in a quiet run (each fire goes into one of L + 1 gaps, in
+ * order, and names one of `count` messages). A fire can add guest steps (a handler, a re-raise), so
+ * the real number is this or more (up to about 1.25× in the protocols here); exact for fires = 1.
+ */
+export function exhaustiveRunsAtLeast(o: BenchOptions & { fires: number }): number {
+  const gaps = quietLength(o) + 1;
+  let runs = 1;
+  for (let k = 1; k <= o.fires; k++) runs = (runs * (gaps + k - 1)) / k;
+  return Math.round(runs) * o.count ** o.fires;
 }

@@ -4,7 +4,7 @@
 export { MigrationBench, DEVICE_BDF, OLD_CPU, NEW_CPU } from './bench';
 export type { BenchOptions, BenchMode, Schedule, FireRecord } from './bench';
 export { BenchCpu } from './bench-cpu';
-export { exhaustive, random, quietLength, seededRandom } from './explore';
+export { exhaustive, exhaustiveRunsAtLeast, random, quietLength, seededRandom } from './explore';
 export type { ExploreOptions, ExploreResult } from './explore';
 export { FATES, fateOf, emptyTally, tallyRun, addTally, failures } from './fates';
 export type { Fate, Tally } from './fates';

@@ -1,9 +1,12 @@
 // The human-readable report of a boot-and-probe run: boot log, a /proc/interrupts-style table,
 // per-device placement, the vector allocator's state, and PASS/FAIL per check.
 
-import type { ScenarioReport } from './run-scenario';
+import type { InterruptCounts, ScenarioReport } from './run-scenario';
 
 const hex = (n: number) => `0x${n.toString(16)}`;
+
+/** Above this many CPU columns the interrupt table lists non-zero counts per row instead. */
+const WIDE_TABLE = 32;
 
 export function formatInterrupts(r: ScenarioReport): string[] {
   const ints = r.interrupts;
@@ -15,14 +18,28 @@ export function formatInterrupts(r: ScenarioReport): string[] {
   for (const c of Object.keys(ints.unexpected)) used.add(Number(c));
   const cols = [...used].sort((a, b) => a - b);
   if (cols.length === 0) cols.push(0);
+  const kindOf = (i: InterruptCounts['irqs'][number]) => {
+    const kind = i.kind === 'msi' ? 'PCI-MSI' : i.kind === 'msix' ? 'PCI-MSIX' : 'IO-APIC';
+    return `${kind.padEnd(9)} ${i.owner}${i.kind === 'intx' ? ` GSI ${i.irq} fasteoi` : ` #${i.index} edge`}`;
+  };
+  if (cols.length > WIDE_TABLE) {
+    // Hundreds of CPU columns times thousands of rows would be hundreds of megabytes of zeros: list
+    // each row's non-zero counts instead.
+    const lines = [`      (${cols.length} CPUs took interrupts: non-zero counts only, as CPU=count)`];
+    const sparse = (label: string, counts: Record<string, number>, tail: string) => {
+      const cells = Object.keys(counts).filter((c) => counts[c]).map((c) => `${c}=${counts[c]}`);
+      lines.push(`${label.padStart(5)} ${(cells.length ? cells.join(' ') : '-').padEnd(12)}  ${tail}`);
+    };
+    for (const i of ints.irqs) sparse(`${i.irq}:`, i.counts, kindOf(i));
+    sparse('SPU:', ints.spurious, 'Spurious interrupts');
+    sparse('UNX:', ints.unexpected, 'Interrupts on vectors with no handler');
+    return lines;
+  }
   const w = 8;
   const lines = ['      ' + cols.map((c) => `CPU${c}`.padStart(w)).join('')];
   const row = (label: string, counts: Record<string, number>, tail: string) =>
     lines.push(label.padStart(5) + ' ' + cols.map((c) => String(counts[c] ?? 0).padStart(w)).join('') + '  ' + tail);
-  for (const i of ints.irqs) {
-    const kind = i.kind === 'msi' ? 'PCI-MSI' : i.kind === 'msix' ? 'PCI-MSIX' : 'IO-APIC';
-    row(`${i.irq}:`, i.counts, `${kind.padEnd(9)} ${i.owner}${i.kind === 'intx' ? ` GSI ${i.irq} fasteoi` : ` #${i.index} edge`}`);
-  }
+  for (const i of ints.irqs) row(`${i.irq}:`, i.counts, kindOf(i));
   row('SPU:', ints.spurious, 'Spurious interrupts');
   row('UNX:', ints.unexpected, 'Interrupts on vectors with no handler');
   if (cols.length < ints.cpus) lines.push(`      (${ints.cpus - cols.length} CPU(s) with no interrupts not shown)`);
@@ -33,7 +50,7 @@ export function formatReport(r: ScenarioReport): string {
   const s = r.scenario;
   const out: string[] = [];
   out.push(`== irqslice boot-and-probe: ${s.name ?? 'scenario'}`);
-  out.push(`   policy ${s.policy} · engine ${s.engine} · ${s.cpus} CPU(s), ${s.apic} · ${r.devices.length} device(s)`);
+  out.push(`   policy ${s.policy} · engine ${s.engine} · ${s.cpus} CPU(s), ${s.apic} · ${r.devices.length} of ${s.devices} declared device(s) found`);
   out.push('', 'Boot log (guest console)');
   for (const l of r.bootLog) out.push('  ' + l);
   out.push('', 'Interrupts (/proc/interrupts as the guest counted them)');
@@ -43,7 +60,7 @@ export function formatReport(r: ScenarioReport): string {
   for (const d of r.devices) {
     const ok = d.messages.filter((m) => m.ok).length;
     out.push(
-      `  ${d.bdf}  ${d.mode.padEnd(5)}  ${String(d.vectors).padStart(7)}  ${String(d.capable).padStart(7)}  ${String(d.cpu ?? '-').padStart(3)}  ${(d.base === null ? '-' : hex(d.base)).padStart(5)}   ${ok}/${d.messages.length}`,
+      `  ${d.bdf}  ${d.mode.padEnd(5)}  ${String(d.vectors).padStart(7)}  ${String(d.capable).padStart(7)}  ${String(d.cpu ?? '-').padStart(3)}  ${(d.base === null ? '-' : hex(d.base)).padStart(5)}   ${ok}/${d.messages.length}${d.error ? `  -${d.error}` : ''}`,
     );
   }
   out.push('', s.policy === 'freebsd' ? 'Vector tables (FreeBSD la_ioint_irqs)' : 'Vector matrix (debugfs irq_matrix)');
@@ -76,6 +93,7 @@ export function contractJson(r: ScenarioReport): unknown {
       cpu: d.cpu,
       base: d.base,
       messages: d.messages.map((m) => ({ index: m.index, vector: m.vector, cpu: m.cpu, ok: m.ok, ...(m.ok ? {} : { expected: m.expected, problem: m.problem }) })),
+      ...(d.error ? { error: d.error } : {}),
     })),
     checks: r.checks,
   };

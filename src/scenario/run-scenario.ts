@@ -9,7 +9,7 @@ import { createMachine, type Machine, type RunResult } from '../machine/machine'
 import { kernelMain, type DeviceReport } from '../../firmware/kernel';
 import { RESULT_MARKER } from '../../firmware/console';
 import type { MessageResult } from '../../firmware/probe';
-import { validateScenario, type Policy, type Scenario } from './scenario';
+import { validateScenario, type DeviceErrno, type DeviceSpec, type Policy, type Scenario } from './scenario';
 
 export interface MessageReport {
   index: number;
@@ -29,6 +29,8 @@ export interface DeviceResult {
   /** What the device could send (MSI messages or MSI-X entries) and what the driver asked for. */
   capable: number;
   messages: MessageReport[];
+  /** pci_alloc_irq_vectors() granted nothing and returned this error (mode 'none'). */
+  error?: DeviceErrno;
 }
 
 export interface Check {
@@ -47,7 +49,8 @@ export interface InterruptCounts {
 export interface ScenarioReport {
   ok: boolean;
   devices: DeviceResult[];
-  scenario: { name: string | null; cpus: number; apic: string; engine: string; policy: Policy };
+  /** `devices`: how many the scenario declares (every one has a check). */
+  scenario: { name: string | null; cpus: number; apic: string; engine: string; policy: Policy; devices: number };
   checks: Check[];
   bootLog: string[];
   interrupts: InterruptCounts | null;
@@ -139,23 +142,27 @@ function buildReport(sc: Scenario, policy: Policy, machine: Machine, run: RunRes
       checks.push({ name: `boot (${p.stage})`, ok: false, detail: p.message });
     }
   }
-  for (const d of devices) {
-    const good = d.messages.filter((m) => m.ok).length;
-    const okDev = d.mode !== 'none' && good === d.messages.length && d.messages.length === d.vectors;
-    const where = d.mode === 'msi' ? `CPU ${d.cpu} vectors 0x${hex(d.base!)}..0x${hex(d.base! + d.vectors - 1)}` : d.mode === 'none' ? 'no interrupt' : `${d.vectors} vector(s)`;
-    checks.push({ name: `${d.bdf} ${d.mode}`, ok: okDev, detail: `${good}/${d.messages.length} message(s) arrived as programmed (${where})` });
-  }
+  checks.push(...accountFor(sc, devices));
+  const pending = pendingInterrupts(machine);
+  checks.push({
+    name: 'no-pending',
+    ok: pending.length === 0,
+    detail: pending.length === 0 ? 'no interrupt left pending in any local APIC' : `left pending at the end (never taken): ${pending.slice(0, 8).join(', ')}${pending.length > 8 ? `, … (${pending.length})` : ''}`,
+  });
   const shutdowns = machine.cpus.filter((c) => c.state === 'shutdown').map((c) => `CPU ${c.index}: ${c.shutdownReason}`);
   checks.push({
     name: 'machine',
     ok: run.end === 'bsp-finished' && shutdowns.length === 0 && done !== null,
     detail: run.end === 'bsp-finished' ? (shutdowns.length ? shutdowns.join('; ') : 'guest kernel ran to completion') : `run ended: ${run.end}`,
   });
-  const ok = checks.every((c) => c.ok) && done === true;
+  // The guest's own verdict counts a refused device as a failure; a refusal the scenario expects is
+  // judged by its check instead, so only a guest that never finished fails here by itself.
+  const expected = devices.some((d) => d.error !== undefined && sc.devices.find((x) => x.bdf === d.bdf)?.expectError === d.error);
+  const ok = checks.every((c) => c.ok) && (done === true || (done === false && expected));
   return {
     ok,
     devices,
-    scenario: { name: sc.name ?? null, cpus: sc.cpus, apic: sc.apic, engine: sc.engine, policy },
+    scenario: { name: sc.name ?? null, cpus: sc.cpus, apic: sc.apic, engine: sc.engine, policy, devices: sc.devices.length },
     checks,
     bootLog,
     interrupts,
@@ -178,6 +185,73 @@ function buildReport(sc: Scenario, policy: Policy, machine: Machine, run: RunRes
   };
 }
 
+/**
+ * One check per declared device, so none can vanish from a report: not found by enumeration, refused
+ * by the policy (with the errno, unless the scenario expects it), or its messages as probed.
+ */
+function accountFor(sc: Scenario, devices: DeviceResult[]): Check[] {
+  const checks: Check[] = [];
+  const byBdf = new Map(devices.map((d) => [d.bdf, d]));
+  for (const spec of sc.devices) {
+    const d = byBdf.get(spec.bdf);
+    if (!d) {
+      checks.push({ name: `${spec.bdf} found`, ok: false, detail: 'declared in the scenario but not found by PCI enumeration' });
+      continue;
+    }
+    const limits = `min ${spec.min ?? 1}, max ${spec.want ?? d.capable}`;
+    if (d.mode === 'none') {
+      const ok = spec.expectError === d.error;
+      checks.push({
+        name: `${d.bdf} ${ok ? 'refused' : 'none'}`,
+        ok,
+        detail: ok
+          ? `pci_alloc_irq_vectors(${limits}) returned -${d.error} as the scenario expects`
+          : `pci_alloc_irq_vectors(${limits}) returned -${d.error}${spec.expectError ? `, expected -${spec.expectError}` : ''}: no interrupt set up`,
+      });
+      continue;
+    }
+    if (spec.expectError) {
+      checks.push({ name: `${d.bdf} refused`, ok: false, detail: `expected pci_alloc_irq_vectors(${limits}) to return -${spec.expectError}, but it granted ${d.vectors} ${d.mode} vector(s)` });
+    }
+    const good = d.messages.filter((m) => m.ok).length;
+    const probed = d.messages.length === d.vectors;
+    const where = d.mode === 'msi' ? `CPU ${d.cpu} vectors 0x${hex(d.base!)}..0x${hex(d.base! + d.vectors - 1)}` : `${d.vectors} vector(s)`;
+    checks.push({
+      name: `${d.bdf} ${d.mode}`,
+      ok: probed && good === d.vectors,
+      detail: probed ? `${good}/${d.messages.length} message(s) arrived as programmed (${where})` : `${d.messages.length} of ${d.vectors} vector(s) probed (${where}): the rest were never rung`,
+    });
+  }
+  for (const d of devices) {
+    if (!sc.devices.some((x) => x.bdf === d.bdf)) checks.push({ name: `${d.bdf} ${d.mode}`, ok: false, detail: 'reported but not declared in the scenario' });
+  }
+  return checks;
+}
+
+/**
+ * The errno Linux's pci_alloc_irq_vectors() returns when it grants nothing: -ENOSPC once MSI or
+ * MSI-X was tried and could not be met (or no vector was left), -EINVAL for a device with neither
+ * capability whose INTx cannot serve the request (no pin, or min > 1).
+ */
+export function refusalErrno(spec: DeviceSpec | undefined): DeviceErrno {
+  if (!spec || spec.msi || spec.msix) return 'ENOSPC';
+  return (spec.intxPin ?? 1) !== 0 && (spec.min ?? 1) <= 1 ? 'ENOSPC' : 'EINVAL';
+}
+
+/** Interrupts accepted by a local APIC (IRR) or in service (ISR) when the run ended. */
+function pendingInterrupts(machine: Machine): string[] {
+  const out: string[] = [];
+  for (const c of machine.cpus) {
+    const st = c.lapic.saveState() as { irr: number[]; isr: number[] };
+    for (const [what, words] of [['IRR', st.irr], ['ISR', st.isr]] as const) {
+      words.forEach((w, i) => {
+        for (let b = 0; w !== 0 && b < 32; b++) if ((w >>> b) & 1) out.push(`CPU ${c.index} ${what} 0x${(i * 32 + b).toString(16)}`);
+      });
+    }
+  }
+  return out;
+}
+
 function hex(n: number): string {
   return n.toString(16);
 }
@@ -191,6 +265,7 @@ function toDevice(r: DeviceReport, sc: Scenario): DeviceResult {
     cpu: r.cpu,
     base: r.base,
     capable: spec?.msix?.vectors ?? spec?.msi?.vectors ?? 1,
+    ...(r.mode === 'none' ? { error: refusalErrno(spec) } : {}),
     messages: r.messages.map((m: MessageResult) => ({
       index: m.index,
       vector: m.vector,

@@ -17,7 +17,16 @@ export interface DeviceSpec {
   intxPin?: number;
   /** Deliberately broken device behaviour, for negative tests. */
   quirks?: { ignoreMme?: boolean };
+  /**
+   * The error pci_alloc_irq_vectors() must return for this device (the policy refuses it): the run
+   * then checks the refusal instead of the messages, and a grant fails it.
+   */
+  expectError?: DeviceErrno;
 }
+
+/** What pci_alloc_irq_vectors() returns when it grants nothing (Linux drivers/pci/msi/api.c). */
+export type DeviceErrno = 'ENOSPC' | 'EINVAL';
+export const DEVICE_ERRNOS: readonly DeviceErrno[] = ['ENOSPC', 'EINVAL'];
 
 export interface Scenario {
   name?: string;
@@ -41,34 +50,59 @@ export class ScenarioError extends Error {
 }
 
 const KNOWN_TOP = new Set(['name', 'description', 'cpus', 'apic', 'engine', 'policy', 'devices', 'fill', 'mcfg', 'lowestPriority']);
-const KNOWN_DEV = new Set(['bdf', 'msi', 'msix', 'want', 'min', 'intxPin', 'quirks', 'name']);
+const KNOWN_MSI = new Set(['vectors', 'is64', 'pvm']);
+const KNOWN_MSIX = new Set(['vectors']);
+const KNOWN_QUIRKS = new Set(['ignoreMme']);
+const KNOWN_DEV = new Set(['bdf', 'msi', 'msix', 'want', 'min', 'intxPin', 'quirks', 'name', 'expectError']);
+
+/** A value as it may appear in a one-line message: JSON, cut short. */
+function show(v: unknown): string {
+  let t: string;
+  try {
+    t = JSON.stringify(v) ?? String(v);
+  } catch {
+    t = String(v);
+  }
+  return t.length > 60 ? `${t.slice(0, 45)}…(${t.length} chars)` : t;
+}
+
+/** `base.key`, or `base["key"]` for a key that is not a plain name. */
+function path(base: string, key: string): string {
+  const k = /^[A-Za-z_$][\w$]{0,40}$/.test(key) ? key : null;
+  if (k) return base ? `${base}.${k}` : k;
+  return `${base}[${show(key)}]`;
+}
+
+function noUnknown(obj: Record<string, unknown>, known: ReadonlySet<string>, base: string): void {
+  for (const k of Object.keys(obj)) if (!known.has(k)) throw new ScenarioError(path(base, k), 'unknown field');
+}
 
 function isObj(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 function int(v: unknown, field: string, lo: number, hi: number): number {
-  if (typeof v !== 'number' || !Number.isInteger(v)) throw new ScenarioError(field, `must be an integer, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isInteger(v)) throw new ScenarioError(field, `must be an integer, got ${show(v)}`);
   if (v < lo || v > hi) throw new ScenarioError(field, `must be ${lo}..${hi}, got ${v}`);
   return v;
 }
 
 function oneOf<T extends string>(v: unknown, field: string, values: readonly T[], dflt: T): T {
   if (v === undefined) return dflt;
-  if (typeof v !== 'string' || !values.includes(v as T)) throw new ScenarioError(field, `must be one of ${values.map((x) => `"${x}"`).join(', ')}, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'string' || !values.includes(v as T)) throw new ScenarioError(field, `must be one of ${values.map((x) => `"${x}"`).join(', ')}, got ${show(v)}`);
   return v as T;
 }
 
 function bool(v: unknown, field: string, dflt: boolean): boolean {
   if (v === undefined) return dflt;
-  if (typeof v !== 'boolean') throw new ScenarioError(field, `must be true or false, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'boolean') throw new ScenarioError(field, `must be true or false, got ${show(v)}`);
   return v;
 }
 
 /** Validates a parsed JSON value as a scenario. */
 export function validateScenario(raw: unknown): Scenario {
   if (!isObj(raw)) throw new ScenarioError('(scenario)', 'must be a JSON object');
-  for (const k of Object.keys(raw)) if (!KNOWN_TOP.has(k)) throw new ScenarioError(k, 'unknown field');
+  noUnknown(raw, KNOWN_TOP, '');
   const cpus = int(raw.cpus, 'cpus', 1, 1024);
   const apic = oneOf(raw.apic, 'apic', ['xapic', 'x2apic'] as const, cpus > 255 ? 'x2apic' : 'xapic');
   if (apic === 'xapic' && cpus > 255) throw new ScenarioError('apic', `${cpus} CPUs need APIC IDs above 254: use "x2apic"`);
@@ -78,29 +112,32 @@ export function validateScenario(raw: unknown): Scenario {
   const mcfg = bool(raw.mcfg, 'mcfg', true);
   const lowestPriority = oneOf(raw.lowestPriority, 'lowestPriority', ['lowest-ppr', 'first-match'] as const, 'lowest-ppr');
   if (raw.name !== undefined && typeof raw.name !== 'string') throw new ScenarioError('name', 'must be a string');
+  if (raw.description !== undefined && typeof raw.description !== 'string') throw new ScenarioError('description', 'must be a string');
   if (!Array.isArray(raw.devices)) throw new ScenarioError('devices', 'must be an array (it may be empty)');
   if (raw.devices.length > 256) throw new ScenarioError('devices', `at most 256 devices, got ${raw.devices.length}`);
   const seen = new Set<string>();
   const devices = raw.devices.map((d, i) => {
     const f = `devices[${i}]`;
     if (!isObj(d)) throw new ScenarioError(f, 'must be an object');
-    for (const k of Object.keys(d)) if (!KNOWN_DEV.has(k)) throw new ScenarioError(`${f}.${k}`, 'unknown field');
+    noUnknown(d, KNOWN_DEV, f);
+    if (d.name !== undefined && typeof d.name !== 'string') throw new ScenarioError(`${f}.name`, 'must be a string');
     if (typeof d.bdf !== 'string') throw new ScenarioError(`${f}.bdf`, 'must be a string like "00:03.0"');
     const m = /^([0-9a-fA-F]{2}):([0-1][0-9a-fA-F])\.([0-7])$/.exec(d.bdf);
-    if (!m || Number.parseInt(m[2]!, 16) > 31) throw new ScenarioError(`${f}.bdf`, `"${d.bdf}" is not bus:device.function (bus 00-ff, device 00-1f, function 0-7)`);
+    if (!m || Number.parseInt(m[2]!, 16) > 31) throw new ScenarioError(`${f}.bdf`, `${show(d.bdf)} is not bus:device.function (bus 00-ff, device 00-1f, function 0-7)`);
     const bdf = d.bdf.toLowerCase();
     if (seen.has(bdf)) throw new ScenarioError(`${f}.bdf`, `"${bdf}" appears twice`);
     seen.add(bdf);
     const spec: DeviceSpec = { bdf };
     if (d.msi !== undefined) {
       if (!isObj(d.msi)) throw new ScenarioError(`${f}.msi`, 'must be an object');
-      for (const k of Object.keys(d.msi)) if (!['vectors', 'is64', 'pvm'].includes(k)) throw new ScenarioError(`${f}.msi.${k}`, 'unknown field');
+      noUnknown(d.msi, KNOWN_MSI, `${f}.msi`);
       const v = int(d.msi.vectors, `${f}.msi.vectors`, 1, 32);
       if ((v & (v - 1)) !== 0) throw new ScenarioError(`${f}.msi.vectors`, `must be a power of two (1, 2, 4, 8, 16, 32), got ${v}`);
       spec.msi = { vectors: v as 1, is64: bool(d.msi.is64, `${f}.msi.is64`, true), pvm: bool(d.msi.pvm, `${f}.msi.pvm`, false) };
     }
     if (d.msix !== undefined) {
       if (!isObj(d.msix)) throw new ScenarioError(`${f}.msix`, 'must be an object');
+      noUnknown(d.msix, KNOWN_MSIX, `${f}.msix`);
       spec.msix = { vectors: int(d.msix.vectors, `${f}.msix.vectors`, 1, 2048) };
     }
     if (d.want !== undefined) spec.want = int(d.want, `${f}.want`, 1, 2048);
@@ -109,9 +146,18 @@ export function validateScenario(raw: unknown): Scenario {
     if (d.intxPin !== undefined) spec.intxPin = int(d.intxPin, `${f}.intxPin`, 0, 4);
     if (d.quirks !== undefined) {
       if (!isObj(d.quirks)) throw new ScenarioError(`${f}.quirks`, 'must be an object');
+      noUnknown(d.quirks, KNOWN_QUIRKS, `${f}.quirks`);
       spec.quirks = { ignoreMme: bool(d.quirks.ignoreMme, `${f}.quirks.ignoreMme`, false) };
     }
+    if (d.expectError !== undefined) spec.expectError = oneOf(d.expectError, `${f}.expectError`, DEVICE_ERRNOS, 'ENOSPC');
     return spec;
+  });
+  // Enumeration reads functions 1..7 of a slot only when function 0 exists and says multi-function
+  // (PCI Local Bus 3.0 §6.2.1): such a function would vanish from the run, so refuse it here.
+  devices.forEach((d, i) => {
+    if (d.bdf.endsWith('.0')) return;
+    const fn0 = `${d.bdf.slice(0, -2)}.0`;
+    if (!seen.has(fn0)) throw new ScenarioError(`devices[${i}].bdf`, `"${d.bdf}" is function ${d.bdf.slice(-1)} of a slot with no function 0: enumeration never looks past a missing function 0, so declare "${fn0}" too`);
   });
   return { ...(typeof raw.name === 'string' ? { name: raw.name } : {}), cpus, apic, engine, policy, devices, fill, mcfg, lowestPriority };
 }
@@ -124,7 +170,43 @@ export function parseScenario(text: string): Scenario {
   } catch (e) {
     throw new ScenarioError('(json)', e instanceof Error ? e.message : String(e));
   }
+  checkDuplicateKeys(text);
   return validateScenario(raw);
+}
+
+/**
+ * JSON.parse keeps the last of two equal keys; a scenario saying `"cpus"` twice is ambiguous, so it
+ * is refused with the key's path. Walks text that already parsed, without recursion.
+ */
+function checkDuplicateKeys(text: string): void {
+  type Frame = { keys: Set<string> | null; key: string; index: number; wantKey: boolean };
+  const stack: Frame[] = [];
+  const where = () =>
+    stack.reduce((p, f, i) => (i === stack.length - 1 ? p : f.keys ? path(p, f.key) : `${p}[${f.index}]`), '');
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+      stack.push({ keys: c === 0x7b ? new Set() : null, key: '', index: 0, wantKey: c === 0x7b });
+    } else if (c === 0x7d || c === 0x5d) {
+      stack.pop();
+    } else if (c === 0x2c /* , */) {
+      const f = stack[stack.length - 1]!;
+      if (f.keys) f.wantKey = true;
+      else f.index++;
+    } else if (c === 0x22 /* " */) {
+      let j = i + 1;
+      while (text.charCodeAt(j) !== 0x22) j += text.charCodeAt(j) === 0x5c ? 2 : 1;
+      const f = stack[stack.length - 1];
+      if (f?.keys && f.wantKey) {
+        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        if (f.keys.has(key)) throw new ScenarioError(path(where(), key), 'appears twice in one object');
+        f.keys.add(key);
+        f.key = key;
+        f.wantKey = false;
+      }
+      i = j;
+    }
+  }
 }
 
 /** The default scenario of `npm start`: 4 CPUs, devices with 32, 16, 8 and 1 messages. */
