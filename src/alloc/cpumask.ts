@@ -47,12 +47,15 @@ export class CpuMask {
     // Ranges are set a word at a time and never listed: a long cpulist costs its length, no more.
     forEachRange(text, (lo, hi) => {
       if (hi >= nbits) throw new MatrixError('EINVAL', `CPU ${hi} in "${text}" is beyond the ${nbits} possible CPUs`);
-      for (let c = lo; c <= hi; ) {
-        const w = c >>> 5;
-        const top = Math.min(hi, (w << 5) | 31);
-        const span = top - c + 1;
-        words[w]! |= (span === 32 ? 0xffffffff : ((1 << span) - 1) << (c & 31)) >>> 0;
-        c = top + 1;
+      const a = lo >>> 5;
+      const b = hi >>> 5;
+      const head = (0xffffffff << (lo & 31)) >>> 0;
+      const tail = (0xffffffff >>> (31 - (hi & 31))) >>> 0;
+      if (a === b) words[a]! |= head & tail;
+      else {
+        words[a]! |= head;
+        if (b > a + 1) words.fill(0xffffffff, a + 1, b);
+        words[b]! |= tail;
       }
     });
     return m;
