@@ -16,7 +16,7 @@
 import * as S from '../../assembly/status';
 import { MatrixError } from './errors';
 
-/** 32-bit words per CPU map: room for MAX_BITS whatever matrix_bits is (fixed stride, no multiply). */
+/** 32-bit words per CPU map: room for MAX_BITS whatever matrix_bits is, so CPU c's map starts at word c * 8. */
 const WORDS = 8;
 const NO_CPU = -1;
 
