@@ -56,7 +56,3 @@ export function intRng(seed: number): (n: number) => number {
     return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
   };
 }
-
-/** C0/C1 control characters other than tab and newline: never part of an error message. */
-// eslint-disable-next-line no-control-regex
-export const CONTROL_CHARS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
