@@ -1,7 +1,8 @@
 // The differential matrix run of test/alloc/differential.test.ts at fuzz length: the WASM engine and
-// the TypeScript twin run the same seeded random traces and must agree on every outcome, the counters
-// after every operation and the debugfs dump at sampled points; invariants are checked on the CPUs an
-// operation touched after every operation and on all CPUs at sampled points.
+// the TypeScript twin run the same seeded random traces and must agree on every outcome and on the
+// counters after every operation; invariants (and the debugfs dumps) are sampled: on the CPUs an
+// operation touched every `touchedEvery` operations, on all CPUs every `fullEvery` operations and at
+// the end of each trace.
 
 import type { Placement } from '../../../src/alloc/core';
 import { createMatrix, type VectorMatrix } from '../../../src/alloc/matrix';
@@ -12,6 +13,10 @@ export interface MatrixFuzzOptions {
   ops: number;
   /** First trace seed; trace k uses seed + k. */
   seed: number;
+  /** Invariants on all CPUs (and dumps compared) every this many operations; default 256. */
+  fullEvery?: number;
+  /** Invariants on the touched CPUs every this many operations; default 4. */
+  touchedEvery?: number;
   onProgress?: (c: MatrixFuzzCounts) => void;
 }
 
@@ -34,7 +39,7 @@ function touchedCpus(o: Op, outcome: unknown): ReadonlySet<number> | undefined {
   return set;
 }
 
-async function trace(seed: number, cpus: number, ops: number, placement: Placement, every: number, counts: MatrixFuzzCounts): Promise<void> {
+async function trace(seed: number, cpus: number, ops: number, placement: Placement, every: number, touchedEvery: number, counts: MatrixFuzzCounts): Promise<void> {
   const opts = { cpus, placement, ...(seed % 3 !== 0 ? { preset: 'x86' as const } : {}) };
   const w: VectorMatrix = await createMatrix({ ...opts, engine: 'wasm' });
   const j: VectorMatrix = await createMatrix({ ...opts, engine: 'js' });
@@ -54,6 +59,7 @@ async function trace(seed: number, cpus: number, ops: number, placement: Placeme
     if (sa !== stringify(j.stats())) throw new Error(`${where}: stats differ ${sa} vs ${stringify(j.stats())}`);
     const blocks = gen.liveBlocks().filter((l) => !l.managed);
     const full = i % every === 0 || i === ops - 1;
+    if (!full && i % touchedEvery !== 0) continue;
     const touched = full ? undefined : touchedCpus(o, a);
     try {
       checkInvariants(w, { ...ctx, blocks }, touched);
@@ -75,9 +81,8 @@ export async function runMatrixFuzz(o: MatrixFuzzOptions): Promise<MatrixFuzzCou
     // As the CI differential: mostly small machines, every fifth trace 65..300 CPUs (several tree groups).
     const cpus = seed % 5 === 0 ? 65 + ((seed * 53) % 236) : 1 + ((seed * 37) % 64);
     const ops = Math.min(2500, o.ops - counts.ops);
-    const every = cpus <= 8 ? 1 : cpus <= 24 ? 4 : cpus <= 64 ? 16 : 64;
     try {
-      await trace(seed, cpus, ops, seed % 4 === 0 ? 'bestFit' : 'firstFit', every, counts);
+      await trace(seed, cpus, ops, seed % 4 === 0 ? 'bestFit' : 'firstFit', o.fullEvery ?? 256, o.touchedEvery ?? 4, counts);
     } catch (e) {
       counts.failure = e instanceof Error ? e.message : String(e);
       return counts;
