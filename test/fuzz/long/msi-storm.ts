@@ -183,10 +183,13 @@ export function runMsiStorm(o: StormOptions): StormCounts {
 
   // ---- guest steps (each runs on the BSP through CpuContext; the model follows) ----
 
-  function* programMsi(cpu: CpuContext, d: MsiDev): Generator<GuestYield, void, void> {
-    cpu.write32(d.ecam + d.cap + 4, (0xfee0_0000 | (apicId(d.cpu) << 12)) >>> 0);
-    if (d.dataOff === 0x0c) cpu.write32(d.ecam + d.cap + 8, 0);
-    cpu.write16(d.ecam + d.cap + d.dataOff, d.blocks[d.block]);
+  /** Writes the address (destination CPU) and/or data (vector block) registers: a move may be torn. */
+  function* programMsi(cpu: CpuContext, d: MsiDev, address = true, data = true): Generator<GuestYield, void, void> {
+    if (address) {
+      cpu.write32(d.ecam + d.cap + 4, (0xfee0_0000 | (apicId(d.cpu) << 12)) >>> 0);
+      if (d.dataOff === 0x0c) cpu.write32(d.ecam + d.cap + 8, 0);
+    }
+    if (data) cpu.write16(d.ecam + d.cap + d.dataOff, d.blocks[d.block]);
     yield SPIN;
   }
   function setMsiMask(cpu: CpuContext, d: MsiDev, mask: number): void {
@@ -300,9 +303,12 @@ export function runMsiStorm(o: StormOptions): StormCounts {
       // Affinity move: another CPU, the other vector block; pending messages follow the new programming.
       counts.moves++;
       if (d.kind === 'msi') {
-        d.cpu = pick(cpus);
-        d.block = pick(2) as 0 | 1;
-        yield* programMsi(cpu, d);
+        // Address and data are separate registers: half the moves rewrite one of them only, so
+        // messages also run between the two halves of a move (new CPU with the old vectors, or the reverse).
+        const what = pick(4);
+        if (what !== 1) d.cpu = pick(cpus);
+        if (what !== 0) d.block = pick(2) as 0 | 1;
+        yield* programMsi(cpu, d, what !== 1, what !== 0);
       } else {
         // Linux masks an MSI-X entry around its update (changing an unmasked entry is undefined, §6.8.2).
         const i = pick(d.size);
