@@ -74,14 +74,20 @@ export class Utf8Lines {
   // ignoreBOM false: a leading UTF-8 BOM is consumed, not passed on as U+FEFF.
   private readonly decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
   private offset = 0;
-  private pending = '';
+  private readonly pending: string[] = [];
+  private pendingLength = 0;
   private lineNo = 0;
   constructor(private readonly name: string, private readonly maxLine = MAX_INPUT_BYTES) {}
 
-  /** Feeds bytes; returns the complete lines they finish (without their line ends). */
-  push(bytes: Uint8Array): string[] {
+  /** Refuses bytes with a NUL: binary, whatever else they hold. */
+  check(bytes: Uint8Array): void {
     const nul = bytes.indexOf(0);
     if (nul >= 0) throw new UsageError(`${this.name}: binary input (NUL byte at offset ${this.offset + nul}), expected UTF-8 text`);
+  }
+
+  /** Feeds bytes; returns the complete lines they finish (without their line ends). */
+  push(bytes: Uint8Array): string[] {
+    this.check(bytes);
     let text: string;
     try {
       text = this.decoder.decode(bytes, { stream: true });
@@ -90,6 +96,15 @@ export class Utf8Lines {
     }
     this.offset += bytes.length;
     return this.split(text, false);
+  }
+
+  /** The whole input at once (already checked), as text. */
+  decodeAll(bytes: Uint8Array): string {
+    try {
+      return this.decoder.decode(bytes);
+    } catch {
+      throw new UsageError(`${this.name}: not UTF-8 text (an invalid or truncated byte sequence)`);
+    }
   }
 
   /** Ends the input; returns the last line if it had no line end. */
@@ -109,22 +124,48 @@ export class Utf8Lines {
 
   private split(text: string, final: boolean): string[] {
     const out: string[] = [];
-    let s = this.pending + text;
+    // Only the new text is searched for line ends: a long line arriving in small chunks stays linear.
     let start = 0;
-    for (let nl = s.indexOf('\n'); nl >= 0; nl = s.indexOf('\n', start)) {
-      const end = nl > start && s.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
-      out.push(s.slice(start, end));
+    for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', start)) {
+      let line = this.pending.length ? this.pending.join('') + text.slice(start, nl) : text.slice(start, nl);
+      this.pending.length = 0;
+      this.pendingLength = 0;
+      if (line.endsWith('\r')) line = line.slice(0, -1);
+      out.push(line);
       this.lineNo++;
       start = nl + 1;
     }
-    s = s.slice(start);
-    if (s.length > this.maxLine) throw new UsageError(`${this.name}: line ${this.lineNo + 1} is longer than ${this.maxLine} characters`);
-    if (final) {
-      if (s.length > 0) out.push(s);
-      s = '';
+    if (start < text.length) {
+      this.pending.push(start === 0 ? text : text.slice(start));
+      this.pendingLength += text.length - start;
     }
-    this.pending = s;
+    if (this.pendingLength > this.maxLine) throw new UsageError(`${this.name}: line ${this.lineNo + 1} is longer than ${this.maxLine} characters`);
+    if (final && this.pending.length) {
+      out.push(this.pending.join(''));
+      this.pending.length = 0;
+      this.pendingLength = 0;
+    }
     return out;
+  }
+}
+
+function openInput(file: string, name: string): number {
+  let fd: number | undefined;
+  try {
+    fd = openSync(file, 'r');
+    if (fstatSync(fd).isDirectory()) throw Object.assign(new Error('directory'), { code: 'EISDIR' });
+    return fd;
+  } catch (e) {
+    if (fd !== undefined) closeSync(fd);
+    throw errnoMessage(e, name);
+  }
+}
+
+function readInput(fd: number, buf: Uint8Array, name: string): number {
+  try {
+    return readSync(fd, buf, 0, buf.length, null);
+  } catch (e) {
+    throw errnoMessage(e, name);
   }
 }
 
@@ -135,25 +176,11 @@ export async function* readLines(file: string, io: CliIo, maxLine = MAX_INPUT_BY
   if (file === '-') {
     for await (const chunk of io.stdin()) for (const l of lines.push(chunk)) yield l;
   } else {
-    let fd: number;
-    try {
-      fd = openSync(file, 'r');
-      if (fstatSync(fd).isDirectory()) {
-        closeSync(fd);
-        throw Object.assign(new Error('directory'), { code: 'EISDIR' });
-      }
-    } catch (e) {
-      throw errnoMessage(e, name);
-    }
+    const fd = openInput(file, name);
     try {
       const buf = new Uint8Array(1 << 20);
       for (;;) {
-        let n: number;
-        try {
-          n = readSync(fd, buf, 0, buf.length, null);
-        } catch (e) {
-          throw errnoMessage(e, name);
-        }
+        const n = readInput(fd, buf, name);
         if (n === 0) break;
         for (const l of lines.push(buf.subarray(0, n))) yield l;
       }
@@ -165,20 +192,38 @@ export async function* readLines(file: string, io: CliIo, maxLine = MAX_INPUT_BY
   return lines.bytes;
 }
 
-/** Reads a whole input (at most MAX_INPUT_BYTES) as text; empty or blank input is refused. */
+/** Reads a whole input (at most `max` bytes) as text; empty or blank input is refused. */
 export async function readText(file: string, io: CliIo, max = MAX_INPUT_BYTES): Promise<string> {
   const name = inputName(file);
-  const parts: string[] = [];
+  const chunks: Uint8Array[] = [];
   let size = 0;
-  const gen = readLines(file, io, max);
-  for (;;) {
-    const r = await gen.next();
-    if (r.done) break;
-    size += r.value.length + 1;
+  const lines = new Utf8Lines(name, Infinity);
+  const take = (b: Uint8Array) => {
+    const nul = b.indexOf(0);
+    if (nul >= 0) throw new UsageError(`${name}: binary input (NUL byte at offset ${size + nul}), expected UTF-8 text`);
+    size += b.length;
     if (size > max) throw new UsageError(`${name}: larger than ${max} bytes`);
-    parts.push(r.value);
+    chunks.push(b);
+  };
+  if (file === '-') {
+    for await (const chunk of io.stdin()) take(chunk);
+  } else {
+    const fd = openInput(file, name);
+    try {
+      for (;;) {
+        const buf = new Uint8Array(1 << 20);
+        const n = readInput(fd, buf, name);
+        if (n === 0) break;
+        take(buf.subarray(0, n));
+      }
+    } finally {
+      closeSync(fd);
+    }
   }
-  const text = parts.join('\n');
+  const all = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) (all.set(c, at), (at += c.length));
+  const text = lines.decodeAll(all);
   if (text.trim() === '') throw new UsageError(`${name}: empty input`);
   return text;
 }

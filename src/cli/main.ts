@@ -82,7 +82,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     }
     const command = Object.hasOwn(COMMANDS, first) ? COMMANDS[first] : undefined;
     if (!command) {
-      throw new UsageError(first.startsWith('-') ? `unknown option ${quote(first)} (the command comes first: run, matrix or migrate)` : `unknown command ${quote(first)} (run, matrix or migrate)`);
+      throw new UsageError(first.startsWith('-') && first !== '-' ? `unknown option ${quote(first)} (the command comes first: run, matrix or migrate)` : `unknown command ${quote(first)} (run, matrix or migrate)`);
     }
     prefix = `irqslice ${first}`;
     const args = parseCommandArgs(command.spec, rest);
