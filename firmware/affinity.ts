@@ -16,6 +16,7 @@ import { msiAddress } from './msi';
 import type { PciBusDriver, PciDevice } from './pci';
 import { MAX_MSI_APIC_ID, type Placement, type VectorDomain } from './vector-domain';
 import { VectorShadow } from './vector-shadow';
+import { describeValue } from '../src/hw/describe';
 
 export { VectorShadow };
 
@@ -127,7 +128,7 @@ export function targetCpus(apicIds: readonly number[], m: VectorMatrix, mask: re
  * `b` there. Nothing is touched on failure. `expect`, if given, is the target a planner predicted.
  */
 export function planBlockMove(ctx: AffinityContext, b: MsiBlockBinding, mask: readonly number[], protocol: MoveProtocol, expect?: Placement): BlockMove {
-  if (!MOVE_PROTOCOLS.includes(protocol)) throw new AffinityError('EINVAL', `unknown protocol ${String(protocol)}`);
+  if (!MOVE_PROTOCOLS.includes(protocol)) throw new AffinityError('EINVAL', `unknown protocol ${describeValue(protocol)}`);
   if (b.retired !== null) throw new AffinityError('EBUSY', `${b.dev.bdf}: the previous move's vectors on CPU ${b.retired.cpu} are not cleaned up yet`);
   const m = ctx.domain.matrix;
   const from: Placement = { cpu: b.cpu, base: b.base, count: b.count };

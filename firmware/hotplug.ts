@@ -16,6 +16,7 @@ import {
 import type { IrqDesc } from './irq';
 import { REG_SVR, SVR_ENABLE } from './lapic';
 import type { Placement } from './vector-domain';
+import { describeValue } from '../src/hw/describe';
 
 /** Something that owns vectors on the CPU going down. */
 export interface EvacItem {
@@ -52,7 +53,7 @@ export interface EvacuationPlan {
 }
 
 function checkCpu(m: VectorMatrix, cpu: number): void {
-  if (!Number.isInteger(cpu) || cpu < 0 || cpu >= m.cpus) throw new AffinityError('EINVAL', `CPU ${String(cpu)} does not exist`);
+  if (!Number.isInteger(cpu) || cpu < 0 || cpu >= m.cpus) throw new AffinityError('EINVAL', `CPU ${describeValue(cpu)} does not exist`);
   if (cpu === 0) throw new AffinityError('EINVAL', 'CPU 0 holds the legacy ISA vectors and is not taken offline here');
   if (!m.isOnline(cpu)) throw new AffinityError('EINVAL', `CPU ${cpu} is not online`);
 }
@@ -60,7 +61,7 @@ function checkCpu(m: VectorMatrix, cpu: number): void {
 function checkItem(m: VectorMatrix, cpu: number, item: EvacItem): void {
   const { base, count } = item;
   if (!Number.isInteger(count) || count < 1 || count > 32 || (count & (count - 1)) !== 0 || !Number.isInteger(base) || base % count !== 0) {
-    throw new AffinityError('EINVAL', `item ${String(base)}+${String(count)} is not an aligned power-of-two block`);
+    throw new AffinityError('EINVAL', `item ${describeValue(base)}+${describeValue(count)} is not an aligned power-of-two block`);
   }
   for (let v = base; v < base + count; v++) {
     if (v >= m.bits || !m.isAllocated(cpu, v)) throw new AffinityError('EINVAL', `vector 0x${v.toString(16)} is not allocated on CPU ${cpu}`);

@@ -7,6 +7,7 @@ import type { CpuContext, GuestProgram, GuestYield } from '../src/machine/guest-
 import { parseAcpi, type AcpiInfo } from './acpi';
 import { Console } from './console';
 import { BootError } from './errors';
+import { describeValue } from '../src/hw/describe';
 import { IoApicDriver } from './ioapic-driver';
 import { IrqLayer, type IrqDesc } from './irq';
 import { ICR_INIT, ICR_LEVEL_ASSERT, ICR_LEVEL_TRIGGER, ICR_STARTUP, LapicDriver } from './lapic';
@@ -50,6 +51,7 @@ interface ApState {
 }
 
 export function kernelMain(params: BootParams): GuestProgram {
+  checkParams(params);
   return function* bsp(cpu: CpuContext): Generator<GuestYield, void, void> {
     const con = new Console(() => cpu);
     con.log('irqslice guest kernel starting on the BSP');
@@ -195,6 +197,32 @@ function* boot(cpu: CpuContext, con: Console, params: BootParams): Generator<Gue
   con.result('vectors', { policy: params.policy, text: domain.describe() });
   con.result('done', { ok: allOk });
   con.log(`probe: ${allOk ? 'all checks passed' : 'FAILURES (see above)'}`);
+}
+
+const POLICIES: readonly string[] = ['aligned', 'linux', 'freebsd'];
+
+/** The command line is checked before anything boots; a bad one is a BootError of stage 'params'. */
+function checkParams(params: BootParams): void {
+  const bad = (why: string): never => {
+    throw new BootError('params', why);
+  };
+  if (typeof params !== 'object' || params === null || Array.isArray(params)) bad(`boot parameters must be an object, got ${describeValue(params)}`);
+  for (const k of Object.keys(params)) if (!['policy', 'createMatrix', 'devices', 'fillPerCpu'].includes(k)) bad(`${k} is not a boot parameter`);
+  if (!POLICIES.includes(params.policy)) bad(`policy must be one of ${POLICIES.join(', ')}, got ${describeValue(params.policy)}`);
+  if (typeof params.createMatrix !== 'function') bad(`createMatrix must be a function, got ${describeValue(params.createMatrix)}`);
+  const fill = params.fillPerCpu;
+  if (fill !== undefined && (typeof fill !== 'number' || !Number.isInteger(fill) || fill < 0 || fill > 256)) bad(`fillPerCpu must be an integer 0..256, got ${describeValue(fill)}`);
+  const devs: unknown = params.devices;
+  if (typeof devs !== 'object' || devs === null || Array.isArray(devs)) bad(`devices must be an object keyed by BDF, got ${describeValue(devs)}`);
+  for (const [bdf, lim] of Object.entries(devs as object)) {
+    if (typeof lim !== 'object' || lim === null || Array.isArray(lim)) bad(`devices["${bdf}"] must be { min?, max? }`);
+    for (const k of Object.keys(lim)) if (k !== 'min' && k !== 'max') bad(`devices["${bdf}"].${k} is not min or max`);
+    for (const k of ['min', 'max'] as const) {
+      const v: unknown = lim[k];
+      if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 2048)) bad(`devices["${bdf}"].${k} must be an integer 1..2048, got ${describeValue(v)}`);
+    }
+    if (lim.min !== undefined && lim.max !== undefined && lim.min > lim.max) bad(`devices["${bdf}"]: min ${lim.min} exceeds max ${lim.max}`);
+  }
 }
 
 function sparse(counts: number[]): Record<string, number> {

@@ -18,9 +18,10 @@ export * from './hw/ioapic';
 export * from './hw/pci';
 
 // The machine, the guest kernel and boot-and-probe.
-export { createMachine, Machine, MachineConfigError, type MachineConfig, type RunResult } from './machine/machine';
+export { createMachine, Machine, MachineConfigError, MachineUsageError, DEFAULT_EVENT_LIMIT, type MachineConfig, type RunResult } from './machine/machine';
 export type { CpuContext, GuestProgram, InterruptHandler, IdtTable, GuestYield } from './machine/guest-interface';
 export { kernelMain, type BootParams } from '../firmware/kernel';
+export { BootError } from '../firmware/errors';
 export { runScenario, type ScenarioReport, type RunOptions } from './scenario/run-scenario';
 export { parseScenario, validateScenario, ScenarioError, DEFAULT_SCENARIO, type Scenario } from './scenario/scenario';
 export { formatReport } from './scenario/report-text';

@@ -66,11 +66,20 @@ export class ScriptSyntaxError extends Error {
   }
 }
 
+/** A value in an error message: short, printable, never throws. */
+function describe(v: unknown): string {
+  // JSON escapes control characters; C1 controls and DEL too, so no raw byte reaches a terminal.
+  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v).replace(/[\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  if (typeof v === 'number' || typeof v === 'boolean' || v === undefined || v === null) return String(v);
+  if (typeof v === 'bigint') return `${v.toString()}n`;
+  return Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : `a ${typeof v}`;
+}
+
 function parseNumber(tok: string | undefined, what: string, line: number): number {
   if (tok === undefined) throw new ScriptSyntaxError(line, `missing ${what}`);
   if (/^0x[0-9a-f]+$/i.test(tok)) return parseInt(tok.slice(2), 16);
   if (/^\d+$/.test(tok)) return parseInt(tok, 10);
-  throw new ScriptSyntaxError(line, `${what} "${tok}" is not a decimal or 0x number`);
+  throw new ScriptSyntaxError(line, `${what} ${describe(tok)} is not a decimal or 0x number`);
 }
 
 function parseMaskText(tok: string | undefined, line: number): string {
@@ -78,7 +87,7 @@ function parseMaskText(tok: string | undefined, line: number): string {
   try {
     forEachRange(tok, () => {});
   } catch {
-    throw new ScriptSyntaxError(line, `MASK "${tok}" is not a cpulist`);
+    throw new ScriptSyntaxError(line, `MASK ${describe(tok)} is not a cpulist`);
   }
   return tok;
 }
@@ -86,7 +95,7 @@ function parseMaskText(tok: string | undefined, line: number): string {
 function flag(tok: string | undefined, name: string, line: number): boolean {
   if (tok === undefined) return false;
   if (tok === name) return true;
-  throw new ScriptSyntaxError(line, `expected "${name}" or nothing, got "${tok}"`);
+  throw new ScriptSyntaxError(line, `expected "${name}" or nothing, got ${describe(tok)}`);
 }
 
 function arity(args: string[], min: number, max: number, op: string, line: number): void {
@@ -98,6 +107,8 @@ function arity(args: string[], min: number, max: number, op: string, line: numbe
 
 /** Runs a matrix script; never throws for script content (malformed lines end it with exitCode 2). */
 export async function runMatrixScript(text: string, options: ScriptOptions = {}): Promise<ScriptResult> {
+  // API misuse is thrown (MatrixError EINVAL, before anything runs); script content never is.
+  if (typeof text !== 'string') throw new MatrixError('EINVAL', `runMatrixScript: the script must be a string, got ${describe(text)}`);
   const runner = new MatrixScriptRunner(options);
   const results: ScriptLineResult[] = [];
   let error: { line: number; message: string } | undefined;
@@ -134,7 +145,13 @@ export class MatrixScriptRunner {
   private m: VectorMatrix | undefined;
 
   constructor(options: ScriptOptions = {}) {
-    this.engine = options.engine ?? 'wasm';
+    if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+      throw new MatrixError('EINVAL', `script options must be an object, got ${describe(options)}`);
+    }
+    for (const k of Object.keys(options)) if (k !== 'engine') throw new MatrixError('EINVAL', `script option ${k} is not known (known: engine)`);
+    const engine: unknown = options.engine === undefined ? 'wasm' : options.engine;
+    if (engine !== 'wasm' && engine !== 'js') throw new MatrixError('EINVAL', `script option engine must be "wasm" or "js", got ${describe(engine)}`);
+    this.engine = engine;
   }
 
   /** The matrix the script built (undefined until its set-up lines are complete). */
@@ -143,6 +160,9 @@ export class MatrixScriptRunner {
   }
 
   async line(source: string, lineNo: number): Promise<Record<string, unknown> | null> {
+    if (typeof source !== 'string' || typeof lineNo !== 'number' || !Number.isSafeInteger(lineNo) || lineNo < 1) {
+      throw new MatrixError('EINVAL', `line(source string, line number ≥ 1), got ${describe(source)}, ${describe(lineNo)}`);
+    }
     const hash = source.indexOf('#');
     const code = (hash >= 0 ? source.slice(0, hash) : source).trim();
     if (code === '') return null;
@@ -171,7 +191,7 @@ export class MatrixScriptRunner {
         if (this.geometry) throw new ScriptSyntaxError(line, 'the matrix is already defined');
         if (op === 'preset') {
           arity(args, 1, 1, op, line);
-          if (args[0] !== 'x86') throw new ScriptSyntaxError(line, `unknown preset "${args[0]}" (known: x86)`);
+          if (args[0] !== 'x86') throw new ScriptSyntaxError(line, `unknown preset ${describe(args[0])} (known: x86)`);
           this.geometry = { ...X86_MATRIX, system: [...X86_SYSTEM_BITS] };
         } else {
           arity(args, 3, 3, op, line);
@@ -200,7 +220,7 @@ export class MatrixScriptRunner {
         return { ok: true };
       }
     }
-    if (!OPERATIONS.has(op)) throw new ScriptSyntaxError(line, `unknown operation "${op}"`);
+    if (!OPERATIONS.has(op)) throw new ScriptSyntaxError(line, `unknown operation ${describe(op)}`);
     if (!this.m && op === 'system' && this.geometry) {
       // System bits are boot-time, before any CPU exists (what `preset x86` expands to): keep them
       // for the matrix that the cpus line creates, refusing now what the kernel would BUG on.
@@ -212,7 +232,7 @@ export class MatrixScriptRunner {
       return { ok: true };
     }
     if (!this.m) {
-      throw new ScriptSyntaxError(line, `"${op}" before the matrix is set up (needs a matrix or preset line and a cpus line)`);
+      throw new ScriptSyntaxError(line, `${describe(op)} before the matrix is set up (needs a matrix or preset line and a cpus line)`);
     }
     const mx = this.m;
     const run = (fn: () => Record<string, unknown> | void): Record<string, unknown> => {
@@ -325,7 +345,7 @@ export class MatrixScriptRunner {
         arity(args, 0, 0, op, line);
         return { text: mx.dump() };
       default:
-        throw new ScriptSyntaxError(line, `unknown operation "${op}"`);
+        throw new ScriptSyntaxError(line, `unknown operation ${describe(op)}`);
     }
   }
 }

@@ -9,7 +9,8 @@ export function describeValue(v: unknown): string {
       case 'number': return Object.is(v, -0) ? '-0' : String(v);
       case 'bigint': return `${v.toString()}n`;
       case 'boolean': return v ? 'true' : 'false';
-      case 'string': return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
+      case 'string': // JSON escapes C0 controls; C1 controls and DEL are escaped too, so no raw byte is echoed
+        return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v).replace(/[\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
       case 'symbol': return 'a symbol';
       case 'function': return 'a function';
       default:

@@ -1,6 +1,8 @@
 // Models the I/O APIC of the 82093AA datasheet §3.2 (IOREGSEL/IOWIN, ID, version, arbitration, redirection table) plus the EOI register of version ≥ 0x20 parts.
 // Left out: APIC serial-bus cycles and arbitration timing, the PCH extended destination ID (RTE 55:48), the pin assertion register, line sharing (the board ORs shared lines).
 import type { ApicMessage, DeliveryMode, Destination, EoiListener, InterruptRouter, TriggerMode } from './signals';
+import { checkFunction, checkOptions } from './check';
+import { describeValue } from './describe';
 
 /** Default physical base of the first I/O APIC, and the size of the window it decodes (as QEMU maps it). */
 export const IOAPIC_BASE = 0xfec0_0000;
@@ -48,6 +50,7 @@ export const IOAPIC_DEFAULT_VERSION = 0x11;
 /** Register index 0x10 + 2n + 1 must fit IOREGSEL's 8 bits → at most 120 entries. */
 const MAX_PINS = 120;
 const STATE_FORMAT = 'irqslice.ioapic/1';
+const STATE_KEYS: readonly string[] = ['format', 'pins', 'version', 'id', 'arbitrationId', 'ioregsel', 'redirection', 'lines'];
 
 export interface IoApicOptions {
   /** 4-bit I/O APIC ID (register 0, bits 27:24). */
@@ -127,23 +130,28 @@ export class IoApic implements EoiListener {
   private router: InterruptRouter | null = null;
 
   constructor(options: IoApicOptions) {
-    const pins = options.pins ?? IOAPIC_DEFAULT_PINS;
-    const version = options.version ?? IOAPIC_DEFAULT_VERSION;
-    requireInt(options.id, 0, ID_FIELD, 'IoApic id (4-bit field 27:24)');
+    const o = checkOptions(IoApicError, 'IoApic options', options, ['id', 'pins', 'version', 'onEvent']);
+    const pins = o.pins ?? IOAPIC_DEFAULT_PINS;
+    const version = o.version ?? IOAPIC_DEFAULT_VERSION;
+    requireInt(o.id, 0, ID_FIELD, 'IoApic id (4-bit field 27:24)');
     requireInt(pins, 1, MAX_PINS, 'IoApic pins');
     requireInt(version, 0, 0xff, 'IoApic version');
-    this.pinCount = pins;
-    this.chipVersion = version;
-    this.apicId = options.id;
-    this.arbitrationId = options.id;
-    this.onEvent = options.onEvent ?? (() => {});
-    this.low = new Array<number>(pins).fill(RTE_RESET_LOW);
-    this.high = new Array<number>(pins).fill(0);
-    this.lines = new Array<boolean>(pins).fill(false);
+    if (o.onEvent !== undefined) checkFunction(IoApicError, 'IoApic onEvent', o.onEvent);
+    this.pinCount = pins as number;
+    this.chipVersion = version as number;
+    this.apicId = o.id as number;
+    this.arbitrationId = o.id as number;
+    this.onEvent = (o.onEvent as IoApicOptions['onEvent']) ?? (() => {});
+    this.low = new Array<number>(this.pinCount).fill(RTE_RESET_LOW);
+    this.high = new Array<number>(this.pinCount).fill(0);
+    this.lines = new Array<boolean>(this.pinCount).fill(false);
   }
 
   /** Attach to the APIC bus; the bus only ever calls eoi() back. */
   connect(router: InterruptRouter): void {
+    if (typeof router !== 'object' || router === null || typeof router.deliver !== 'function') {
+      throw new IoApicError(`connect() takes a router with deliver(dest, message), got ${describeValue(router)}`);
+    }
     this.router = router;
   }
 
@@ -228,7 +236,7 @@ export class IoApic implements EoiListener {
   /** Drive the electrical level of input `pin`; polarity (RTE bit 13) decides what "asserted" is. */
   setIrq(pin: number, level: boolean): void {
     this.requirePin(pin);
-    if (typeof level !== 'boolean') throw new IoApicError(`setIrq(${pin}): level must be a boolean, got ${String(level)}`);
+    if (typeof level !== 'boolean') throw new IoApicError(`setIrq(${pin}): level must be a boolean, got ${describeValue(level)}`);
     const was = this.asserted(pin);
     this.lines[pin] = level;
     const now = this.asserted(pin);
@@ -386,28 +394,28 @@ export class IoApic implements EoiListener {
     const bad = (why: string): never => {
       throw new IoApicStateError(`IoApic.loadState: ${why}`);
     };
-    if (typeof s !== 'object' || s === null) bad('state must be an object');
+    if (typeof s !== 'object' || s === null || Array.isArray(s)) bad('state must be an object');
+    for (const k of Object.keys(s!)) if (!STATE_KEYS.includes(k)) bad(`${k}: unknown field`);
     if (s!.format !== STATE_FORMAT) bad(`format must be '${STATE_FORMAT}'`);
-    if (s!.pins !== this.pinCount) bad(`pins ${String(s!.pins)} ≠ this I/O APIC's ${this.pinCount}`);
-    if (s!.version !== this.chipVersion) bad(`version ${String(s!.version)} ≠ 0x${this.chipVersion.toString(16)}`);
+    if (s!.pins !== this.pinCount) bad(`pins ${describeValue(s!.pins)} ≠ this I/O APIC's ${this.pinCount}`);
+    if (s!.version !== this.chipVersion) bad(`version ${describeValue(s!.version)} ≠ 0x${this.chipVersion.toString(16)}`);
     for (const [key, max] of [['id', ID_FIELD], ['arbitrationId', ID_FIELD], ['ioregsel', IOREGSEL_MASK]] as const) {
       if (!isInt(s![key], 0, max)) bad(`${key} must be an integer 0..${max}`);
     }
     const red = s!.redirection;
     if (!Array.isArray(red) || red.length !== this.pinCount) bad(`redirection must list ${this.pinCount} entries`);
     red!.forEach((e, pin) => {
-      if (typeof e !== 'object' || e === null || !isInt(e.low, 0, 0xffff_ffff) || !isInt(e.high, 0, 0xffff_ffff)) {
-        bad(`redirection[${pin}] must be {low, high} 32-bit integers`);
-      }
+      if (typeof e !== 'object' || e === null || Array.isArray(e)) bad(`redirection[${pin}] must be {low, high}`);
+      for (const k of Object.keys(e)) if (k !== 'low' && k !== 'high') bad(`redirection[${pin}].${k}: unknown field`);
+      for (const k of ['low', 'high'] as const) if (!isInt(e[k], 0, 0xffff_ffff)) bad(`redirection[${pin}].${k} must be a 32-bit unsigned integer, got ${describeValue(e[k])}`);
       if (e.low & ~(RTE_LOW_WRITABLE | RTE_LOW_STATUS)) bad(`redirection[${pin}].low sets reserved bits 31:17`);
       if (e.high & ~RTE_HIGH_WRITABLE) bad(`redirection[${pin}].high sets reserved bits 55:32`);
       if (e.low & RTE_REMOTE_IRR && !(e.low & RTE_TRIGGER_LEVEL)) bad(`redirection[${pin}]: remote IRR on an edge entry`);
       if (e.low & RTE_DELIVERY_STATUS && e.low & RTE_MASKED) bad(`redirection[${pin}]: delivery pending on a masked entry`);
     });
     const lines = s!.lines;
-    if (!Array.isArray(lines) || lines.length !== this.pinCount || !lines.every((l) => typeof l === 'boolean')) {
-      bad(`lines must be ${this.pinCount} booleans`);
-    }
+    if (!Array.isArray(lines) || lines.length !== this.pinCount) bad(`lines must be ${this.pinCount} booleans`);
+    lines!.forEach((l, pin) => typeof l !== 'boolean' && bad(`lines[${pin}] must be a boolean, got ${describeValue(l)}`));
     this.apicId = s!.id!;
     this.arbitrationId = s!.arbitrationId!;
     this.ioregsel = s!.ioregsel!;
@@ -428,11 +436,11 @@ function isInt(v: unknown, min: number, max: number): v is number {
 }
 
 function requireInt(v: unknown, min: number, max: number, what: string): void {
-  if (!isInt(v, min, max)) throw new IoApicError(`${what} must be an integer in ${min}..${max}, got ${String(v)}`);
+  if (!isInt(v, min, max)) throw new IoApicError(`${what} must be an integer in ${min}..${max}, got ${describeValue(v)}`);
 }
 
 /** Accept a 32-bit value given signed or unsigned; return it unsigned. */
 function requireU32(v: unknown): number {
-  if (!isInt(v, -0x8000_0000, 0xffff_ffff)) throw new IoApicError(`MMIO value must be a 32-bit integer, got ${String(v)}`);
+  if (!isInt(v, -0x8000_0000, 0xffff_ffff)) throw new IoApicError(`MMIO value must be a 32-bit integer, got ${describeValue(v)}`);
   return (v as number) >>> 0;
 }

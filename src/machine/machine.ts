@@ -9,6 +9,9 @@ import { PciHost } from '../hw/pci/pci-host';
 import { PciFunction } from '../hw/pci/pci-function';
 import { PciError } from '../hw/pci/errors';
 import { describeValue } from '../hw/describe';
+import { checkInt } from '../hw/check';
+import { parseBdf } from '../hw/pci/bdf';
+import { PciUsageError } from '../hw/pci/errors';
 import type { MsiOutcome } from '../hw/signals';
 import { buildAcpi, INTI_POLARITY_LOW, INTI_TRIGGER_LEVEL, type AcpiFaults, type AcpiImage } from './acpi/tables';
 import { Cpu, type CpuBus } from './cpu';
@@ -84,6 +87,25 @@ export class MachineConfigError extends Error {
   override readonly name = 'MachineConfigError';
 }
 
+/** A machine method called with an impossible argument (a guest program gets it as a guest fault). */
+export class MachineUsageError extends Error {
+  override readonly name = 'MachineUsageError';
+}
+
+/** Not a 32-bit pattern (signed or unsigned integer in range): cheap enough for every access. */
+function notPattern(v: unknown): boolean {
+  return typeof v !== 'number' || ((v | 0) !== v && v >>> 0 !== v);
+}
+
+function badAccess(what: string, cpu: unknown, address: unknown, size: unknown, value?: unknown): MachineUsageError {
+  const args = [cpu, address, size, value].slice(cpu === null ? 1 : 0, value === undefined ? 3 : 4).map(describeValue).join(', ');
+  return new MachineUsageError(`${what}(${args}): ${cpu === null ? '' : 'a CPU of this machine, '}a 32-bit address or port, size 1, 2 or 4${value === undefined ? '' : ', a 32-bit value'}`);
+}
+
+function checkAddress(address: unknown): void {
+  if (notPattern(address)) throw new MachineUsageError(`a physical address must be a 32-bit integer, got ${describeValue(address)}`);
+}
+
 export const MAX_CPUS = 1024;
 /** Default of MachineConfig.eventLimit. */
 export const DEFAULT_EVENT_LIMIT = 10_000;
@@ -104,7 +126,7 @@ function checkConfig(config: MachineConfig): void {
     if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) fail(field, `must be an integer in ${lo}..${hi}, got ${describeValue(v)}`);
   };
   intIn('cpus', config.cpus, 1, MAX_CPUS);
-  const mode = config.apic ?? 'xapic';
+  const mode = config.apic === undefined ? 'xapic' : config.apic;
   if (mode !== 'xapic' && mode !== 'x2apic') fail('apic', `must be xapic or x2apic, got ${describeValue(mode)}`);
   // xAPIC IDs are 8 bits and 0xFF is the broadcast ID: 255 CPUs at most (IDs 0..254).
   if (mode === 'xapic' && config.cpus > 255) fail('apic', `must be x2apic: ${config.cpus} CPUs need APIC IDs above 254`);
@@ -179,7 +201,7 @@ export class Machine implements CpuBus {
   constructor(readonly config: MachineConfig) {
     checkConfig(config);
     const n = config.cpus;
-    const mode = config.apic ?? 'xapic';
+    const mode = config.apic === undefined ? 'xapic' : config.apic;
     this.eventLog = new BoundedLog(config.eventLimit ?? DEFAULT_EVENT_LIMIT);
     this.wireLog = new BoundedLog(config.eventLimit ?? DEFAULT_EVENT_LIMIT);
     this.ram = new Uint8Array(config.ramSize ?? MAP.DEFAULT_RAM_SIZE);
@@ -261,7 +283,8 @@ export class Machine implements CpuBus {
 
   /** PIRQ swizzle of a Q35-like board: INTA# of device d → PIRQ[(d + pin − 1) mod 4] → GSI 16 + that. */
   gsiFor(bdf: string, pin: number): number {
-    const dev = Number.parseInt(bdf.split(':')[1]!.split('.')[0]!, 16);
+    const { dev } = parseBdf(bdf);
+    checkInt(PciUsageError, 'INTx pin (1 = INTA# … 4 = INTD#)', pin, 1, 4);
     return MAP.PCI_INTX_GSI_BASE + ((dev + pin - 1) % 4);
   }
 
@@ -350,14 +373,20 @@ export class Machine implements CpuBus {
   }
 
   event(cpu: Cpu | null, kind: string, detail: string): void {
+    if ((cpu !== null && !this.ownCpu(cpu)) || typeof kind !== 'string' || typeof detail !== 'string') {
+      throw new MachineUsageError(`event(cpu of this machine or null, kind, detail strings), got ${[cpu, kind, detail].map(describeValue).join(', ')}`);
+    }
     this.eventLog.push({ timeNs: this.scheduler.time, cpu: cpu ? cpu.index : null, kind, detail });
   }
 
   codeAt(address: number): GuestProgram | undefined {
+    checkAddress(address);
     return this.code.get(address);
   }
 
   installCode(address: number, program: GuestProgram): void {
+    checkAddress(address);
+    if (typeof program !== 'function') throw new MachineUsageError(`installCode: the program must be a generator function, got ${describeValue(program)}`);
     if (address < 0 || address + 0x1000 > this.ram.length || address % 0x1000 !== 0) {
       this.event(null, 'bad-code-address', `code must go to a RAM page, not 0x${address.toString(16)}`);
       return;
@@ -370,6 +399,7 @@ export class Machine implements CpuBus {
   }
 
   memRead(cpu: Cpu, address: number, size: 1 | 2 | 4): number {
+    if (!this.ownCpu(cpu) || notPattern(address) || (size !== 1 && size !== 2 && size !== 4)) throw badAccess('memRead', cpu, address, size);
     const a = address >>> 0;
     if (a + size <= this.ram.length && a < MAP.BIOS_ROM_BASE) return this.ramRead(this.ramView, a, size);
     if (a >= MAP.BIOS_ROM_BASE && a + size <= MAP.BIOS_ROM_BASE + MAP.BIOS_ROM_SIZE) {
@@ -389,6 +419,7 @@ export class Machine implements CpuBus {
   }
 
   memWrite(cpu: Cpu, address: number, size: 1 | 2 | 4, value: number): void {
+    if (!this.ownCpu(cpu) || notPattern(address) || (size !== 1 && size !== 2 && size !== 4) || notPattern(value)) throw badAccess('memWrite', cpu, address, size, value);
     const a = address >>> 0;
     if (a >= MAP.BIOS_ROM_BASE && a < MAP.BIOS_ROM_BASE + MAP.BIOS_ROM_SIZE) {
       this.event(cpu, 'rom-write', `write to BIOS ROM at 0x${a.toString(16)} ignored`);
@@ -500,7 +531,8 @@ export class Machine implements CpuBus {
   }
 
   ioRead(port: number, size: 1 | 2 | 4): number {
-    const p = port & 0xffff;
+    if (notPattern(port) || (size !== 1 && size !== 2 && size !== 4)) throw badAccess('ioRead', null, port, size);
+    const p = port & 0xffff; // DX is 16 bits wide
     if (p >= MAP.PORT_PCI_CONFIG_ADDRESS && p < MAP.PORT_PCI_CONFIG_ADDRESS + 8) {
       const v = this.pci.ioRead(p, size);
       if (v !== null) return v;
@@ -510,7 +542,8 @@ export class Machine implements CpuBus {
   }
 
   ioWrite(port: number, size: 1 | 2 | 4, value: number): void {
-    const p = port & 0xffff;
+    if (notPattern(port) || (size !== 1 && size !== 2 && size !== 4) || notPattern(value)) throw badAccess('ioWrite', null, port, size, value);
+    const p = port & 0xffff; // DX is 16 bits wide
     if (p >= MAP.PORT_PCI_CONFIG_ADDRESS && p < MAP.PORT_PCI_CONFIG_ADDRESS + 8) {
       this.clearBarCache();
       if (this.pci.ioWrite(p, size, value)) return;
@@ -547,15 +580,22 @@ export class Machine implements CpuBus {
   // ---- the clock and the scheduler (scheduler.ts) ----
 
   wake(cpu: Cpu): void {
+    if (!this.ownCpu(cpu)) throw new MachineUsageError(`wake() takes a CPU of this machine, got ${describeValue(cpu)}`);
     this.scheduler.wake(cpu);
   }
 
   syncApic(cpu: Cpu): void {
+    if (!this.ownCpu(cpu)) throw new MachineUsageError(`syncApic() takes a CPU of this machine, got ${describeValue(cpu)}`);
     this.scheduler.syncApic(cpu);
+  }
+
+  private ownCpu(cpu: unknown): cpu is Cpu {
+    return cpu instanceof Cpu && this.cpus[cpu.index] === cpu;
   }
 
   /** Starts `program` on the BSP and runs until it returns (APs keep whatever state they reach). */
   run(program: GuestProgram): RunResult {
+    if (typeof program !== 'function') throw new MachineUsageError(`run() takes a guest program (a generator function), got ${describeValue(program)}`);
     const end = this.scheduler.run(program);
     return { end, timeNs: this.scheduler.time, console: this.console, events: this.events, eventsDropped: this.eventsDropped };
   }

@@ -2,6 +2,9 @@
 // arbitration (§11.6.2.4), MSI decode (§11.11), EOI broadcast to I/O APICs. No focus processor, no IOMMU.
 import type { ApicMessage, DeliveryMode, Destination, EoiListener, InterruptRouter, MsiOutcome } from '../signals';
 import { ApicUsageError } from './errors';
+import { checkBool, checkFunction, checkInt, checkOptions } from '../check';
+import { describeValue } from '../describe';
+import { checkMessage } from './lapic-core';
 import { LocalApic } from './local-apic';
 import type { LapicRouter } from './lapic-types';
 import {
@@ -55,6 +58,25 @@ export const MSI_RESERVED_DELIVERY_MODE = 3;
 export const MSI_NO_DESTINATION = 4;
 export const MSI_ILLEGAL_VECTOR = 5;
 
+/** Not a 32-bit pattern (signed or unsigned integer in range): cheap enough for the message path. */
+function notPattern(v: number): boolean {
+  return typeof v !== 'number' || ((v | 0) !== v && v >>> 0 !== v);
+}
+
+const SHORTHANDS: readonly string[] = ['none', 'self', 'all', 'others'];
+
+/** A Destination: id a 32-bit value, mode physical/logical, shorthand, source APIC ID, x2apic flag. */
+function checkDestination(dest: Destination): void {
+  if (typeof dest !== 'object' || dest === null) throw new ApicUsageError(`destination must be { id, mode, shorthand?, source?, x2apic? }, got ${describeValue(dest)}`);
+  const shorthand = dest.shorthand ?? 'none';
+  if (!SHORTHANDS.includes(shorthand)) throw new ApicUsageError(`destination shorthand must be one of ${SHORTHANDS.join(', ')}, got ${describeValue(shorthand)}`);
+  if (dest.x2apic !== undefined) checkBool(ApicUsageError, 'destination x2apic', dest.x2apic);
+  if (dest.source !== undefined) checkInt(ApicUsageError, 'destination source', dest.source, 0, 0xffff_fffe);
+  if (shorthand !== 'none') return; // the shorthand alone selects (SDM Table 11-3)
+  checkInt(ApicUsageError, 'destination id', dest.id, 0, 0xffff_ffff);
+  if (dest.mode !== 'physical' && dest.mode !== 'logical') throw new ApicUsageError(`destination mode must be 'physical' or 'logical', got ${describeValue(dest.mode)}`);
+}
+
 export class ApicBus implements InterruptRouter {
   private readonly policy: LowestPriorityPolicy;
   private readonly extendedDestId: boolean;
@@ -80,10 +102,11 @@ export class ApicBus implements InterruptRouter {
   private matched = 0;
 
   constructor(options: ApicBusOptions = {}) {
-    const policy = options.lowestPriority ?? lowestPprPolicy;
-    if (typeof policy !== 'function') throw new ApicUsageError('lowestPriority must be a function');
-    this.policy = policy;
-    this.extendedDestId = options.extendedDestId ?? false;
+    const o = checkOptions(ApicUsageError, 'ApicBus options', options, ['lowestPriority', 'extendedDestId']);
+    const policy = o.lowestPriority ?? lowestPprPolicy;
+    checkFunction(ApicUsageError, 'lowestPriority', policy);
+    this.policy = policy as LowestPriorityPolicy;
+    this.extendedDestId = checkBool(ApicUsageError, 'extendedDestId', o.extendedDestId ?? false);
     this.physicalTable = new Array<LocalApic | null>(this.extendedDestId ? 0x8000 : 0x100).fill(null);
   }
 
@@ -124,11 +147,13 @@ export class ApicBus implements InterruptRouter {
 
   /** The APIC with this hardware (initial) APIC ID. */
   byId(id: number): LocalApic | undefined {
+    checkInt(ApicUsageError, 'APIC ID', id, 0, 0xffff_fffe);
     return this.byHwId.get(id);
   }
 
   /** §11.8.5: a level-triggered EOI is broadcast to every I/O APIC. */
   eoiBroadcast(vector: number): void {
+    checkInt(ApicUsageError, 'EOI vector', vector, 0, 0xff);
     for (const io of this.ioapics) io.eoi(vector);
   }
 
@@ -137,16 +162,18 @@ export class ApicBus implements InterruptRouter {
    * it (the shared empty array when none did).
    */
   deliver(dest: Destination, msg: ApicMessage): number[] {
+    checkDestination(dest);
+    checkMessage(msg);
     return this.route(dest, msg, msg.mode === 'lowest');
   }
 
   /** A DWORD memory write by a bus master: decoded as an MSI if it targets 0xFEExxxxx (§11.11). */
   msiWrite(address: bigint, data: number): MsiOutcome {
     if (typeof address !== 'bigint' || address < 0n || address > U64_MAX) {
-      throw new ApicUsageError(`MSI address must be a bigint in [0, 2^64), got ${String(address)}`);
+      throw new ApicUsageError(`MSI address must be a bigint in [0, 2^64), got ${describeValue(address)}`);
     }
     if (!Number.isInteger(data) || data < 0 || data > 0xffff_ffff) {
-      throw new ApicUsageError(`MSI data must be a 32-bit unsigned integer, got ${String(data)}`);
+      throw new ApicUsageError(`MSI data must be a 32-bit unsigned integer, got ${describeValue(data)}`);
     }
     const lo = Number(address & 0xffff_ffffn);
     const hi = Number(address >> 32n);
@@ -163,6 +190,10 @@ export class ApicBus implements InterruptRouter {
    * MSI_* failure codes; msiFailure() turns a code into msiWrite()'s outcome.
    */
   deliverMsi(lo: number, hi: number, data: number): number {
+    // The MSI fast path: typeof and two integer tests per argument, nothing allocated.
+    if (notPattern(lo) || notPattern(hi) || notPattern(data)) {
+      throw new ApicUsageError(`deliverMsi takes three 32-bit patterns (address low, address high, data), got ${[lo, hi, data].map(describeValue).join(', ')}`);
+    }
     if (hi !== 0 || lo >>> 20 !== MSI_ADDRESS_WINDOW) return MSI_NOT_MSI_ADDRESS;
     if (lo & MSI_ADDRESS_IR_FORMAT) return MSI_RESERVED_BITS;
     const modeCode = (data >>> 8) & 7;
@@ -199,6 +230,9 @@ export class ApicBus implements InterruptRouter {
 
   /** msiWrite()'s outcome for a deliverMsi() failure code (the detail texts are part of reports). */
   msiFailure(code: number, lo: number, hi: number, data: number): MsiOutcome & { delivered: false } {
+    if (notPattern(lo) || notPattern(hi) || notPattern(data)) {
+      throw new ApicUsageError(`msiFailure takes three 32-bit patterns after the code, got ${[lo, hi, data].map(describeValue).join(', ')}`);
+    }
     switch (code) {
       case MSI_NOT_MSI_ADDRESS:
         return hi !== 0
@@ -217,7 +251,7 @@ export class ApicBus implements InterruptRouter {
       case MSI_ILLEGAL_VECTOR:
         return { delivered: false, reason: 'illegal-vector', detail: `vector ${data & 0xff} is below 16` };
       default:
-        throw new ApicUsageError(`not an MSI failure code: ${String(code)}`);
+        throw new ApicUsageError(`not an MSI failure code: ${describeValue(code)}`);
     }
   }
 
@@ -228,7 +262,6 @@ export class ApicBus implements InterruptRouter {
     if (shorthand !== 'none') return this.routeShorthand(shorthand, dest.source, msg, arbitrate);
     const id = dest.id;
     const x2 = dest.x2apic === true;
-    if (!Number.isInteger(id) || id < 0 || id > 0xffff_ffff) throw new ApicUsageError(`destination id ${String(id)} is not a 32-bit value`);
     if (dest.mode === 'physical' && !(x2 ? id === 0xffff_ffff : id === 0xff)) {
       // Fast path: one map lookup, no candidate list (a unique physical ID needs no arbitration).
       const list = this.physical.get(id);
@@ -243,7 +276,6 @@ export class ApicBus implements InterruptRouter {
       }
       return this.dispatch(list, msg, arbitrate);
     }
-    if (dest.mode !== 'physical' && dest.mode !== 'logical') throw new ApicUsageError(`destination mode ${String(dest.mode)}`);
     const c = this.candidates();
     for (const l of this.sorted) {
       if (dest.mode === 'physical' ? l.matchesPhysical(id, x2) : l.matchesLogical(id, x2)) c.push(l);
@@ -253,7 +285,7 @@ export class ApicBus implements InterruptRouter {
 
   private routeShorthand(shorthand: string, source: number | undefined, msg: ApicMessage, arbitrate: boolean): number[] {
     const src = source === undefined ? undefined : this.byHwId.get(source);
-    if (src === undefined) throw new ApicUsageError(`shorthand '${shorthand}' needs the source APIC ID of an attached APIC, got ${String(source)}`);
+    if (src === undefined) throw new ApicUsageError(`shorthand '${shorthand}' needs the source APIC ID of an attached APIC, got ${describeValue(source)}`);
     if (shorthand === 'self') {
       const ok = src.accept(msg);
       this.matched = 1;

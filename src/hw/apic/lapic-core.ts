@@ -3,6 +3,8 @@
 import type { ApicMessage, LapicSink } from '../signals';
 import { ApicTimer } from './apic-timer';
 import { ApicUsageError } from './errors';
+import { checkBool, checkFunction, checkInt, checkOptions } from '../check';
+import { describeValue } from '../describe';
 import type { ApicMode, LapicEvent, LapicEventKind, LapicRouter, LocalApicOptions } from './lapic-types';
 import * as R from './registers';
 import { clearVector, highestVector, highestVectorFrom, newVectorBitmap, setVector, testVector } from './vector-bitmap';
@@ -10,6 +12,15 @@ import { clearVector, highestVector, highestVectorFrom, newVectorBitmap, setVect
 export type { ApicMode, LapicEvent, LapicEventKind, LapicRouter, LocalApicOptions } from './lapic-types';
 
 const DELIVERY_MODES: ReadonlySet<string> = new Set(['fixed', 'lowest', 'smi', 'nmi', 'init', 'sipi', 'extint']);
+/** A bus message as ApicMessage describes it (shared with the bus, which checks before routing). */
+export function checkMessage(message: ApicMessage): void {
+  if (typeof message !== 'object' || message === null) throw new ApicUsageError(`message must be { vector, mode, trigger, level? }, got ${describeValue(message)}`);
+  const m = message as unknown as Record<string, unknown>;
+  checkInt(ApicUsageError, 'message.vector', m.vector, 0, 0xff);
+  if (typeof m.mode !== 'string' || !DELIVERY_MODES.has(m.mode)) throw new ApicUsageError(`message.mode must be a delivery mode (${[...DELIVERY_MODES].join(', ')}), got ${describeValue(m.mode)}`);
+  if (m.trigger !== 'edge' && m.trigger !== 'level') throw new ApicUsageError(`message.trigger must be 'edge' or 'level', got ${describeValue(m.trigger)}`);
+  if (m.level !== undefined) checkBool(ApicUsageError, 'message.level', m.level);
+}
 
 export abstract class LapicCore {
   protected readonly hwId: number;
@@ -49,25 +60,25 @@ export abstract class LapicCore {
   protected intrLine = false;
 
   constructor(options: LocalApicOptions) {
-    const { apicId, bsp = false, sink, tsc, version = R.VERSION_DEFAULT, onEvent } = options ?? ({} as LocalApicOptions);
+    const o = checkOptions(ApicUsageError, 'LocalApic options', options, ['apicId', 'bsp', 'sink', 'tsc', 'version', 'onEvent']);
+    const { apicId, bsp = false, sink, tsc, version = R.VERSION_DEFAULT, onEvent } = o as Partial<LocalApicOptions>;
     // 0xFFFFFFFF is the x2APIC broadcast ID and can never be assigned (§11.12.2).
-    if (!Number.isInteger(apicId) || apicId < 0 || apicId > 0xffff_fffe) {
-      throw new ApicUsageError(`apicId must be an integer in [0, 0xFFFFFFFE], got ${String(apicId)}`);
-    }
-    for (const fn of ['intr', 'nmi', 'init', 'sipi', 'extint'] as const) {
-      if (typeof sink?.[fn] !== 'function') throw new ApicUsageError(`sink.${fn} must be a function`);
-    }
-    if (tsc !== undefined && typeof tsc !== 'function') throw new ApicUsageError('tsc must be a function returning bigint');
-    if (!Number.isInteger(version) || version < 0 || version > 0xffff_ffff) {
-      throw new ApicUsageError(`version must be a 32-bit unsigned integer, got ${String(version)}`);
-    }
-    this.hwId = apicId;
+    checkInt(ApicUsageError, 'apicId', apicId, 0, 0xffff_fffe);
+    // The BSP flag is IA32_APIC_BASE bit 8, fixed by hardware: only a real boolean (saveState() records it).
+    checkBool(ApicUsageError, 'bsp', bsp);
+    if (typeof sink !== 'object' || sink === null) throw new ApicUsageError(`sink must be an object with intr, nmi, init, sipi, extint, got ${describeValue(sink)}`);
+    for (const fn of ['intr', 'nmi', 'init', 'sipi', 'extint'] as const) checkFunction(ApicUsageError, `sink.${fn}`, sink[fn]);
+    if (sink.smi !== undefined) checkFunction(ApicUsageError, 'sink.smi', sink.smi);
+    if (tsc !== undefined) checkFunction(ApicUsageError, 'tsc (returning the TSC as a bigint)', tsc);
+    checkInt(ApicUsageError, 'version', version, 0, 0xffff_ffff);
+    if (onEvent !== undefined) checkFunction(ApicUsageError, 'onEvent', onEvent);
+    this.hwId = apicId as number;
     this.bsp = bsp;
-    this.sink = sink;
+    this.sink = sink as LapicSink;
     this.tscSource = tsc;
     this.versionReg = version >>> 0;
     this.onEvent = onEvent;
-    this.xapicId = apicId & 0xff;
+    this.xapicId = (apicId as number) & 0xff;
     this.sipiWait = !bsp; // after RESET, APs wait for a start-up IPI (§9.4)
   }
 
@@ -123,7 +134,7 @@ export abstract class LapicCore {
   }
 
   connect(router: LapicRouter): void {
-    if (typeof router?.deliver !== 'function' || typeof router.eoiBroadcast !== 'function') {
+    if (typeof router !== 'object' || router === null || typeof router.deliver !== 'function' || typeof router.eoiBroadcast !== 'function') {
       throw new ApicUsageError('router must implement deliver() and eoiBroadcast()');
     }
     this.router = router;
@@ -138,6 +149,10 @@ export abstract class LapicCore {
    * drops and reports, without a message object. `deassert`: a level-triggered de-assert.
    */
   acceptFixedMessage(vector: number, levelTriggered: boolean, deassert: boolean, lowest: boolean): boolean {
+    // Cheap checks only: this is the MSI fast path.
+    if (typeof vector !== 'number' || vector >>> 0 !== vector || vector > 0xff || typeof levelTriggered !== 'boolean' || typeof deassert !== 'boolean' || typeof lowest !== 'boolean') {
+      throw new ApicUsageError(`acceptFixedMessage(vector 0..255, three booleans), got ${[vector, levelTriggered, deassert, lowest].map(describeValue).join(', ')}`);
+    }
     if (this.apicMode === 'disabled') return this.drop(`${lowest ? 'lowest' : 'fixed'} message while hardware-disabled`);
     if (deassert) return this.drop(`level de-assert for vector 0x${vector.toString(16)}`);
     if (!this.isSoftwareEnabled) return this.drop(`fixed vector 0x${vector.toString(16)} while software-disabled`);
@@ -150,11 +165,9 @@ export abstract class LapicCore {
   }
 
   accept(message: ApicMessage): boolean {
-    const { vector, mode, trigger } = message ?? ({} as ApicMessage);
-    if (!Number.isInteger(vector) || vector < 0 || vector > 0xff) throw new ApicUsageError(`message vector ${String(vector)} is not 0–255`);
-    if (trigger !== 'edge' && trigger !== 'level') throw new ApicUsageError(`message trigger ${String(trigger)} is not edge|level`);
+    checkMessage(message);
+    const { vector, mode, trigger } = message;
     const deassert = trigger === 'level' && message.level === false;
-    if (!DELIVERY_MODES.has(mode)) throw new ApicUsageError(`message mode ${String(mode)} is not a delivery mode`);
     if (this.apicMode === 'disabled') return this.drop(`${mode} message while hardware-disabled`);
     switch (mode) {
       case 'fixed':

@@ -2,16 +2,19 @@
 // TSC-deadline) and IPIs from the ICR — SDM vol. 3A §11.5.1, §11.5.4, §11.6.1. Acceptance is in lapic-core.
 import type { DeliveryMode } from '../signals';
 import { ApicUsageError } from './errors';
+import { describeValue } from '../describe';
 import { LapicCore } from './lapic-core';
 import * as R from './registers';
 
 export abstract class LapicSources extends LapicCore {
   /** Drives LINT0/LINT1 (electrical level; LVT polarity applies). Hardware-disabled: the pins act as INTR/NMI. */
   setLint(pin: 0 | 1, level: boolean): void {
-    if (pin !== 0 && pin !== 1) throw new ApicUsageError(`LINT pin must be 0 or 1, got ${String(pin)}`);
+    if (pin !== 0 && pin !== 1) throw new ApicUsageError(`LINT pin must be 0 or 1, got ${describeValue(pin)}`);
+    // An electrical level, as IoApic.setIrq takes it: anything but a boolean is a caller bug.
+    if (typeof level !== 'boolean') throw new ApicUsageError(`setLint(${pin}): level must be a boolean, got ${describeValue(level)}`);
     const before = this.lintAsserted(pin);
     const beforeLevel = this.lintLevel[pin];
-    this.lintLevel[pin] = !!level;
+    this.lintLevel[pin] = level;
     if (this.apicMode === 'disabled') {
       // §11.4.3: without an APIC, LINT0 is the INTR pin (the PIC supplies the vector) and LINT1 the NMI pin.
       if (level && !beforeLevel) pin === 0 ? this.sink.extint() : this.sink.nmi();
@@ -23,7 +26,7 @@ export abstract class LapicSources extends LapicCore {
   /** Raises the thermal, performance-counter or CMCI local interrupt; returns whether it was delivered. */
   fireLvt(source: 'thermal' | 'pmc' | 'cmci'): boolean {
     const index = source === 'thermal' ? R.Lvt.Thermal : source === 'pmc' ? R.Lvt.Pmc : source === 'cmci' ? R.Lvt.Cmci : -1;
-    if (index < 0) throw new ApicUsageError(`unknown LVT source ${String(source)}`);
+    if (index < 0) throw new ApicUsageError(`LVT source must be 'thermal', 'pmc' or 'cmci', got ${describeValue(source)}`);
     if (this.apicMode === 'disabled' || this.lvt[index] & R.LVT_MASKED) return false;
     const dm = this.lvt[index] & R.LVT_DELIVERY_MODE;
     let delivered: boolean;
@@ -41,7 +44,7 @@ export abstract class LapicSources extends LapicCore {
 
   /** Advances the APIC timer by n bus-clock ticks (TSC-deadline mode: compares the injected TSC). */
   tick(n: number): void {
-    if (!Number.isSafeInteger(n) || n < 0) throw new ApicUsageError(`tick count must be a non-negative safe integer, got ${String(n)}`);
+    if (!Number.isSafeInteger(n) || n < 0) throw new ApicUsageError(`tick count must be a non-negative safe integer, got ${describeValue(n)}`);
     if (this.apicMode === 'disabled') return;
     const mode = this.timerMode;
     if (mode === 2) {

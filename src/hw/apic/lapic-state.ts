@@ -2,6 +2,7 @@
 // be reachable by architected register accesses (SDM vol. 3A ch. 11). Host-side wiring is not state.
 import { ApicStateError } from './errors';
 import * as R from './registers';
+import { describeValue } from '../describe';
 
 export const LAPIC_STATE_FORMAT = 'irqslice.lapic/1';
 
@@ -44,38 +45,51 @@ export interface StateContext {
 
 const isU32 = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0xffff_ffff;
 
-function u32(s: Record<string, unknown>, key: string, allowed = 0xffff_ffff): number {
+/** `prefix` + `key`: the full path of a field ("lvt.timer", "timer.phase"), as errors name it. */
+const at = (prefix: string, key: string) => (prefix ? `${prefix}.${key}` : key);
+
+function u32(s: Record<string, unknown>, key: string, allowed = 0xffff_ffff, prefix = ''): number {
   const v = s[key];
-  if (!isU32(v)) throw new ApicStateError(key, `expected a 32-bit unsigned integer, got ${JSON.stringify(v)}`);
-  if ((v & ~allowed) !== 0) throw new ApicStateError(key, `0x${v.toString(16)} sets bits outside 0x${(allowed >>> 0).toString(16)}`);
+  const path = at(prefix, key);
+  if (!isU32(v)) throw new ApicStateError(path, `expected a 32-bit unsigned integer, got ${describeValue(v)}`);
+  if ((v & ~allowed) !== 0) throw new ApicStateError(path, `0x${v.toString(16)} sets bits outside 0x${(allowed >>> 0).toString(16)}`);
   return v;
 }
 
 function bool(s: Record<string, unknown>, key: string): boolean {
-  if (typeof s[key] !== 'boolean') throw new ApicStateError(key, `expected a boolean, got ${JSON.stringify(s[key])}`);
+  if (typeof s[key] !== 'boolean') throw new ApicStateError(key, `expected a boolean, got ${describeValue(s[key])}`);
   return s[key] as boolean;
 }
 
-function record(v: unknown, key: string): Record<string, unknown> {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new ApicStateError(key, 'expected an object');
+/** A plain object with exactly the fields `keys` (missing ones are reported by their own checks). */
+function record(v: unknown, path: string, keys: readonly string[]): Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new ApicStateError(path, `expected an object, got ${describeValue(v)}`);
+  for (const k of Object.keys(v)) if (!keys.includes(k)) throw new ApicStateError(path === '$' ? k : `${path}.${k}`, 'unknown field');
   return v as Record<string, unknown>;
 }
 
 function bitmap(s: Record<string, unknown>, key: string): number[] {
   const v = s[key];
-  if (!Array.isArray(v) || v.length !== R.VECTOR_WORDS || !v.every(isU32)) {
-    throw new ApicStateError(key, 'expected 8 32-bit unsigned words');
-  }
+  if (!Array.isArray(v) || v.length !== R.VECTOR_WORDS) throw new ApicStateError(key, 'expected 8 32-bit unsigned words');
+  v.forEach((w, i) => {
+    if (!isU32(w)) throw new ApicStateError(`${key}[${i}]`, `expected a 32-bit unsigned integer, got ${describeValue(w)}`);
+  });
   // §11.8.4: the APIC never sets IRR/ISR/TMR bits for the illegal vectors 0–15.
-  if ((v[0]! & 0xffff) !== 0) throw new ApicStateError(key, 'vectors 0–15 can never be set');
+  if ((v[0]! & 0xffff) !== 0) throw new ApicStateError(`${key}[0]`, 'vectors 0–15 can never be set');
   return [...v] as number[];
 }
 
+const STATE_KEYS: readonly string[] = [
+  'format', 'apicId', 'bsp', 'apicBase', 'xapicId', 'tpr', 'ldr', 'dfr', 'svr', 'irr', 'isr', 'tmr', 'esr', 'esrPending',
+  'errorArmed', 'icrLow', 'icrHigh', 'lvt', 'timer', 'tscDeadline', 'lint', 'waitingForSipi',
+];
+const TIMER_KEYS: readonly string[] = ['initialCount', 'currentCount', 'phase', 'divideConfig'];
+
 /** Checks that `raw` is a state this APIC could be in; returns it typed. Throws ApicStateError otherwise. */
 export function validateLapicState(raw: unknown, ctx: StateContext): LocalApicState {
-  const s = record(raw, '$');
+  const s = record(raw, '$', STATE_KEYS);
   if (s.format !== LAPIC_STATE_FORMAT) throw new ApicStateError('format', `expected '${LAPIC_STATE_FORMAT}'`);
-  if (u32(s, 'apicId') !== ctx.apicId) throw new ApicStateError('apicId', `state of APIC ${String(s.apicId)} loaded into APIC ${ctx.apicId}`);
+  if (u32(s, 'apicId') !== ctx.apicId) throw new ApicStateError('apicId', `state of APIC ${describeValue(s.apicId)} loaded into APIC ${ctx.apicId}`);
   if (bool(s, 'bsp') !== ctx.bsp) throw new ApicStateError('bsp', 'the BSP flag is fixed by hardware');
 
   if (typeof s.apicBase !== 'string' || !/^0x[0-9a-f]{1,16}$/.test(s.apicBase)) {
@@ -89,20 +103,20 @@ export function validateLapicState(raw: unknown, ctx: StateContext): LocalApicSt
   if (!en && extd) throw new ApicStateError('apicBase', 'EN=0 with EXTD=1 is not a mode');
 
   const svr = u32(s, 'svr', R.svrWritable(ctx.version));
-  const lvtRaw = record(s.lvt, 'lvt');
+  const lvtRaw = record(s.lvt, 'lvt', R.LVT_NAMES);
   const lvt = {} as Record<R.LvtName, number>;
   R.LVT_NAMES.forEach((name, i) => {
     const allowed = R.lvtWritable(i, ctx.tscDeadline) | (R.lvtReadOnly(i) & ~R.LVT_DELIVERY_STATUS);
-    const v = u32(lvtRaw, name, allowed);
+    const v = u32(lvtRaw, name, allowed, 'lvt');
     if (!(svr & R.SVR_APIC_ENABLED) && !(v & R.LVT_MASKED)) throw new ApicStateError(`lvt.${name}`, 'unmasked while software-disabled');
     lvt[name] = v;
   });
 
-  const t = record(s.timer, 'timer');
-  const divideConfig = u32(t, 'divideConfig', R.DIVIDE_WRITABLE);
-  const initialCount = u32(t, 'initialCount');
-  const currentCount = u32(t, 'currentCount');
-  const phase = u32(t, 'phase');
+  const t = record(s.timer, 'timer', TIMER_KEYS);
+  const divideConfig = u32(t, 'divideConfig', R.DIVIDE_WRITABLE, 'timer');
+  const initialCount = u32(t, 'initialCount', 0xffff_ffff, 'timer');
+  const currentCount = u32(t, 'currentCount', 0xffff_ffff, 'timer');
+  const phase = u32(t, 'phase', 0xffff_ffff, 'timer');
   if (currentCount > initialCount) throw new ApicStateError('timer.currentCount', 'exceeds the initial count');
   if (phase >= R.divisorFor(divideConfig) || (currentCount === 0 && phase !== 0)) {
     throw new ApicStateError('timer.phase', 'not within the current divide period');
@@ -116,9 +130,10 @@ export function validateLapicState(raw: unknown, ctx: StateContext): LocalApicSt
   if (s.tscDeadline !== '0' && !deadlineMode) throw new ApicStateError('tscDeadline', 'armed outside TSC-deadline mode');
 
   const lint = s.lint;
-  if (!Array.isArray(lint) || lint.length !== 2 || typeof lint[0] !== 'boolean' || typeof lint[1] !== 'boolean') {
-    throw new ApicStateError('lint', 'expected [boolean, boolean]');
-  }
+  if (!Array.isArray(lint) || lint.length !== 2) throw new ApicStateError('lint', 'expected [boolean, boolean]');
+  lint.forEach((l, i) => {
+    if (typeof l !== 'boolean') throw new ApicStateError(`lint[${i}]`, `expected a boolean, got ${describeValue(l)}`);
+  });
   const waitingForSipi = bool(s, 'waitingForSipi');
   if (waitingForSipi && ctx.bsp) throw new ApicStateError('waitingForSipi', 'the BSP never waits for SIPI');
 
@@ -144,7 +159,7 @@ export function validateLapicState(raw: unknown, ctx: StateContext): LocalApicSt
     lvt,
     timer: { initialCount, currentCount, phase, divideConfig },
     tscDeadline: s.tscDeadline,
-    lint: [lint[0], lint[1]],
+    lint: [lint[0] as boolean, lint[1] as boolean],
     waitingForSipi,
   };
   if ((state.dfr | ~R.DFR_MODEL_WRITABLE) >>> 0 !== state.dfr) throw new ApicStateError('dfr', 'bits 27:0 always read 1');

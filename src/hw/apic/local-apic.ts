@@ -2,6 +2,7 @@
 // rules (§11.12.1, Table 11-6), IA32_APIC_BASE mode transitions (§11.4.3, §11.12.5), snapshots.
 // Not modelled: focus-processor checks, APIC base relocation of the MMIO window (the embedder decodes it).
 import { ApicUsageError, GeneralProtectionFault, type GpReason } from './errors';
+import { describeValue } from '../describe';
 import type { ApicMode } from './lapic-core';
 import { LapicSources } from './lapic-sources';
 import { LAPIC_STATE_FORMAT, validateLapicState, type LocalApicState } from './lapic-state';
@@ -20,6 +21,7 @@ const U64_MAX = 0xffff_ffff_ffff_ffffn;
 export class LocalApic extends LapicSources {
   /** Whether `msr` belongs to the local APIC (IA32_APIC_BASE, IA32_TSC_DEADLINE, x2APIC range). */
   static handlesMsr(msr: number): boolean {
+    checkMsr(msr);
     return msr === R.MSR_IA32_APIC_BASE || msr === R.MSR_IA32_TSC_DEADLINE || (msr >= R.X2APIC_MSR_FIRST && msr <= R.X2APIC_MSR_LAST);
   }
 
@@ -45,7 +47,7 @@ export class LocalApic extends LapicSources {
   write(offset: number, value: number): void {
     checkOffset(offset);
     if (!Number.isInteger(value) || value < -0x8000_0000 || value > 0xffff_ffff) {
-      throw new ApicUsageError(`MMIO value must be a 32-bit integer, got ${String(value)}`);
+      throw new ApicUsageError(`MMIO value must be a 32-bit integer, got ${describeValue(value)}`);
     }
     if (this.apicMode !== 'xapic') {
       this.report('mmio-unavailable', `MMIO write of 0x${offset.toString(16)} in ${this.apicMode} mode`);
@@ -75,7 +77,7 @@ export class LocalApic extends LapicSources {
   wrmsr(msr: number, value: bigint): void {
     checkMsr(msr);
     if (typeof value !== 'bigint' || value < 0n || value > U64_MAX) {
-      throw new ApicUsageError(`MSR value must be a bigint in [0, 2^64), got ${String(value)}`);
+      throw new ApicUsageError(`MSR value must be a bigint in [0, 2^64), got ${describeValue(value)}`);
     }
     if (msr === R.MSR_IA32_APIC_BASE) return this.writeApicBase(value);
     if (msr === R.MSR_IA32_TSC_DEADLINE) {
@@ -114,6 +116,7 @@ export class LocalApic extends LapicSources {
 
   /** Whether a logical destination (MDA) selects this APIC (§11.6.2.2; x2APIC §11.12.10.2). */
   matchesLogical(mda: number, x2apic: boolean): boolean {
+    checkDestination(mda, x2apic);
     if (this.apicMode === 'disabled') return false;
     if (x2apic ? mda === 0xffff_ffff : (mda & 0xff) === 0xff) return true; // broadcast
     if (this.apicMode === 'x2apic') {
@@ -131,6 +134,7 @@ export class LocalApic extends LapicSources {
 
   /** Whether a physical destination ID selects this APIC (0xFF / 0xFFFFFFFF broadcast). */
   matchesPhysical(id: number, x2apic = false): boolean {
+    checkDestination(id, x2apic);
     if (this.apicMode === 'disabled') return false;
     if (x2apic ? id === 0xffff_ffff : id === 0xff) return true;
     return this.physicalId === id >>> 0; // an xAPIC-format ID only reaches IDs 0–254 (or 15 bits with extended IDs)
@@ -345,10 +349,17 @@ function gp(msr: number, reason: GpReason, detail: string): never {
 
 function checkOffset(offset: number): void {
   if (!Number.isInteger(offset) || offset < 0 || offset >= R.XAPIC_PAGE_SIZE) {
-    throw new ApicUsageError(`MMIO offset must be an integer in [0, 0x1000), got ${String(offset)}`);
+    throw new ApicUsageError(`MMIO offset must be an integer in [0, 0x1000), got ${describeValue(offset)}`);
   }
 }
 
 function checkMsr(msr: number): void {
-  if (!Number.isInteger(msr) || msr < 0 || msr > 0xffff_ffff) throw new ApicUsageError(`MSR number must be a 32-bit unsigned integer, got ${String(msr)}`);
+  if (!Number.isInteger(msr) || msr < 0 || msr > 0xffff_ffff) throw new ApicUsageError(`MSR number must be a 32-bit unsigned integer, got ${describeValue(msr)}`);
+}
+
+/** A destination ID or MDA (32 bits; an xAPIC-format one uses the low 8) and its format flag. */
+function checkDestination(id: number, x2apic: boolean): void {
+  if (typeof id !== 'number' || id >>> 0 !== id || typeof x2apic !== 'boolean') {
+    throw new ApicUsageError(`destination must be a 32-bit unsigned ID and x2apic a boolean, got ${describeValue(id)}, ${describeValue(x2apic)}`);
+  }
 }

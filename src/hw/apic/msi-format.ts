@@ -2,6 +2,8 @@
 // fields and encodes them back. Interrupt-remapping (IR) format addresses are recognised, not decoded.
 import type { DeliveryMode, DestinationMode, TriggerMode } from '../signals';
 import { ApicUsageError } from './errors';
+import { checkBool, checkInt, checkOneOf, checkOptions } from '../check';
+import { describeValue } from '../describe';
 
 export const MSI_ADDRESS_WINDOW = 0xfee; // address bits 31:20
 export const MSI_ADDRESS_DEST_SHIFT = 12; // bits 19:12 destination ID
@@ -52,7 +54,7 @@ const U64_MAX = 0xffff_ffff_ffff_ffffn;
 
 export function decodeMsiAddress(address: bigint): MsiAddress {
   if (typeof address !== 'bigint' || address < 0n || address > U64_MAX) {
-    throw new ApicUsageError(`MSI address must be a bigint in [0, 2^64), got ${String(address)}`);
+    throw new ApicUsageError(`MSI address must be a bigint in [0, 2^64), got ${describeValue(address)}`);
   }
   const low = address <= 0xffff_ffffn ? Number(address) : -1;
   return decodeMsiAddressLow(low);
@@ -72,7 +74,7 @@ export function decodeMsiAddressLow(low: number): MsiAddress {
 
 export function decodeMsiData(data: number): MsiData {
   if (!Number.isInteger(data) || data < 0 || data > 0xffff_ffff) {
-    throw new ApicUsageError(`MSI data must be a 32-bit unsigned integer, got ${String(data)}`);
+    throw new ApicUsageError(`MSI data must be a 32-bit unsigned integer, got ${describeValue(data)}`);
   }
   const code = (data & MSI_DATA_DELIVERY_MODE) >>> 8;
   return {
@@ -94,11 +96,12 @@ export interface MsiAddressInput {
   extendedDest?: boolean;
 }
 
-export function encodeMsiAddress({ dest, rh = false, dm = 'physical', extendedDest = false }: MsiAddressInput): bigint {
-  const max = extendedDest ? 0x7fff : 0xff;
-  if (!Number.isInteger(dest) || dest < 0 || dest > max) {
-    throw new ApicUsageError(`MSI destination ${String(dest)} does not fit the ${extendedDest ? '15' : '8'}-bit field`);
-  }
+export function encodeMsiAddress(input: MsiAddressInput): bigint {
+  const o = checkOptions(ApicUsageError, 'MSI address', input, ['dest', 'rh', 'dm', 'extendedDest']);
+  const rh = checkBool(ApicUsageError, 'rh', o.rh ?? false);
+  const dm = checkOneOf(ApicUsageError, 'dm', o.dm ?? 'physical', ['physical', 'logical'] as const);
+  const extendedDest = checkBool(ApicUsageError, 'extendedDest', o.extendedDest ?? false);
+  const dest = checkInt(ApicUsageError, `MSI destination (${extendedDest ? '15' : '8'}-bit field)`, o.dest, 0, extendedDest ? 0x7fff : 0xff);
   let low = (MSI_ADDRESS_WINDOW << 20) | ((dest & 0xff) << MSI_ADDRESS_DEST_SHIFT);
   low |= (dest >>> 8) << MSI_ADDRESS_EXT_DEST_SHIFT;
   if (rh) low |= MSI_ADDRESS_RH;
@@ -114,12 +117,14 @@ export interface MsiDataInput {
   level?: boolean;
 }
 
-export function encodeMsiData({ vector, mode = 'fixed', trigger = 'edge', level }: MsiDataInput): number {
-  if (!Number.isInteger(vector) || vector < 0 || vector > 0xff) {
-    throw new ApicUsageError(`MSI vector ${String(vector)} is not 0–255`);
-  }
-  const code = MSI_MODES.indexOf(mode);
-  if (code < 0) throw new ApicUsageError(`delivery mode '${mode}' has no MSI encoding`);
+export function encodeMsiData(input: MsiDataInput): number {
+  const o = checkOptions(ApicUsageError, 'MSI data', input, ['vector', 'mode', 'trigger', 'level']);
+  const vector = checkInt(ApicUsageError, 'MSI vector', o.vector, 0, 0xff);
+  const mode = o.mode ?? 'fixed';
+  const code = typeof mode === 'string' ? MSI_MODES.indexOf(mode as DeliveryMode) : -1;
+  if (code < 0) throw new ApicUsageError(`delivery mode ${describeValue(mode)} has no MSI encoding (fixed, lowest, smi, nmi, init, extint)`);
+  const trigger = checkOneOf(ApicUsageError, 'trigger', o.trigger ?? 'edge', ['edge', 'level'] as const);
+  const level = o.level === undefined ? undefined : checkBool(ApicUsageError, 'level', o.level);
   let data = vector | (code << 8);
   if (level ?? trigger === 'level') data |= MSI_DATA_LEVEL_ASSERT;
   if (trigger === 'level') data |= MSI_DATA_TRIGGER_LEVEL;

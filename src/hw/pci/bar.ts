@@ -1,8 +1,10 @@
 // Base address registers of PCI Local Bus 3.0 §6.2.5.1: 32-bit and 64-bit memory BARs, I/O BARs, sizing by writing all ones.
 // Left out: legacy "below 1 MiB" memory type (01), expansion ROM BAR, resizable BAR; I/O BARs keep all 32 address bits writable.
-import type { ConfigSpace } from './config-space';
+import { ConfigSpace } from './config-space';
 import { PCI_BASE_ADDRESS_0 } from './header';
-import { PciLayoutError } from './errors';
+import { PciLayoutError, PciUsageError } from './errors';
+import { describeValue } from '../describe';
+import { checkOptions } from '../check';
 
 export const PCI_BASE_ADDRESS_SPACE_IO = 0x1;
 export const PCI_BASE_ADDRESS_MEM_TYPE_64 = 0x4;
@@ -35,9 +37,20 @@ export class Bar {
     readonly index: number,
     spec: BarSpec,
   ) {
+    if (!(config instanceof ConfigSpace)) throw new PciUsageError(`a BAR lives in a ConfigSpace, got ${describeValue(config)}`);
+    if (typeof index !== 'number' || !Number.isInteger(index) || index < 0 || index >= PCI_BAR_COUNT) {
+      throw new PciLayoutError(`BAR index must be 0..5, got ${describeValue(index)}`);
+    }
+    checkOptions(PciUsageError, `BAR${describeValue(index)} spec`, spec, ['kind', 'size', 'prefetchable']);
+    const size = spec.size;
+    const sizeOk = typeof size === 'bigint' || (typeof size === 'number' && Number.isSafeInteger(size));
+    if (!sizeOk) throw new PciLayoutError(`BAR${describeValue(index)} size must be an integer number of bytes (number or bigint), got ${describeValue(size)}`);
+    if (spec.prefetchable !== undefined && typeof spec.prefetchable !== 'boolean') {
+      throw new PciLayoutError(`BAR${describeValue(index)} prefetchable must be a boolean, got ${describeValue(spec.prefetchable)}`);
+    }
     this.kind = spec.kind;
     this.prefetchable = spec.prefetchable ?? false;
-    this.size = BigInt(spec.size);
+    this.size = BigInt(size);
     this.offset = PCI_BASE_ADDRESS_0 + 4 * index;
     validate(index, spec.kind, this.size, this.prefetchable);
     const sizeMask = U64 ^ (this.size - 1n); // ~(size − 1): the address bits the guest may program
@@ -77,6 +90,8 @@ export class Bar {
 
   /** Offset of [address, address + size) inside this BAR, or null when the access is not wholly inside. */
   offsetOf(address: bigint, size: number): bigint | null {
+    if (typeof address !== 'bigint' || address < 0n || address > U64) throw new PciUsageError(`BAR address must be a 64-bit bigint, got ${describeValue(address)}`);
+    if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 1) throw new PciUsageError(`access size must be a positive integer, got ${describeValue(size)}`);
     const base = this.base();
     return address >= base && address + BigInt(size) <= base + this.size ? address - base : null;
   }
@@ -84,7 +99,7 @@ export class Bar {
 
 function validate(index: number, kind: BarKind, size: bigint, prefetchable: boolean): void {
   const fail = (why: string): never => {
-    throw new PciLayoutError(`BAR${index} (${kind}, size ${size}): ${why}`);
+    throw new PciLayoutError(`BAR${describeValue(index)} (${describeValue(kind)}, size ${size}): ${why}`);
   };
   if (!Number.isInteger(index) || index < 0 || index >= PCI_BAR_COUNT) fail('index must be 0..5');
   if (kind === 'memory64' && index === PCI_BAR_COUNT - 1) fail('a 64-bit BAR needs two slots; BAR5 has no upper half');

@@ -1,10 +1,10 @@
 // Capability list of PCI Local Bus 3.0 §6.7: capabilities chained from the pointer at 0x34, each starting with ID and next pointer.
 // Placement is first-fit from 0x40, dword aligned, within the 256-byte conventional space; PCIe extended capabilities are not built.
-import type { ConfigSpace } from './config-space';
+import { ConfigSpace, CONVENTIONAL_CONFIG_SIZE } from './config-space';
 import type { PciEvent } from './errors';
-import { PciLayoutError } from './errors';
+import { PciLayoutError, PciUsageError } from './errors';
+import { describeValue } from '../describe';
 import { PCI_CAPABILITY_LIST, PCI_CAPABILITY_START, PCI_STATUS, PCI_STATUS_CAP_LIST } from './header';
-import { CONVENTIONAL_CONFIG_SIZE } from './config-space';
 
 /** Offsets inside every capability. */
 export const PCI_CAP_LIST_ID = 0;
@@ -54,6 +54,15 @@ export interface PciCapability {
   barWrite?(bar: number, offset: number, size: 1 | 2 | 4, value: number): boolean;
 }
 
+/** What attach() needs of its host: the config space, a label, bus mastering and messages, events. */
+export function checkCapabilityHost(host: CapabilityHost): void {
+  const ok =
+    typeof host === 'object' && host !== null && host.config instanceof ConfigSpace && typeof host.busMasterEnabled === 'function' &&
+    typeof host.memoryBarSize === 'function' && typeof host.sendMessage === 'function' && typeof host.interruptModeChanged === 'function' &&
+    typeof host.report === 'function';
+  if (!ok) throw new PciUsageError(`a capability attaches to a CapabilityHost (a PciFunction), got ${describeValue(host)}`);
+}
+
 /** Builds the chain: cap pointer → first, each next pointer → following, last next = 0. */
 export class CapabilityList {
   private readonly placed: { offset: number; cap: PciCapability }[] = [];
@@ -62,12 +71,20 @@ export class CapabilityList {
   constructor(
     private readonly config: ConfigSpace,
     private readonly host: CapabilityHost,
-  ) {}
+  ) {
+    if (!(config instanceof ConfigSpace)) throw new PciUsageError(`a capability list lives in a ConfigSpace, got ${describeValue(config)}`);
+    if (typeof host !== 'object' || host === null || host.config !== config) {
+      throw new PciUsageError('the capability host must be the function that owns this config space (host.config === config)');
+    }
+  }
 
   /** Place `cap` at the next dword-aligned offset and link it; returns its offset. */
   add(cap: PciCapability): number {
-    if (!Number.isInteger(cap.id) || cap.id < 1 || cap.id > 0xff) throw new PciLayoutError(`capability ID ${cap.id} must be 1..0xff`);
-    if (!Number.isInteger(cap.length) || cap.length < 2) throw new PciLayoutError(`capability 0x${cap.id.toString(16)} length ${cap.length} < 2`);
+    if (typeof cap !== 'object' || cap === null || typeof cap.attach !== 'function') {
+      throw new PciUsageError(`a capability needs id, length and attach(), got ${describeValue(cap)}`);
+    }
+    if (typeof cap.id !== 'number' || !Number.isInteger(cap.id) || cap.id < 1 || cap.id > 0xff) throw new PciLayoutError(`capability ID ${describeValue(cap.id)} must be 1..0xff`);
+    if (typeof cap.length !== 'number' || !Number.isInteger(cap.length) || cap.length < 2) throw new PciLayoutError(`capability 0x${cap.id.toString(16)} length ${describeValue(cap.length)} < 2`);
     if (this.placed.some((p) => p.cap === cap)) throw new PciLayoutError(`capability 0x${cap.id.toString(16)} added twice`);
     const offset = this.nextFree;
     if (offset + cap.length > CONVENTIONAL_CONFIG_SIZE) {

@@ -1,6 +1,8 @@
 // A function's 4 KiB configuration space (PCI Local Bus 3.0 §6.1; PCIe Base §7.2.2: 256 B conventional + extended up to 4 KiB).
 // Per-byte write masks and write-1-to-clear masks; undefined bytes read 0 and ignore writes. No extended capabilities are laid out here.
 import { PciLayoutError, PciUsageError } from './errors';
+import { describeValue } from '../describe';
+import { checkBool, checkFunction, checkInt, checkOptions } from '../check';
 
 export const CONFIG_SPACE_SIZE = 0x1000;
 export const CONVENTIONAL_CONFIG_SIZE = 0x100;
@@ -32,7 +34,12 @@ export class ConfigSpace {
 
   /** Declare a field of `size` bytes at `offset` with its reset value and masks. */
   define(name: string, offset: number, size: AccessSize, spec: FieldSpec = {}): void {
+    if (typeof name !== 'string' || name === '') throw new PciUsageError(`config field name must be a non-empty string, got ${describeValue(name)}`);
     checkAccess(offset, size);
+    checkOptions(PciUsageError, `config field '${name}'`, spec, ['value', 'writable', 'writeOneToClear']);
+    for (const k of ['value', 'writable', 'writeOneToClear'] as const) {
+      if (spec[k] !== undefined) checkInt(PciUsageError, `config field '${name}' ${k}`, spec[k], 0, size === 4 ? 0xffff_ffff : (1 << (8 * size)) - 1);
+    }
     for (let i = 0; i < size; i++) {
       const prev = this.owner[offset + i];
       if (prev !== undefined) {
@@ -52,6 +59,9 @@ export class ConfigSpace {
 
   /** Run `fn` after every guest write that touches [start, start + length). */
   onWrite(start: number, length: number, fn: WriteHook): void {
+    checkInt(PciUsageError, 'write hook start', start, 0, CONFIG_SPACE_SIZE - 1);
+    checkInt(PciUsageError, 'write hook length', length, 1, CONFIG_SPACE_SIZE - start);
+    checkFunction(PciUsageError, 'write hook', fn);
     this.hooks.push({ start, end: start + length, fn });
   }
 
@@ -93,6 +103,8 @@ export class ConfigSpace {
 
   /** Set or clear `bits` of a field from the device side. */
   setBits(offset: number, size: AccessSize, bits: number, on: boolean): void {
+    checkValue(bits, size);
+    checkBool(PciUsageError, 'setBits on', on);
     const old = this.getRaw(offset, size);
     this.setRaw(offset, size, (on ? old | bits : old & ~bits) >>> 0);
   }
@@ -137,19 +149,20 @@ function hex(v: number): string {
 
 /** An access must be 1, 2 or 4 bytes, inside the 4 KiB and within one dword (the Type 0/1 cycle rule). */
 export function checkAccess(offset: number, size: number): asserts size is AccessSize {
-  if (size !== 1 && size !== 2 && size !== 4) throw new PciUsageError(`config access size must be 1, 2 or 4, got ${String(size)}`);
+  if (size !== 1 && size !== 2 && size !== 4) throw new PciUsageError(`config access size must be 1, 2 or 4, got ${describeValue(size)}`);
   if (!Number.isInteger(offset) || offset < 0 || offset + size > CONFIG_SPACE_SIZE) {
-    throw new PciUsageError(`config offset ${String(offset)} (+${size}) outside 0..0xfff`);
+    throw new PciUsageError(`config offset ${describeValue(offset)} (+${size}) outside 0..0xfff`);
   }
   if ((offset & 3) + size > 4) throw new PciUsageError(`config access at 0x${hex(offset)} size ${size} crosses a dword boundary`);
 }
 
 /** Accept a value of the access width, signed or unsigned; return it unsigned. */
 export function checkValue(value: number, size: AccessSize): number {
+  if (size !== 1 && size !== 2 && size !== 4) throw new PciUsageError(`access size must be 1, 2 or 4, got ${describeValue(size)}`);
   const max = size === 4 ? 0xffff_ffff : (1 << (8 * size)) - 1;
   const min = size === 4 ? -0x8000_0000 : 0;
   if (!Number.isInteger(value) || value < min || value > max) {
-    throw new PciUsageError(`value ${String(value)} does not fit a ${size}-byte access`);
+    throw new PciUsageError(`value ${describeValue(value)} does not fit a ${size}-byte access`);
   }
   return value >>> 0;
 }

@@ -3,8 +3,12 @@
 import type { CapabilityHost, PciCapability } from './capability';
 import { FIRE_BEYOND_MME, FIRE_BUS_MASTER_OFF, FIRE_DISABLED, FIRE_NO_UPSTREAM, FIRE_PENDING, FIRE_SENT } from './capability';
 import { PciStateError, PciUsageError } from './errors';
+import { describeValue } from '../describe';
+import { checkBool, checkInt, checkOptions } from '../check';
+import { checkCapabilityHost } from './capability';
 
 export const PCI_CAP_ID_MSI = 0x05;
+const MSI_STATE_KEYS: readonly string[] = ['format', 'vectors', 'is64', 'pvm', 'enabled', 'mme', 'address', 'upperAddress', 'data', 'mask', 'pending'];
 
 /** Message Control bits (offset 2). */
 export const PCI_MSI_FLAGS = 0x02;
@@ -44,6 +48,8 @@ export interface MsiLayout {
 }
 
 export function msiLayout(is64: boolean, pvm: boolean): MsiLayout {
+  checkBool(PciUsageError, 'msiLayout is64', is64);
+  checkBool(PciUsageError, 'msiLayout pvm', pvm);
   if (is64) {
     return pvm
       ? { control: 2, address: 4, upper: 8, data: 0x0c, mask: 0x10, pending: 0x14, length: 0x18 }
@@ -111,8 +117,11 @@ export class MsiCapability implements PciCapability {
   private cachedAddress = 0n;
 
   constructor(options: MsiOptions) {
+    checkOptions(PciUsageError, 'MSI options', options, ['vectors', 'is64', 'pvm', 'quirks']);
     const { vectors, is64, pvm } = options;
-    if (![1, 2, 4, 8, 16, 32].includes(vectors)) throw new PciUsageError(`MSI vectors must be 1, 2, 4, 8, 16 or 32, got ${String(vectors)}`);
+    const quirks = checkOptions(PciUsageError, 'MSI quirks', options.quirks, ['ignoreMme'], true);
+    if (quirks.ignoreMme !== undefined) checkBool(PciUsageError, 'MSI quirks.ignoreMme', quirks.ignoreMme);
+    if (![1, 2, 4, 8, 16, 32].includes(vectors)) throw new PciUsageError(`MSI vectors must be 1, 2, 4, 8, 16 or 32, got ${describeValue(vectors)}`);
     if (typeof is64 !== 'boolean' || typeof pvm !== 'boolean') throw new PciUsageError('MSI is64 and pvm must be booleans');
     this.vectors = vectors;
     this.is64 = is64;
@@ -125,6 +134,8 @@ export class MsiCapability implements PciCapability {
 
   attach(host: CapabilityHost, offset: number): void {
     if (this.host !== null) throw new PciUsageError('MsiCapability is already attached to a function');
+    checkCapabilityHost(host);
+    checkInt(PciUsageError, 'MSI capability offset', offset, 0x40, 0x100 - this.length);
     this.host = host;
     this.base = offset;
     const c = host.config;
@@ -180,6 +191,7 @@ export class MsiCapability implements PciCapability {
 
   /** Address and data the function writes for message `index` under the current programming. */
   messageFor(index: number): { address: bigint; data: number } {
+    checkInt(PciUsageError, 'MSI message number', index, 0, 31);
     const low = (1 << this.multipleMessageEnable) - 1;
     const data = this.ignoreMme ? this.data() : (this.data() & ~low) | index;
     return { address: this.address(), data: data >>> 0 };
@@ -190,7 +202,7 @@ export class MsiCapability implements PciCapability {
   /** The function wants to signal message `index` (0..31). */
   fire(index: number): MsiFireOutcome {
     this.attached();
-    if (!Number.isInteger(index) || index < 0 || index > 31) throw new PciUsageError(`MSI message number must be 0..31, got ${String(index)}`);
+    if (!Number.isInteger(index) || index < 0 || index > 31) throw new PciUsageError(`MSI message number must be 0..31, got ${describeValue(index)}`);
     switch (this.fireCode(index)) {
       case FIRE_SENT: return { result: 'sent', index, address: this.cachedAddress, data: this.dataFor(index) };
       case FIRE_PENDING: return { result: 'pending', index };
@@ -206,6 +218,7 @@ export class MsiCapability implements PciCapability {
    * a FIRE_* code instead of an outcome object; reads only what the last config write decoded.
    */
   fireCode(index: number): number {
+    if (typeof index !== 'number' || index >>> 0 !== index || index > 31) throw new PciUsageError(`MSI message number must be 0..31, got ${describeValue(index)}`);
     if (!this.on) return FIRE_DISABLED;
     if (index >= this.count) return FIRE_BEYOND_MME;
     if (this.mask & (1 << index)) {
@@ -336,7 +349,9 @@ export class MsiCapability implements PciCapability {
       throw new PciStateError(`MsiCapability.loadState: ${why}`);
     };
     const u32 = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0xffff_ffff;
-    if (typeof s !== 'object' || s === null || s.format !== 'irqslice.msi/1') bad("format must be 'irqslice.msi/1'");
+    if (typeof s !== 'object' || s === null || Array.isArray(s)) bad('state must be an object');
+    for (const k of Object.keys(s!)) if (!MSI_STATE_KEYS.includes(k)) bad(`${k}: unknown field`);
+    if (s!.format !== 'irqslice.msi/1') bad("format must be 'irqslice.msi/1'");
     if (s!.vectors !== this.vectors || s!.is64 !== this.is64 || s!.pvm !== this.pvm) bad('vectors/is64/pvm differ from this capability');
     if (typeof s!.enabled !== 'boolean') bad('enabled must be a boolean');
     if (!Number.isInteger(s!.mme) || s!.mme! < 0 || s!.mme! > this.mmc) bad(`mme must be 0..${this.mmc} (MMC)`);

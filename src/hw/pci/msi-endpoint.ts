@@ -23,6 +23,8 @@ import { MsixCapability, PCI_MSIX_ENTRY_SIZE } from './msix-capability';
 import { PciFunction } from './pci-function';
 import { FIRE_BEYOND_MME, FIRE_BUS_MASTER_OFF, FIRE_NO_UPSTREAM, FIRE_PENDING, FIRE_SENT } from './capability';
 import { PciUsageError } from './errors';
+import { describeValue } from '../describe';
+import { checkInt, checkOptions } from '../check';
 
 export const MSI_ENDPOINT_VENDOR_ID = 0xfff0;
 export const MSI_ENDPOINT_DEVICE_ID = 0x0001;
@@ -78,9 +80,16 @@ export class MsiEndpoint extends PciFunction {
   private readonly byReason = new Map<EndpointSuppressReason, number>(ENDPOINT_SUPPRESS_REASONS.map((r) => [r, 0]));
 
   constructor(options: MsiEndpointOptions = {}) {
+    checkOptions(PciUsageError, 'MsiEndpoint options', options, ['msi', 'msix', 'intxPin', 'barSize', 'quirks', 'ids']);
+    // The capabilities check their own fields; these are checked here so that a typo cannot pass.
+    if (options.msi !== undefined) checkOptions(PciUsageError, 'MsiEndpoint msi', options.msi, ['vectors', 'is64', 'pvm']);
+    if (options.msix !== undefined) checkOptions(PciUsageError, 'MsiEndpoint msix', options.msix, ['tableSize']);
+    if (options.ids !== undefined) checkOptions(PciUsageError, 'MsiEndpoint ids', options.ids, ['vendorId', 'deviceId']);
+    if (options.quirks !== undefined) checkOptions(PciUsageError, 'MsiEndpoint quirks', options.quirks, ['ignoreMme']);
+    if (options.msix !== undefined) checkInt(PciUsageError, 'MsiEndpoint msix.tableSize', options.msix.tableSize, 1, 2048);
     const barSize = options.barSize ?? 0x1000;
-    if (!Number.isInteger(barSize) || barSize < 64 || barSize > 1 << 20 || (barSize & (barSize - 1)) !== 0) {
-      throw new PciUsageError(`MsiEndpoint barSize must be a power of two in 64..1 MiB, got ${String(barSize)}`);
+    if (typeof barSize !== 'number' || !Number.isInteger(barSize) || barSize < 64 || barSize > 1 << 20 || (barSize & (barSize - 1)) !== 0) {
+      throw new PciUsageError(`MsiEndpoint barSize must be a power of two in 64..1 MiB, got ${describeValue(barSize)}`);
     }
     super({
       vendorId: options.ids?.vendorId ?? MSI_ENDPOINT_VENDOR_ID,
@@ -140,6 +149,9 @@ export class MsiEndpoint extends PciFunction {
 
   /** What the DOORBELL register does with value `index` (also callable directly by a board). */
   ring(index: number): DoorbellOutcome {
+    // What the DOORBELL register does with a 32-bit value: any such value is architected (out of range
+    // is 'no-such-message'); anything else is not a register value.
+    checkInt(PciUsageError, 'doorbell value', index, 0, 0xffff_ffff);
     const code = this.modeCode();
     const mode = MODES[code]!;
     const r = this.ringCode(code, index);

@@ -3,6 +3,10 @@
 import type { CapabilityHost, PciCapability } from './capability';
 import { FIRE_BUS_MASTER_OFF, FIRE_DISABLED, FIRE_NO_UPSTREAM, FIRE_PENDING, FIRE_SENT } from './capability';
 import { PciLayoutError, PciStateError, PciUsageError } from './errors';
+import { describeValue } from '../describe';
+import { checkInt, checkOptions } from '../check';
+import { checkCapabilityHost } from './capability';
+import { checkValue } from './config-space';
 
 export const PCI_CAP_ID_MSIX = 0x11;
 export const PCI_MSIX_FLAGS = 0x02;
@@ -24,6 +28,8 @@ export const PCI_MSIX_ENTRY_CTRL_MASKBIT = 1 << 0;
 /** Guest-writable bits of each entry byte: address 1:0 RO 0, vector control only bit 0. */
 const ENTRY_BYTE_WMASK = [0xfc, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0x00, 0x00, 0x00];
 const MAX_TABLE_SIZE = 2048;
+const MSIX_STATE_KEYS: readonly string[] = ['format', 'tableSize', 'enabled', 'functionMask', 'entries', 'pending'];
+const ENTRY_KEYS: readonly string[] = ['addressLow', 'addressHigh', 'data', 'vectorControl'];
 
 export interface MsixOptions {
   tableSize: number;
@@ -83,13 +89,14 @@ export class MsixCapability implements PciCapability {
   private maskAll = false;
 
   constructor(options: MsixOptions) {
+    checkOptions(PciUsageError, 'MSI-X options', options, ['tableSize', 'tableBar', 'tableOffset', 'pbaBar', 'pbaOffset']);
     const { tableSize } = options;
+    const int = (v: number, lo: number, hi: number) => typeof v === 'number' && Number.isInteger(v) && v >= lo && v <= hi;
     const tableBar = options.tableBar ?? 1;
     const tableOffset = options.tableOffset ?? 0;
     const pbaBar = options.pbaBar ?? tableBar;
-    const pbaOffset = options.pbaOffset ?? (pbaBar === tableBar ? tableOffset + tableSize * PCI_MSIX_ENTRY_SIZE : 0);
-    const int = (v: number, lo: number, hi: number) => Number.isInteger(v) && v >= lo && v <= hi;
-    if (!int(tableSize, 1, MAX_TABLE_SIZE)) throw new PciUsageError(`MSI-X tableSize must be 1..${MAX_TABLE_SIZE}, got ${String(tableSize)}`);
+    const pbaOffset = options.pbaOffset ?? (pbaBar === tableBar && int(tableOffset, 0, 0xffff_fff8) && int(tableSize, 1, MAX_TABLE_SIZE) ? tableOffset + tableSize * PCI_MSIX_ENTRY_SIZE : 0);
+    if (!int(tableSize, 1, MAX_TABLE_SIZE)) throw new PciUsageError(`MSI-X tableSize must be 1..${MAX_TABLE_SIZE}, got ${describeValue(tableSize)}`);
     if (!int(tableBar, 0, 5) || !int(pbaBar, 0, 5)) throw new PciUsageError('MSI-X tableBar/pbaBar must be BAR indexes 0..5');
     for (const [name, off] of [['tableOffset', tableOffset], ['pbaOffset', pbaOffset]] as const) {
       if (!int(off, 0, 0xffff_fff8) || off & PCI_MSIX_BIR) throw new PciUsageError(`MSI-X ${name} must be a multiple of 8 below 4 GiB`);
@@ -119,6 +126,8 @@ export class MsixCapability implements PciCapability {
 
   attach(host: CapabilityHost, offset: number): void {
     if (this.host !== null) throw new PciUsageError('MsixCapability is already attached to a function');
+    checkCapabilityHost(host);
+    checkInt(PciUsageError, 'MSI-X capability offset', offset, 0x40, 0x100 - this.length);
     for (const [what, bar, off, len] of [
       ['table', this.tableBar, this.tableOffset, this.tableBytes],
       ['PBA', this.pbaBar, this.pbaOffset, this.pbaBytes],
@@ -192,6 +201,9 @@ export class MsixCapability implements PciCapability {
    * 0..tableSize−1. Returns a FIRE_* code; reads the cached control bits and table dwords only.
    */
   fireCode(index: number): number {
+    if (typeof index !== 'number' || index >>> 0 !== index || index >= this.tableSize) {
+      throw new PciUsageError(`MSI-X message number must be 0..${this.tableSize - 1}, got ${describeValue(index)}`);
+    }
     if (!this.on) return FIRE_DISABLED;
     const w = index * 4;
     if (this.maskAll || this.words[w + 3]! & PCI_MSIX_ENTRY_CTRL_MASKBIT) {
@@ -226,6 +238,7 @@ export class MsixCapability implements PciCapability {
   // ---- BAR side: table and PBA -------------------------------------------------------------
 
   barRead(bar: number, offset: number, size: 1 | 2 | 4): number | null {
+    checkBarAccess(bar, offset, size);
     if (this.inTable(bar, offset, size)) {
       let v = 0;
       const at = offset - this.tableOffset;
@@ -242,6 +255,8 @@ export class MsixCapability implements PciCapability {
   }
 
   barWrite(bar: number, offset: number, size: 1 | 2 | 4, value: number): boolean {
+    checkBarAccess(bar, offset, size);
+    value = checkValue(value, size);
     if (this.inTable(bar, offset, size)) {
       const at = offset - this.tableOffset;
       for (let i = 0; i < size; i++) {
@@ -314,7 +329,7 @@ export class MsixCapability implements PciCapability {
   }
   private checkIndex(index: number): void {
     if (!Number.isInteger(index) || index < 0 || index >= this.tableSize) {
-      throw new PciUsageError(`MSI-X message number must be 0..${this.tableSize - 1}, got ${String(index)}`);
+      throw new PciUsageError(`MSI-X message number must be 0..${this.tableSize - 1}, got ${describeValue(index)}`);
     }
   }
   private attached(): CapabilityHost {
@@ -348,17 +363,24 @@ export class MsixCapability implements PciCapability {
       throw new PciStateError(`MsixCapability.loadState: ${why}`);
     };
     const u32 = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0xffff_ffff;
-    if (typeof s !== 'object' || s === null || s.format !== 'irqslice.msix/1') bad("format must be 'irqslice.msix/1'");
-    if (s!.tableSize !== this.tableSize) bad(`tableSize ${String(s!.tableSize)} ≠ ${this.tableSize}`);
+    if (typeof s !== 'object' || s === null || Array.isArray(s)) bad('state must be an object');
+    for (const k of Object.keys(s!)) if (!MSIX_STATE_KEYS.includes(k)) bad(`${k}: unknown field`);
+    if (s!.format !== 'irqslice.msix/1') bad("format must be 'irqslice.msix/1'");
+    if (s!.tableSize !== this.tableSize) bad(`tableSize ${describeValue(s!.tableSize)} ≠ ${this.tableSize}`);
     if (typeof s!.enabled !== 'boolean' || typeof s!.functionMask !== 'boolean') bad('enabled/functionMask must be booleans');
     if (!Array.isArray(s!.entries) || s!.entries.length !== this.tableSize) bad(`entries must list ${this.tableSize} entries`);
     s!.entries!.forEach((e, i) => {
-      if (typeof e !== 'object' || e === null || ![e.addressLow, e.addressHigh, e.data, e.vectorControl].every(u32)) bad(`entries[${i}] needs four 32-bit fields`);
+      if (typeof e !== 'object' || e === null || Array.isArray(e)) bad(`entries[${i}] must be an object`);
+      for (const k of Object.keys(e)) if (!ENTRY_KEYS.includes(k)) bad(`entries[${i}].${k}: unknown field`);
+      for (const k of ENTRY_KEYS) if (!u32((e as unknown as Record<string, unknown>)[k])) bad(`entries[${i}].${k} must be a 32-bit unsigned integer`);
       if (e.addressLow & 3) bad(`entries[${i}].addressLow bits 1:0 must be 0`);
       if (e.vectorControl & ~PCI_MSIX_ENTRY_CTRL_MASKBIT) bad(`entries[${i}].vectorControl sets reserved bits`);
     });
     const pend = s!.pending;
-    if (!Array.isArray(pend) || !pend.every((i) => Number.isInteger(i) && i >= 0 && i < this.tableSize)) bad('pending must list message numbers');
+    if (!Array.isArray(pend)) bad('pending must be an array of message numbers');
+    pend!.forEach((i, k) => {
+      if (typeof i !== 'number' || !Number.isInteger(i) || i < 0 || i >= this.tableSize) bad(`pending[${k}] must be a message number 0..${this.tableSize - 1}`);
+    });
     s!.entries!.forEach((e, i) => {
       const at = i * PCI_MSIX_ENTRY_SIZE;
       [e.addressLow, e.addressHigh, e.data, e.vectorControl].forEach((v, k) => {
@@ -374,4 +396,10 @@ export class MsixCapability implements PciCapability {
     this.wasEnabled = s!.enabled!;
     h.interruptModeChanged();
   }
+}
+
+function checkBarAccess(bar: unknown, offset: unknown, size: unknown): void {
+  checkInt(PciUsageError, 'BAR index', bar, 0, 5);
+  checkInt(PciUsageError, 'BAR offset', offset, 0, Number.MAX_SAFE_INTEGER);
+  if (size !== 1 && size !== 2 && size !== 4) throw new PciUsageError(`access size must be 1, 2 or 4, got ${describeValue(size)}`);
 }

@@ -22,6 +22,8 @@ import {
   PCI_STATUS_REC_MASTER_ABORT,
   defineType0Header,
 } from './header';
+import { describeValue } from '../describe';
+import { checkBigint, checkBool, checkFunction, checkInt, checkOptions } from '../check';
 
 export interface PciFunctionOptions {
   vendorId: number;
@@ -60,13 +62,14 @@ export class PciFunction implements CapabilityHost {
   private masterOn = false;
 
   constructor(options: PciFunctionOptions) {
+    checkOptions(PciUsageError, 'PciFunction options', options, ['vendorId', 'deviceId', 'classCode', 'revision', 'subsystemVendorId', 'subsystemId', 'interruptPin']);
     const pin = options.interruptPin ?? 0;
-    const check = (name: string, v: number | undefined, max: number) => {
-      if (v !== undefined && (!Number.isInteger(v) || v < 0 || v > max)) throw new PciUsageError(`${name} must be 0..0x${max.toString(16)}, got ${String(v)}`);
+    const check = (name: string, v: number | undefined, max: number, required = false) => {
+      if (v !== undefined || required) checkInt(PciUsageError, name, v, 0, max);
     };
-    check('vendorId', options.vendorId, 0xffff);
-    check('deviceId', options.deviceId, 0xffff);
-    check('classCode', options.classCode, 0xff_ffff);
+    check('vendorId', options.vendorId, 0xffff, true);
+    check('deviceId', options.deviceId, 0xffff, true);
+    check('classCode', options.classCode, 0xff_ffff, true);
     check('revision', options.revision, 0xff);
     check('subsystemVendorId', options.subsystemVendorId, 0xffff);
     check('subsystemId', options.subsystemId, 0xffff);
@@ -91,6 +94,8 @@ export class PciFunction implements CapabilityHost {
 
   /** Implement BAR `index`; a 64-bit BAR also takes index + 1. */
   addBar(index: number, spec: BarSpec): Bar {
+    checkBarIndex(index);
+    checkOptions(PciUsageError, `BAR${index} spec`, spec, ['kind', 'size', 'prefetchable']);
     if (this.bars[index] !== null || (spec.kind === 'memory64' && this.bars[index + 1] !== null)) {
       throw new PciLayoutError(`BAR${index} is already implemented`);
     }
@@ -101,11 +106,15 @@ export class PciFunction implements CapabilityHost {
 
   /** The BAR whose low dword is at `index`, if implemented. */
   bar(index: number): Bar | null {
+    checkBarIndex(index);
     return this.bars[index] ?? null;
   }
 
   /** Place a capability in the list; returns its config offset. */
   addCapability(cap: PciCapability): number {
+    if (typeof cap !== 'object' || cap === null || typeof cap.attach !== 'function') {
+      throw new PciUsageError(`addCapability() takes a capability (id, length, attach()), got ${describeValue(cap)}`);
+    }
     const at = this.caps.add(cap);
     if (typeof cap.barRead === 'function' || typeof cap.barWrite === 'function') this.barCaps.push(cap);
     return at;
@@ -117,6 +126,10 @@ export class PciFunction implements CapabilityHost {
 
   /** Called by PciHost when the function is added (once). */
   bind(binding: FunctionBinding): void {
+    const b = checkOptions(PciUsageError, 'binding', binding, ['upstream', 'label', 'report']);
+    checkUpstream(b.upstream, 'binding.upstream');
+    if (typeof b.label !== 'string') throw new PciUsageError(`binding.label must be a string, got ${describeValue(b.label)}`);
+    checkFunction(PciUsageError, 'binding.report', b.report);
     if (this.binding !== null) throw new PciUsageError(`function is already bound as ${this.binding.label}`);
     this.binding = binding;
     if (this.intxOut) binding.upstream.intx(this.interruptPin, true);
@@ -124,6 +137,7 @@ export class PciFunction implements CapabilityHost {
 
   /** Set by the host for function 0 of a multi-function device (header type bit 7). */
   setMultiFunction(on: boolean): void {
+    checkBool(PciUsageError, 'multi-function', on);
     this.config.setBits(PCI_HEADER_TYPE, 1, PCI_HEADER_TYPE_MULTIFUNCTION, on);
   }
 
@@ -162,18 +176,23 @@ export class PciFunction implements CapabilityHost {
   // ---- BAR decode and MMIO -----------------------------------------------------------------
 
   memoryBarSize(index: number): bigint | null {
+    checkBarIndex(index);
     const bar = this.bars[index];
     return bar !== null && bar !== undefined && bar.isMemory ? bar.size : null;
   }
 
   /** The BAR (memory decode on, memory BAR) that wholly contains [address, address + size). */
   decodeMemory(address: bigint, size: number): { bar: number; offset: number } | null {
+    checkBigint(PciUsageError, 'memory address', address, 0n, U64_MAX);
+    checkSize(size);
     if (!this.memoryEnabled()) return null;
     return this.decode(address, size, true);
   }
 
   /** The I/O BAR (I/O decode on) that wholly contains [port, port + size). */
   decodeIo(port: number, size: number): { bar: number; offset: number } | null {
+    checkInt(PciUsageError, 'I/O port', port, 0, 0xffff);
+    checkSize(size);
     if (!this.ioEnabled()) return null;
     return this.decode(BigInt(port), size, false);
   }
@@ -190,6 +209,7 @@ export class PciFunction implements CapabilityHost {
 
   /** Access to BAR `bar` at `offset`: capability-owned regions (MSI-X) first, then the device. */
   barAccessRead(bar: number, offset: number, size: AccessSize): number {
+    checkBarAccess(bar, offset, size);
     for (const cap of this.barCaps) {
       const v = cap.barRead?.(bar, offset, size);
       if (v !== undefined && v !== null) return v;
@@ -198,6 +218,7 @@ export class PciFunction implements CapabilityHost {
   }
 
   barAccessWrite(bar: number, offset: number, size: AccessSize, value: number): void {
+    checkBarAccess(bar, offset, size);
     const v = checkValue(value, size);
     for (const cap of this.barCaps) {
       if (cap.barWrite?.(bar, offset, size, v) === true) return;
@@ -215,6 +236,7 @@ export class PciFunction implements CapabilityHost {
 
   /** Device side: set or clear the internal INTx request (status bit 3). */
   setInterruptStatus(pending: boolean): void {
+    checkBool(PciUsageError, 'interrupt status', pending);
     this.config.setBits(PCI_STATUS, 2, PCI_STATUS_INTERRUPT, pending);
     this.updateIntx();
   }
@@ -254,6 +276,8 @@ export class PciFunction implements CapabilityHost {
 
   /** Master an MSI/MSI-X DWORD write upstream; false (and a report) when the function is not on a host. */
   sendMessage(address: bigint, data: number): boolean {
+    checkBigint(PciUsageError, 'message address', address, 0n, U64_MAX);
+    checkInt(PciUsageError, 'message data', data, 0, 0xffff_ffff);
     if (this.binding === null) return false;
     if (this.binding.upstream.memoryWrite(address, data) === false) this.masterAbort();
     this.messageSent(address, data);
@@ -265,6 +289,10 @@ export class PciFunction implements CapabilityHost {
    * no BigInt unless the upstream needs one.
    */
   sendMessageParts(addressLo: number, addressHi: number, data: number): boolean {
+    // The message path: typeof and integer tests only.
+    if (notPattern(addressLo) || notPattern(addressHi) || notPattern(data)) {
+      throw new PciUsageError(`sendMessageParts takes three 32-bit patterns, got ${[addressLo, addressHi, data].map(describeValue).join(', ')}`);
+    }
     const b = this.binding;
     if (b === null) return false;
     const up = b.upstream;
@@ -292,8 +320,41 @@ export class PciFunction implements CapabilityHost {
   }
 
   report(event: PciEvent): void {
+    if (typeof event !== 'object' || event === null || typeof event.kind !== 'string') {
+      throw new PciUsageError(`report() takes a PciEvent ({ kind, … }), got ${describeValue(event)}`);
+    }
     this.binding?.report(event);
   }
+}
+
+const U64_MAX = 0xffff_ffff_ffff_ffffn;
+
+function checkBarIndex(index: unknown): void {
+  checkInt(PciUsageError, 'BAR index', index, 0, PCI_BAR_COUNT - 1);
+}
+
+function checkSize(size: unknown): void {
+  if (size !== 1 && size !== 2 && size !== 4) throw new PciUsageError(`access size must be 1, 2 or 4, got ${describeValue(size)}`);
+}
+
+function checkBarAccess(bar: unknown, offset: unknown, size: unknown): void {
+  checkBarIndex(bar);
+  checkInt(PciUsageError, 'BAR offset', offset, 0, Number.MAX_SAFE_INTEGER);
+  checkSize(size);
+}
+
+/** Not a 32-bit pattern (signed or unsigned integer in range). */
+function notPattern(v: number): boolean {
+  return typeof v !== 'number' || ((v | 0) !== v && v >>> 0 !== v);
+}
+
+/** What a host or board hands a function as its upstream (PciUpstream). */
+export function checkUpstream(up: unknown, what: string): void {
+  if (typeof up !== 'object' || up === null) throw new PciUsageError(`${what} must be { memoryWrite, intx, memoryWriteParts? }, got ${describeValue(up)}`);
+  const u = up as Record<string, unknown>;
+  checkFunction(PciUsageError, `${what}.memoryWrite`, u.memoryWrite);
+  checkFunction(PciUsageError, `${what}.intx`, u.intx);
+  if (u.memoryWriteParts !== undefined) checkFunction(PciUsageError, `${what}.memoryWriteParts`, u.memoryWriteParts);
 }
 
 function partsToBigint(lo: number, hi: number): bigint {

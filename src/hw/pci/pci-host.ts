@@ -8,7 +8,8 @@ import { PciFunction } from './pci-function';
 import { bdfKey, formatBdf, parseBdf } from './bdf';
 import { checkValue } from './config-space';
 import { PciLayoutError, PciUsageError } from './errors';
-import { describeValue as describe } from '../describe';
+import { describeValue } from '../describe';
+import { checkFunction, checkOptions } from '../check';
 
 export const CONFIG_ADDRESS_PORT = 0xcf8;
 export const CONFIG_DATA_PORT = 0xcfc;
@@ -62,6 +63,9 @@ export class PciHost {
   private configAddress = 0;
 
   constructor(options: PciHostOptions = {}) {
+    const o = checkOptions(PciUsageError, 'PciHost options', options, ['upstream', 'onEvent']);
+    if (o.upstream !== undefined) checkHostUpstream(o.upstream);
+    if (o.onEvent !== undefined) checkFunction(PciUsageError, 'onEvent', o.onEvent);
     this.upstreamSink = options.upstream ?? null;
     this.onEvent = options.onEvent ?? (() => {});
   }
@@ -74,7 +78,7 @@ export class PciHost {
     const key = bdfKey(b);
     const label = formatBdf(b);
     if (this.slots.has(key)) throw new PciLayoutError(`a function is already present at ${label}`);
-    if (!(fn instanceof PciFunction)) throw new PciUsageError(`add(${label}): the function must be a PciFunction, got ${describe(fn)}`);
+    if (!(fn instanceof PciFunction)) throw new PciUsageError(`add(${label}): the function must be a PciFunction, got ${describeValue(fn)}`);
     if (this.present.has(fn)) throw new PciLayoutError(`this function is already present at another BDF`);
     fn.bind({ upstream: this.upstreamFor(label), label, report: (e) => this.onEvent(e) });
     this.slots.set(key, { bdf: b, label, fn });
@@ -191,9 +195,9 @@ export class PciHost {
   }
 
   private ecamDecode(offset: number, size: AccessSize, access: 'read' | 'write'): { slot: Slot; reg: number } | null {
-    if (size !== 1 && size !== 2 && size !== 4) throw new PciUsageError(`ECAM access size must be 1, 2 or 4, got ${String(size)}`);
+    if (size !== 1 && size !== 2 && size !== 4) throw new PciUsageError(`ECAM access size must be 1, 2 or 4, got ${describeValue(size)}`);
     if (!Number.isInteger(offset) || offset < 0 || offset + size > ECAM_SIZE) {
-      throw new PciUsageError(`ECAM offset ${String(offset)} (+${size}) outside 0..0x${(ECAM_SIZE - 1).toString(16)}`);
+      throw new PciUsageError(`ECAM offset ${describeValue(offset)} (+${size}) outside 0..0x${(ECAM_SIZE - 1).toString(16)}`);
     }
     const bus = offset >>> ECAM_BUS_SHIFT;
     const dev = (offset >>> ECAM_DEV_SHIFT) & 0x1f;
@@ -240,6 +244,14 @@ export class PciHost {
   }
 }
 
+function checkHostUpstream(up: unknown): void {
+  if (typeof up !== 'object' || up === null) throw new PciUsageError(`upstream must be { memoryWrite, intx, memoryWriteParts? }, got ${describeValue(up)}`);
+  const u = up as Record<string, unknown>;
+  checkFunction(PciUsageError, 'upstream.memoryWrite', u.memoryWrite);
+  checkFunction(PciUsageError, 'upstream.intx', u.intx);
+  if (u.memoryWriteParts !== undefined) checkFunction(PciUsageError, 'upstream.memoryWriteParts', u.memoryWriteParts);
+}
+
 function allOnes(size: AccessSize): number {
   return size === 4 ? 0xffff_ffff : (1 << (8 * size)) - 1;
 }
@@ -249,13 +261,13 @@ function overlapsConfigPorts(port: number, size: number): boolean {
 }
 
 function checkPortAccess(port: number, size: number): void {
-  if (size !== 1 && size !== 2 && size !== 4) throw new PciUsageError(`I/O access size must be 1, 2 or 4, got ${String(size)}`);
-  if (!Number.isInteger(port) || port < 0 || port + size > 0x10000) throw new PciUsageError(`I/O port ${String(port)} (+${size}) outside 0..0xffff`);
+  if (size !== 1 && size !== 2 && size !== 4) throw new PciUsageError(`I/O access size must be 1, 2 or 4, got ${describeValue(size)}`);
+  if (!Number.isInteger(port) || port < 0 || port + size > 0x10000) throw new PciUsageError(`I/O port ${describeValue(port)} (+${size}) outside 0..0xffff`);
 }
 
 function checkAddress(address: bigint | number, size: number): bigint {
-  if (size !== 1 && size !== 2 && size !== 4) throw new PciUsageError(`MMIO access size must be 1, 2 or 4, got ${String(size)}`);
+  if (size !== 1 && size !== 2 && size !== 4) throw new PciUsageError(`MMIO access size must be 1, 2 or 4, got ${describeValue(size)}`);
   const a = typeof address === 'bigint' ? address : Number.isSafeInteger(address) ? BigInt(address) : -1n;
-  if (a < 0n || a + BigInt(size) > 1n << 64n) throw new PciUsageError(`MMIO address ${String(address)} is not a 64-bit physical address`);
+  if (a < 0n || a + BigInt(size) > 1n << 64n) throw new PciUsageError(`MMIO address ${describeValue(address)} is not a 64-bit physical address`);
   return a;
 }
