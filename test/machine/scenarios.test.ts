@@ -139,3 +139,74 @@ describe('example scenarios', () => {
     expect(f.devices[1]!.messages.every((m) => m.ok)).toBe(true);
   });
 });
+
+describe('every declared device is accounted for', () => {
+  const msi32 = (extra: object = {}) => ({ bdf: '00:03.0', msi: { vectors: 32, is64: true, pvm: false }, ...extra });
+
+  it('linux grants multi-MSI one vector, so min 2 is refused with ENOSPC and fails the run', async () => {
+    const r = await runScenario({ cpus: 2, policy: 'linux', devices: [msi32({ min: 2 }), { bdf: '00:04.0', msi: { vectors: 1 } }] });
+    expect(r.ok).toBe(false);
+    expect(r.devices.map((d) => [d.bdf, d.mode, d.vectors, d.error])).toEqual([
+      ['00:03.0', 'none', 0, 'ENOSPC'],
+      ['00:04.0', 'msi', 1, undefined],
+    ]);
+    expect(r.checks.find((c) => c.name.startsWith('00:03.0'))).toEqual({
+      name: '00:03.0 none',
+      ok: false,
+      detail: 'pci_alloc_irq_vectors(min 2, max 32) returned -ENOSPC: no interrupt set up',
+    });
+    expect(formatReport(r)).toContain('2 of 2 declared device(s) found');
+  });
+
+  it('the refusal declared with expectError is checked instead, and the run passes', async () => {
+    const r = await runScenario({ cpus: 2, policy: 'linux', devices: [msi32({ min: 2, expectError: 'ENOSPC' })] });
+    expect(r.checks.find((c) => c.name === '00:03.0 refused')).toEqual({
+      name: '00:03.0 refused',
+      ok: true,
+      detail: 'pci_alloc_irq_vectors(min 2, max 32) returned -ENOSPC as the scenario expects',
+    });
+    expect(r.ok).toBe(true);
+  });
+
+  it('a grant where a refusal was expected fails, though every message arrived', async () => {
+    const r = await runScenario({ cpus: 2, devices: [msi32({ min: 2, expectError: 'ENOSPC' })] });
+    expect(r.devices[0]!.messages.every((m) => m.ok)).toBe(true);
+    expect(r.checks.find((c) => c.name === '00:03.0 refused')?.ok).toBe(false);
+    expect(r.ok).toBe(false);
+  });
+
+  it('a device the machine does not have is reported as not found (a broken board drops it)', async () => {
+    const r = await runScenario(
+      { cpus: 1, devices: [{ bdf: '00:03.0', msi: { vectors: 2 } }, { bdf: '00:04.0', msi: { vectors: 2 } }] },
+      // The host bridge answers nothing for 00:04.0: enumeration reads all-ones vendor IDs there.
+      { onMachine: (m) => void (m.pci.get('00:04.0')!.configRead = () => 0xffffffff) },
+    );
+    expect(r.devices.map((d) => d.bdf)).toEqual(['00:03.0']);
+    expect(r.checks.find((c) => c.name === '00:04.0 found')).toEqual({ name: '00:04.0 found', ok: false, detail: 'declared in the scenario but not found by PCI enumeration' });
+    expect(r.ok).toBe(false);
+  });
+
+  it('an interrupt held in a local APIC at the end of the run fails it (no-pending)', async () => {
+    const r = await runScenario({ cpus: 2, devices: [{ bdf: '00:03.0', msi: { vectors: 2 } }] }, {
+      onMachine: (m) => {
+        const orig = m.bus.msiWrite.bind(m.bus);
+        let sent = false;
+        m.bus.msiWrite = (a, d) => {
+          const out = orig(a, d);
+          if ((d & 1) === 1 && !sent) {
+            // With the last message (on CPU 1): the BSP raises its task priority to 15 and a stray
+            // MSI for vector 0xe1 arrives there; it can never be taken, so it sits in the IRR.
+            sent = true;
+            m.cpus[0]!.lapic.write(0x080, 0xf0);
+            orig(0xfee00000n, 0xe1);
+          }
+          return out;
+        };
+      },
+    });
+    expect(r.devices[0]!.cpu).toBe(1);
+    expect(r.devices[0]!.messages.every((m) => m.ok)).toBe(true);
+    expect(r.checks.find((c) => c.name === 'no-pending')).toEqual({ name: 'no-pending', ok: false, detail: 'left pending at the end (never taken): CPU 0 IRR 0xe1' });
+    expect(r.ok).toBe(false);
+  });
+});

@@ -3,6 +3,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { UsageError } from '../../src/cli/io';
 import { migrateCommand } from '../../src/cli/migrate-command';
+import { exhaustive, exhaustiveRunsAtLeast, quietLength, type ExploreOptions } from '../../src/migrate/explore';
 
 function capture(): { text: () => string } {
   let out = '';
@@ -60,3 +61,54 @@ describe('irqslice migrate', () => {
     await expect(migrateCommand(o)).rejects.toThrow(msg);
   });
 });
+
+describe('migrate counts its runs before starting', () => {
+  const base: ExploreOptions = { protocol: 'safe', mode: 'unplug', count: 2, pvm: false, is64: true, target: 'other-base', stale: 'free', schedule: 'eager', fires: 1 };
+  const C = (n: number, k: number) => (k === 0 ? 1 : (C(n - 1, k - 1) * n) / k);
+
+  it('one fire: exactly (quiet steps + 1) gaps × block size runs', () => {
+    for (const protocol of ['naive', 'linux', 'linux-single', 'safe'] as const) {
+      for (const mode of ['affinity', 'unplug'] as const) {
+        const o = { ...base, protocol, mode, count: 4 as const };
+        expect(exhaustiveRunsAtLeast(o)).toBe((quietLength(o) + 1) * 4);
+        expect(exhaustive(o).tally.runs).toBe(exhaustiveRunsAtLeast(o));
+      }
+    }
+  });
+
+  it('two fires: C(L + 2, 2) × block² is a lower bound (fires can add guest steps), within 1.25×', () => {
+    for (const protocol of ['naive', 'linux', 'safe'] as const) {
+      const o = { ...base, protocol, fires: 2 };
+      const bound = exhaustiveRunsAtLeast(o);
+      expect(bound).toBe(C(quietLength(o) + 2, 2) * 4);
+      const runs = exhaustive(o).tally.runs;
+      expect(runs).toBeGreaterThanOrEqual(bound);
+      expect(runs).toBeLessThanOrEqual(1.25 * bound);
+    }
+  });
+
+  it('--max-runs refuses work over the limit with the count, and accepts the exact count', async () => {
+    const o = { ...base, protocol: 'naive' as const, mode: 'affinity' as const, count: 1 as const };
+    const runs = exhaustiveRunsAtLeast(o);
+    const args = { protocol: 'naive', block: 1, mode: 'affinity' };
+    await expect(migrateCommand({ ...args, maxRuns: runs - 1 })).rejects.toThrow(`is at least ${runs} runs, more than --max-runs ${runs - 1}`);
+    capture();
+    expect(await migrateCommand({ ...args, maxRuns: runs, json: true })).toBe(0);
+  });
+
+  it('--evacuate refuses more trials than --max-runs', async () => {
+    await expect(migrateCommand({ evacuate: true, cpus: '2,4', load: '0.5', trials: 6, maxRuns: 11 })).rejects.toThrow('2 CPU count(s) × 1 load(s) × 6 trials is 12 trials, more than --max-runs 11');
+  });
+
+  it.each([
+    [{ evacuate: true, block: 4 }, /--block does not apply to --evacuate/],
+    [{ cpus: '4' }, /--cpus applies only to --evacuate/],
+    [{ engine: 'bogus' }, /--engine applies only to --evacuate/],
+    [{ evacuate: true, pvmShare: '0.5,0.9' }, /--pvm-share takes one number/],
+    [{ evacuate: true, load: '-0.5' }, /--load: -0.5 is out of range 0..1/],
+    [{ seed: 3 }, /--seed has no effect/],
+  ])('mode and value checks: %o', async (o, msg) => {
+    await expect(migrateCommand(o)).rejects.toThrow(msg);
+  });
+});
+
