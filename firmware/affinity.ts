@@ -9,12 +9,12 @@
 
 import { MatrixError } from '../src/alloc/errors';
 import type { VectorMatrix } from '../src/alloc/matrix';
-import type { CpuContext } from '../src/machine/guest-interface';
-import type { IrqDesc, IrqLayer } from './irq';
-import { REG_ICR_HIGH, REG_ICR_LOW, type LapicDriver } from './lapic';
+import type { CpuContext, GuestYield } from '../src/machine/guest-interface';
+import { IrqLayer, type IrqDesc } from './irq';
+import { LapicDriver, REG_ICR_HIGH, REG_ICR_LOW } from './lapic';
 import { msiAddress } from './msi';
-import type { PciBusDriver, PciDevice } from './pci';
-import { MAX_MSI_APIC_ID, type Placement, type VectorDomain } from './vector-domain';
+import { PciBusDriver, type PciDevice } from './pci';
+import { MAX_MSI_APIC_ID, VectorDomain, type Placement } from './vector-domain';
 import { VectorShadow } from './vector-shadow';
 import { describeValue } from '../src/hw/describe';
 
@@ -90,6 +90,11 @@ export interface BlockMove {
 
 /** Reads the capability and builds the binding for a block programmed by pci_alloc_irq_vectors. */
 export function msiBlockBinding(ctx: AffinityContext, cpu: CpuContext, dev: PciDevice, block: Placement, descs: IrqDesc[]): MsiBlockBinding {
+  checkContext(ctx);
+  checkCpuContext(cpu);
+  if (typeof dev !== 'object' || dev === null || !(dev.capabilities instanceof Map)) fail(`dev must be an enumerated PciDevice, got ${describeValue(dev)}`);
+  checkPlacement(block, 'block');
+  if (!Array.isArray(descs)) fail(`descs must be an array of irq descriptors, got ${describeValue(descs)}`);
   const cap = dev.capabilities.get(0x05);
   if (cap === undefined) throw new AffinityError('EINVAL', `${dev.bdf} has no MSI capability`);
   if (descs.length !== block.count) throw new AffinityError('EINVAL', `${descs.length} descriptors for a block of ${block.count}`);
@@ -98,6 +103,54 @@ export function msiBlockBinding(ctx: AffinityContext, cpu: CpuContext, dev: PciD
     dev, cap, is64: (ctrl & MSI_FLAGS_64BIT) !== 0, pvm: (ctrl & MSI_FLAGS_MASKBIT) !== 0,
     cpu: block.cpu, base: block.base, count: block.count, descs, retired: null,
   };
+}
+
+// ---- Argument checks (the exported entry points take caller-built contexts) -----------------
+
+const fail = (why: string): never => {
+  throw new AffinityError('EINVAL', why);
+};
+const isInt = (v: unknown, lo: number, hi: number): v is number => typeof v === 'number' && Number.isInteger(v) && v >= lo && v <= hi;
+
+export function checkContext(ctx: AffinityContext): void {
+  if (typeof ctx !== 'object' || ctx === null) fail(`the affinity context must be an object, got ${describeValue(ctx)}`);
+  if (!(ctx.pci instanceof PciBusDriver)) fail('context.pci must be the guest\'s PciBusDriver');
+  if (!(ctx.lapic instanceof LapicDriver)) fail('context.lapic must be the guest\'s LapicDriver');
+  if (!(ctx.irq instanceof IrqLayer)) fail('context.irq must be the guest\'s IrqLayer');
+  if (!(ctx.domain instanceof VectorDomain)) fail('context.domain must be the guest\'s VectorDomain');
+  if (!Array.isArray(ctx.apicIds) || !ctx.apicIds.every((id) => isInt(id, 0, 0xffff_fffe))) fail('context.apicIds must list APIC IDs by CPU index');
+  if (ctx.onReraise !== undefined && typeof ctx.onReraise !== 'function') fail(`context.onReraise must be a function, got ${describeValue(ctx.onReraise)}`);
+}
+
+/** A CPU mask as the planners take it: CPU indexes (duplicates and CPUs not online are ignored). */
+export function checkMask(mask: readonly number[]): void {
+  if (!Array.isArray(mask)) fail(`a CPU mask must be an array of CPU indexes, got ${describeValue(mask)}`);
+  mask.forEach((c, i) => isInt(c, 0, 8191) || fail(`mask[${i}] must be a CPU index 0..8191, got ${describeValue(c)}`));
+}
+
+export function checkProtocol(protocol: MoveProtocol): void {
+  if (!MOVE_PROTOCOLS.includes(protocol)) fail(`protocol must be one of ${MOVE_PROTOCOLS.join(', ')}, got ${describeValue(protocol)}`);
+}
+
+export function checkPlacement(p: Placement, what: string): void {
+  if (typeof p !== 'object' || p === null) fail(`${what} must be { cpu, base, count }, got ${describeValue(p)}`);
+  if (!isInt(p.cpu, 0, 8191) || !isInt(p.base, 0, 255) || !isInt(p.count, 1, 32) || (p.count & (p.count - 1)) !== 0 || p.base % p.count !== 0) {
+    fail(`${what} must be an aligned block { cpu, base, count = 1..32, a power of two }, got { cpu: ${describeValue(p.cpu)}, base: ${describeValue(p.base)}, count: ${describeValue(p.count)} }`);
+  }
+}
+
+export function checkBinding(b: MsiBlockBinding): void {
+  if (typeof b !== 'object' || b === null) fail(`the block binding must be an object (msiBlockBinding()), got ${describeValue(b)}`);
+  if (typeof b.dev !== 'object' || b.dev === null || typeof b.dev.bdf !== 'string') fail('binding.dev must be an enumerated PciDevice');
+  if (!isInt(b.cap, 0x40, 0xff) || typeof b.is64 !== 'boolean' || typeof b.pvm !== 'boolean') fail('binding.cap/is64/pvm must describe the MSI capability');
+  checkPlacement({ cpu: b.cpu, base: b.base, count: b.count }, 'the binding\'s block');
+  if (!Array.isArray(b.descs) || b.descs.length !== b.count) fail(`binding.descs must hold ${describeValue(b.count)} descriptors`);
+}
+
+export function checkCpuContext(cpu: CpuContext): void {
+  if (typeof cpu !== 'object' || cpu === null || typeof cpu.cpuid !== 'function' || typeof cpu.read32 !== 'function') {
+    fail(`a CpuContext (the cpu argument of guest code) is required, got ${describeValue(cpu)}`);
+  }
 }
 
 // ---- Placement on a snapshot of the matrix ---------------------------------------------------
@@ -128,7 +181,11 @@ export function targetCpus(apicIds: readonly number[], m: VectorMatrix, mask: re
  * `b` there. Nothing is touched on failure. `expect`, if given, is the target a planner predicted.
  */
 export function planBlockMove(ctx: AffinityContext, b: MsiBlockBinding, mask: readonly number[], protocol: MoveProtocol, expect?: Placement): BlockMove {
-  if (!MOVE_PROTOCOLS.includes(protocol)) throw new AffinityError('EINVAL', `unknown protocol ${describeValue(protocol)}`);
+  checkContext(ctx);
+  checkBinding(b);
+  checkMask(mask);
+  checkProtocol(protocol);
+  if (expect !== undefined) checkPlacement(expect, 'expect');
   if (b.retired !== null) throw new AffinityError('EBUSY', `${b.dev.bdf}: the previous move's vectors on CPU ${b.retired.cpu} are not cleaned up yet`);
   const m = ctx.domain.matrix;
   const from: Placement = { cpu: b.cpu, base: b.base, count: b.count };
@@ -375,6 +432,10 @@ export function releaseBlocks(ctx: AffinityContext, b: MsiBlockBinding, unbind =
  * assign_vector_locked, a mask that still contains the block's online CPU moves nothing.
  */
 export function planSetAffinity(ctx: AffinityContext, b: MsiBlockBinding, mask: readonly number[], protocol: MoveProtocol): BlockMove {
+  checkContext(ctx);
+  checkBinding(b);
+  checkMask(mask);
+  checkProtocol(protocol);
   if (b.retired === null && targetCpus(ctx.apicIds, ctx.domain.matrix, mask).includes(b.cpu)) {
     const here: Placement = { cpu: b.cpu, base: b.base, count: b.count };
     return { protocol, binding: b, from: here, to: here, via: null, cpu: b.cpu, steps: [] };
@@ -388,7 +449,17 @@ export function planSetAffinity(ctx: AffinityContext, b: MsiBlockBinding, mask: 
  * setAffinity for a whole block, run by guest code on the block's current CPU: `yield*` it from a
  * guest program (it disables interrupts for the move and waits, with them enabled, for the cleanup).
  */
-export function* setAffinity(ctx: AffinityContext, cpu: CpuContext, b: MsiBlockBinding, mask: readonly number[], protocol: MoveProtocol = 'safe') {
+export function setAffinity(ctx: AffinityContext, cpu: CpuContext, b: MsiBlockBinding, mask: readonly number[], protocol: MoveProtocol = 'safe'): Generator<GuestYield, BlockMove, void> {
+  // Checked at the call, not at the first step of the generator.
+  checkContext(ctx);
+  checkCpuContext(cpu);
+  checkBinding(b);
+  checkMask(mask);
+  checkProtocol(protocol);
+  return runSetAffinity(ctx, cpu, b, mask, protocol);
+}
+
+function* runSetAffinity(ctx: AffinityContext, cpu: CpuContext, b: MsiBlockBinding, mask: readonly number[], protocol: MoveProtocol): Generator<GuestYield, BlockMove, void> {
   const mv = planSetAffinity(ctx, b, mask, protocol);
   cpu.cli();
   for (const s of mv.steps) while (s.run(cpu) === 'wait') yield* cpu.pause(1_000);

@@ -7,10 +7,11 @@
 // vector on a snapshot first — largest first, each placement visible to the next — and refuses with
 // ENOSPC before anything is touched; the evacuation then follows that plan step by step.
 
-import type { VectorMatrix } from '../src/alloc/matrix';
-import type { CpuContext } from '../src/machine/guest-interface';
+import { VectorMatrix } from '../src/alloc/matrix';
+import type { CpuContext, GuestYield } from '../src/machine/guest-interface';
 import {
-  AffinityError, isMarker, pendingBits, planBlockMove, releaseBlocks, reserveAt, sendVector, targetCpus, VectorShadow,
+  AffinityError, checkBinding, checkContext, checkCpuContext, checkMask, checkProtocol, isMarker, pendingBits, planBlockMove,
+  releaseBlocks, reserveAt, sendVector, targetCpus, VectorShadow,
   type AffinityContext, type MoveProtocol, type MoveStep, type MsiBlockBinding,
 } from './affinity';
 import type { IrqDesc } from './irq';
@@ -53,14 +54,29 @@ export interface EvacuationPlan {
 }
 
 function checkCpu(m: VectorMatrix, cpu: number): void {
-  if (!Number.isInteger(cpu) || cpu < 0 || cpu >= m.cpus) throw new AffinityError('EINVAL', `CPU ${describeValue(cpu)} does not exist`);
+  if (typeof cpu !== 'number' || !Number.isInteger(cpu) || cpu < 0 || cpu >= m.cpus) throw new AffinityError('EINVAL', `CPU ${describeValue(cpu)} does not exist`);
   if (cpu === 0) throw new AffinityError('EINVAL', 'CPU 0 holds the legacy ISA vectors and is not taken offline here');
   if (!m.isOnline(cpu)) throw new AffinityError('EINVAL', `CPU ${cpu} is not online`);
 }
 
+const ITEM_KEYS: readonly string[] = ['base', 'count', 'mask', 'binding', 'descs', 'unmaskable'];
+
+/** The shape of every item (placement checks against the matrix come in checkItem). */
+function checkItems(items: readonly EvacItem[]): void {
+  if (!Array.isArray(items)) throw new AffinityError('EINVAL', `items must be an array, got ${describeValue(items)}`);
+  items.forEach((item, i) => {
+    if (typeof item !== 'object' || item === null) throw new AffinityError('EINVAL', `items[${i}] must be an object, got ${describeValue(item)}`);
+    for (const k of Object.keys(item)) if (!ITEM_KEYS.includes(k)) throw new AffinityError('EINVAL', `items[${i}].${k} is not an item field`);
+    if (item.mask !== undefined) checkMask(item.mask);
+    if (item.binding !== undefined) checkBinding(item.binding);
+    if (item.descs !== undefined && !Array.isArray(item.descs)) throw new AffinityError('EINVAL', `items[${i}].descs must be an array`);
+    if (item.unmaskable !== undefined && typeof item.unmaskable !== 'boolean') throw new AffinityError('EINVAL', `items[${i}].unmaskable must be a boolean`);
+  });
+}
+
 function checkItem(m: VectorMatrix, cpu: number, item: EvacItem): void {
   const { base, count } = item;
-  if (!Number.isInteger(count) || count < 1 || count > 32 || (count & (count - 1)) !== 0 || !Number.isInteger(base) || base % count !== 0) {
+  if (typeof count !== 'number' || !Number.isInteger(count) || count < 1 || count > 32 || (count & (count - 1)) !== 0 || typeof base !== 'number' || !Number.isInteger(base) || base < 0 || base % count !== 0) {
     throw new AffinityError('EINVAL', `item ${describeValue(base)}+${describeValue(count)} is not an aligned power-of-two block`);
   }
   for (let v = base; v < base + count; v++) {
@@ -74,6 +90,10 @@ function checkItem(m: VectorMatrix, cpu: number, item: EvacItem): void {
 
 /** Every vector allocated on `cpu`: the given device blocks there, the rest as single vectors of other drivers. */
 export function evacuationItems(ctx: AffinityContext, cpu: number, bindings: readonly MsiBlockBinding[]): EvacItem[] {
+  checkContext(ctx);
+  checkCpu(ctx.domain.matrix, cpu);
+  if (!Array.isArray(bindings)) throw new AffinityError('EINVAL', `bindings must be an array, got ${describeValue(bindings)}`);
+  bindings.forEach(checkBinding);
   const items: EvacItem[] = [];
   const covered = new Set<number>();
   for (const b of bindings) {
@@ -92,7 +112,13 @@ export function evacuationItems(ctx: AffinityContext, cpu: number, bindings: rea
  * evacuation will, largest first. Pure: the matrix is not touched.
  */
 export function planEvacuation(apicIds: readonly number[], m: VectorMatrix, cpu: number, items: readonly EvacItem[], protocol: MoveProtocol): EvacuationPlan {
+  if (!Array.isArray(apicIds) || !apicIds.every((id) => typeof id === 'number' && Number.isInteger(id) && id >= 0)) {
+    throw new AffinityError('EINVAL', 'apicIds must list APIC IDs by CPU index');
+  }
+  if (!(m instanceof VectorMatrix)) throw new AffinityError('EINVAL', `the matrix must be a VectorMatrix, got ${describeValue(m)}`);
   checkCpu(m, cpu);
+  checkItems(items);
+  checkProtocol(protocol);
   const s = m.cpu(cpu);
   const toMove = s.allocated - s.managedAllocated;
   const available = m.available(true, cpu);
@@ -133,6 +159,7 @@ export function planEvacuation(apicIds: readonly number[], m: VectorMatrix, cpu:
  * the matrix offline and the APIC soft-disabled. Throws ENOSPC, untouched, when the plan fails.
  */
 export function planOffline(ctx: AffinityContext, cpu: number, items: readonly EvacItem[], protocol: MoveProtocol): { plan: EvacuationPlan; queue: StepQueue } {
+  checkContext(ctx);
   const m = ctx.domain.matrix;
   const plan = planEvacuation(ctx.apicIds, m, cpu, items, protocol);
   if (!plan.ok) {
@@ -254,7 +281,16 @@ function virtualMove(ctx: AffinityContext, cpu: number, mv: EvacuationMove, prot
 }
 
 /** Takes `cpu` offline from guest code running on it: `yield*` it (interrupts stay disabled). */
-export function* offlineCpu(ctx: AffinityContext, cpu: CpuContext, items: readonly EvacItem[], protocol: MoveProtocol = 'safe') {
+export function offlineCpu(ctx: AffinityContext, cpu: CpuContext, items: readonly EvacItem[], protocol: MoveProtocol = 'safe'): Generator<GuestYield, EvacuationPlan, void> {
+  // Checked at the call, not at the first step of the generator.
+  checkContext(ctx);
+  checkCpuContext(cpu);
+  checkItems(items);
+  checkProtocol(protocol);
+  return runOffline(ctx, cpu, items, protocol);
+}
+
+function* runOffline(ctx: AffinityContext, cpu: CpuContext, items: readonly EvacItem[], protocol: MoveProtocol): Generator<GuestYield, EvacuationPlan, void> {
   const idx = ctx.irq.cpuIndex(cpu);
   const { plan, queue } = planOffline(ctx, idx, items, protocol);
   cpu.cli();
@@ -266,6 +302,7 @@ export function* offlineCpu(ctx: AffinityContext, cpu: CpuContext, items: readon
 export class StepQueue {
   private readonly q: MoveStep[];
   constructor(steps: readonly MoveStep[] = []) {
+    checkSteps(steps);
     this.q = [...steps];
   }
   get empty(): boolean {
@@ -276,6 +313,7 @@ export class StepQueue {
   }
   /** Runs the next step; it leaves the queue only when it reports 'done'. */
   runNext(cpu: CpuContext): 'done' | 'wait' | 'empty' {
+    checkCpuContext(cpu);
     const s = this.q[0];
     if (s === undefined) return 'empty';
     const r = s.run(cpu);
@@ -284,6 +322,16 @@ export class StepQueue {
   }
   /** Called from inside a running step: `steps` run next, right after it. */
   insertNext(steps: readonly MoveStep[]): void {
+    checkSteps(steps);
     this.q.splice(1, 0, ...steps);
   }
+}
+
+function checkSteps(steps: readonly MoveStep[]): void {
+  if (!Array.isArray(steps)) throw new AffinityError('EINVAL', `steps must be an array of { label, run }, got ${describeValue(steps)}`);
+  steps.forEach((s, i) => {
+    if (typeof s !== 'object' || s === null || typeof s.label !== 'string' || typeof s.run !== 'function') {
+      throw new AffinityError('EINVAL', `steps[${i}] must be { label: string, run(cpu) }, got ${describeValue(s)}`);
+    }
+  });
 }
