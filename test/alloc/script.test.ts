@@ -2,6 +2,7 @@
 // malformed lines stop the script with their line number and exit status 2.
 
 import { describe, expect, it } from 'vitest';
+import { MatrixError } from '../../src/alloc/errors';
 import { runMatrixScript } from '../../src/alloc/script';
 import { ENGINES } from './helpers';
 
@@ -84,5 +85,30 @@ describe.each(ENGINES)('%s: runMatrixScript', (engine) => {
     expect(r.error?.message).toMatch(msg);
     // Nothing after the malformed line ran: one output per earlier operation line only.
     expect(r.results.every((x) => x.line < line)).toBe(true);
+  });
+});
+
+describe('runMatrixScript: API misuse is a MatrixError (EINVAL), script content never throws', () => {
+  it.each([
+    ['null', null], ['undefined', undefined], ['a number', 42], ['an array of lines', ['preset x86']], ['a Buffer-like object', { length: 3 }], ['a symbol', Symbol('s')],
+  ])('the script as %s', async (_what, text) => {
+    await expect(runMatrixScript(text as never)).rejects.toMatchObject({ name: 'MatrixError', code: 'EINVAL' });
+  });
+
+  it.each([
+    ['null', null], ['an array', []], ['engine "gpu"', { engine: 'gpu' }], ['engine null', { engine: null }], ['an unknown option', { engine: 'js', placement: 'bestFit' }],
+  ])('options as %s', async (_what, options) => {
+    await expect(runMatrixScript('preset x86\ncpus 1\n', options as never)).rejects.toBeInstanceOf(MatrixError);
+  });
+
+  it('binary and control bytes in a malformed line are escaped in the message, never echoed raw', async () => {
+    const r = await runMatrixScript('preset x86\ncpus 1\n\u0000\u001b[31m\u0085\u007f 1\n');
+    expect(r.exitCode).toBe(2);
+    expect(r.error).toEqual({ line: 3, message: 'unknown operation "\\u0000\\u001b[31m\\u0085\\u007f"' });
+  });
+
+  it('a very long token is cut in the message', async () => {
+    const r = await runMatrixScript(`preset x86\ncpus 1\nonline ${'9'.repeat(10_000)}x\n`);
+    expect(r.error?.message).toBe(`CPU "${'9'.repeat(40)}…" is not a decimal or 0x number`);
   });
 });
