@@ -299,6 +299,7 @@ describe('scenario fuzz: valid scenarios run', () => {
           min: fc.option(fc.integer({ min: 1, max: 8 }), { nil: undefined }),
           intxPin: fc.integer({ min: 0, max: 4 }),
           quirks: fc.option(fc.record({ ignoreMme: fc.boolean() }), { nil: undefined }),
+          expectError: fc.option(fc.constant('ENOSPC'), { nil: undefined, freq: 4 }),
         }),
         { maxLength: 3, selector: (d) => d.dev },
       ),
