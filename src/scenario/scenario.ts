@@ -152,6 +152,20 @@ export function validateScenario(raw: unknown): Scenario {
     if (d.expectError !== undefined) spec.expectError = oneOf(d.expectError, `${f}.expectError`, DEVICE_ERRNOS, 'ENOSPC');
     return spec;
   });
+  // INTx-only devices whose pins swizzle to one GSI would share a level-triggered line, which the
+  // guest kernel does not support (one handler per GSI): the line would never be quieted and the run
+  // would storm. Refused here until shared INTx exists.
+  const lines = new Map<number, number>();
+  devices.forEach((d, i) => {
+    const pin = d.intxPin ?? 1;
+    if (d.msi || d.msix || pin === 0) return;
+    const gsi = 16 + ((Number.parseInt(d.bdf.slice(3, 5), 16) + pin - 1) % 4);
+    const other = lines.get(gsi);
+    if (other !== undefined) {
+      throw new ScenarioError(`devices[${i}].intxPin`, `"${d.bdf}" INT${'ABCD'[pin - 1]} and "${devices[other]!.bdf}" (INTx only, no MSI) both route to GSI ${gsi}; shared INTx lines are not supported: use another device number or pin`);
+    }
+    lines.set(gsi, i);
+  });
   // Enumeration reads functions 1..7 of a slot only when function 0 exists and says multi-function
   // (PCI Local Bus 3.0 §6.2.1): such a function would vanish from the run, so refuse it here.
   devices.forEach((d, i) => {

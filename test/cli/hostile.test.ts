@@ -195,6 +195,8 @@ const scenarios: Case[] = [
   badScenario('device name as a number', { cpus: 1, devices: [dev('00:03.0', { name: 1 })] }, /devices\[0\]\.name: must be a string/),
   badScenario('lowestPriority unknown', { cpus: 1, devices: [], lowestPriority: 'random' }, /lowestPriority: must be one of/),
   badScenario('mcfg as a string', { cpus: 1, devices: [], mcfg: 'false' }, /mcfg: must be true or false, got "false"/),
+  badScenario('two INTx-only devices on one GSI', { cpus: 2, devices: [{ bdf: '00:03.0' }, { bdf: '00:07.0' }] }, /devices\[1\]\.intxPin: "00:07\.0" INTA and "00:03\.0" \(INTx only, no MSI\) both route to GSI 19; shared INTx lines are not supported/),
+  badScenario('INTx-only devices on two buses, one GSI', { cpus: 2, devices: [{ bdf: '00:04.0', intxPin: 2 }, { bdf: '01:05.0' }] }, /devices\[1\]\.intxPin: .* both route to GSI 17/),
   badScenario('policy unknown', { cpus: 1, devices: [], policy: 'windows' }, /policy: must be one of/),
 ];
 
