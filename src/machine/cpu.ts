@@ -64,7 +64,8 @@ export class Cpu implements LapicSink {
     readonly index: number,
     readonly apicId: number,
     readonly bsp: boolean,
-    private readonly bus: CpuBus,
+    /** The board this CPU sits on (the board checks it: a CPU of another board is refused). */
+    readonly bus: CpuBus,
     private readonly x2apicCapable: boolean,
   ) {
     this.state = bsp ? 'running' : 'wait-for-sipi';

@@ -9,6 +9,7 @@ import { PciHost } from '../hw/pci/pci-host';
 import { PciFunction } from '../hw/pci/pci-function';
 import { PciError } from '../hw/pci/errors';
 import { describeValue } from '../hw/describe';
+import { BAR_READ, BAR_WRITE, DELIVER_MSI } from '../hw/internal';
 import { checkInt } from '../hw/check';
 import { parseBdf } from '../hw/pci/bdf';
 import { PciUsageError } from '../hw/pci/errors';
@@ -304,7 +305,7 @@ export class Machine implements CpuBus {
     if (hi !== 0 || lo >>> 20 !== MAP.MSI_WINDOW_BASE >>> 20 || this.config.traceWire !== false || this.bus.msiWrite !== STOCK_MSI_WRITE) {
       return this.deviceWrite((BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0), data >>> 0);
     }
-    const code = this.bus.deliverMsi(lo, 0, data);
+    const code = this.bus[DELIVER_MSI](lo, 0, data);
     this.msiWrites++;
     if (code !== MSI_DELIVERED) {
       this.msiDropped++;
@@ -399,28 +400,32 @@ export class Machine implements CpuBus {
   }
 
   memRead(cpu: Cpu, address: number, size: 1 | 2 | 4): number {
-    if (!this.ownCpu(cpu) || notPattern(address) || (size !== 1 && size !== 2 && size !== 4)) throw badAccess('memRead', cpu, address, size);
-    const a = address >>> 0;
+    // Every guest load comes here: the checks are a property load, typeof and two compares.
+    const a = typeof address === 'number' ? address >>> 0 : -1;
+    if (cpu?.bus !== this || (a !== address && (typeof address !== 'number' || (address | 0) !== address)) || (size !== 1 && size !== 2 && size !== 4)) throw badAccess('memRead', cpu, address, size);
     if (a + size <= this.ram.length && a < MAP.BIOS_ROM_BASE) return this.ramRead(this.ramView, a, size);
     if (a >= MAP.BIOS_ROM_BASE && a + size <= MAP.BIOS_ROM_BASE + MAP.BIOS_ROM_SIZE) {
       return this.ramRead(this.romView, a - MAP.BIOS_ROM_BASE, size);
     }
     if (a + size <= this.ram.length) return this.ramRead(this.ramView, a, size);
     if (a >= MAP.LAPIC_BASE && a < MAP.LAPIC_BASE + MAP.LAPIC_SIZE) {
-      this.syncApic(cpu);
+      this.scheduler.syncApic(cpu);
       return this.lane(cpu.lapic.read(a & 0xff0), a, size);
     }
     if (a >= MAP.IOAPIC_BASE && a < MAP.IOAPIC_BASE + MAP.IOAPIC_SIZE) return this.lane(this.ioapic.read(a & 0xffc), a, size);
     if (a >= MAP.ECAM_BASE && a < MAP.ECAM_BASE + MAP.ECAM_SIZE) return this.pci.ecamRead(a - MAP.ECAM_BASE, size);
     const hit = this.decodeBar(a | 0, size);
-    if (hit) return hit.fn.barAccessRead(hit.bar, a - hit.base, size);
+    if (hit) return hit.fn[BAR_READ](hit.bar, a - hit.base, size);
     this.event(cpu, 'unassigned-read', `${size}-byte read of unclaimed 0x${a.toString(16)}`);
     return size === 4 ? 0xffffffff : size === 2 ? 0xffff : 0xff; // master abort
   }
 
   memWrite(cpu: Cpu, address: number, size: 1 | 2 | 4, value: number): void {
-    if (!this.ownCpu(cpu) || notPattern(address) || (size !== 1 && size !== 2 && size !== 4) || notPattern(value)) throw badAccess('memWrite', cpu, address, size, value);
-    const a = address >>> 0;
+    // Every guest store comes here: the checks are a property load, typeof and a few compares.
+    const a = typeof address === 'number' ? address >>> 0 : -1;
+    if (cpu?.bus !== this || (a !== address && (typeof address !== 'number' || (address | 0) !== address)) || (size !== 1 && size !== 2 && size !== 4) || notPattern(value)) {
+      throw badAccess('memWrite', cpu, address, size, value);
+    }
     if (a >= MAP.BIOS_ROM_BASE && a < MAP.BIOS_ROM_BASE + MAP.BIOS_ROM_SIZE) {
       this.event(cpu, 'rom-write', `write to BIOS ROM at 0x${a.toString(16)} ignored`);
       return;
@@ -433,12 +438,12 @@ export class Machine implements CpuBus {
     }
     if (a >= MAP.LAPIC_BASE && a < MAP.LAPIC_BASE + MAP.LAPIC_SIZE) {
       if (size !== 4 || a % 16 !== 0) this.event(cpu, 'lapic-partial-write', `${size}-byte write at 0x${a.toString(16)}`);
-      this.syncApic(cpu);
+      this.scheduler.syncApic(cpu);
       const reg = a & 0xff0;
       cpu.lapic.write(reg, value >>> 0);
       // LVT timer, initial count or divide configuration: the timer may now be armed or stopped.
       // (An interrupt made deliverable raises INTR, which wakes the CPU by itself.)
-      if (reg === 0x320 || reg === 0x380 || reg === 0x3e0) this.wake(cpu);
+      if (reg === 0x320 || reg === 0x380 || reg === 0x3e0) this.scheduler.wake(cpu);
       return;
     }
     if (a >= MAP.IOAPIC_BASE && a < MAP.IOAPIC_BASE + MAP.IOAPIC_SIZE) {
@@ -453,7 +458,7 @@ export class Machine implements CpuBus {
     if (a >= MAP.MSI_WINDOW_BASE && a < MAP.MSI_WINDOW_BASE + MAP.MSI_WINDOW_SIZE) return; // handled above for the LAPIC page
     const hit = this.decodeBar(a | 0, size);
     if (hit) {
-      hit.fn.barAccessWrite(hit.bar, a - hit.base, size, value >>> 0 & (size === 4 ? 0xffffffff : size === 2 ? 0xffff : 0xff));
+      hit.fn[BAR_WRITE](hit.bar, a - hit.base, size, value >>> 0 & (size === 4 ? 0xffffffff : size === 2 ? 0xffff : 0xff));
       return;
     }
     this.event(cpu, 'unassigned-write', `${size}-byte write of 0x${(value >>> 0).toString(16)} to unclaimed 0x${a.toString(16)}`);
@@ -590,7 +595,7 @@ export class Machine implements CpuBus {
   }
 
   private ownCpu(cpu: unknown): cpu is Cpu {
-    return cpu instanceof Cpu && this.cpus[cpu.index] === cpu;
+    return (cpu as Cpu | null | undefined)?.bus === this;
   }
 
   /** Starts `program` on the BSP and runs until it returns (APs keep whatever state they reach). */

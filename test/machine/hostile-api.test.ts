@@ -126,7 +126,7 @@ describe('firmware helpers (affinity, evacuation)', () => {
     ...each('setAffinity(…, cpu, …) (at the call, not the first step)', [['null', null], ['{}', {}]], (v) => { const b = bench(); return setAffinity(b.ctx, v, b.binding, [2]); }, AffinityError),
     ...each('offlineCpu(…, items, …)', [['null', null], ['[null]', [null]], ['[{ base: 1.5, count: 1 }]', [{ base: 1.5, count: 1, extra: 1 }]]], (v) => { const b = bench(); return offlineCpu(b.ctx, b.cpus[1]!, v); }, AffinityError),
     ...each('planEvacuation(apicIds, …)', [['null', null], ['[-1]', [-1]]], (v) => { const b = bench(); return planEvacuation(v, b.matrix, 1, [], 'safe'); }, AffinityError),
-    ...each('planEvacuation(…, matrix, …)', [['null', null], ['{}', {}]], (v) => { const b = bench(); return planEvacuation([0, 1, 2], v, 1, [], 'safe'); }, AffinityError),
+    ...each('planEvacuation(…, matrix, …)', [['null', null], ['{}', {}]], (v) => planEvacuation([0, 1, 2], v, 1, [], 'safe'), AffinityError),
     ...each('planEvacuation(…, cpu, …)', [['null', null], ['"1"', '1'], ['NaN', NaN], ['7', 7]], (v) => { const b = bench(); return planEvacuation([0, 1, 2], b.matrix, v, [], 'safe'); }, AffinityError),
     // An unknown protocol used to be planned as if it were not 'safe'.
     ['planEvacuation(…, protocol "fast")', () => { const b = bench(); return planEvacuation([0, 1, 2], b.matrix, 1, [], 'fast' as never); }, AffinityError],

@@ -25,7 +25,7 @@ describe('PciHost.functions()', () => {
     expect(a.map((f) => f.bdf)).toEqual(['00:03.1', '00:04.0', '01:00.0']);
     expect(host.functions()).toBe(a); // not re-sorted on every call
     expect(Object.isFrozen(a)).toBe(true);
-    expect(() => (a as { bdf: string }[]).push({ bdf: 'x' })).toThrow(TypeError);
+    expect(() => (a as unknown as { bdf: string }[]).push({ bdf: 'x' })).toThrow(TypeError);
     host.add('00:03.0', plain(4));
     const b = host.functions();
     expect(b).not.toBe(a);

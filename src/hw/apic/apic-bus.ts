@@ -5,6 +5,7 @@ import { ApicUsageError } from './errors';
 import { checkBool, checkFunction, checkInt, checkOptions } from '../check';
 import { describeValue } from '../describe';
 import { checkMessage } from './lapic-core';
+import { ACCEPT_FIXED, DELIVER_MSI } from '../internal';
 import { LocalApic } from './local-apic';
 import type { LapicRouter } from './lapic-types';
 import {
@@ -177,7 +178,7 @@ export class ApicBus implements InterruptRouter {
     }
     const lo = Number(address & 0xffff_ffffn);
     const hi = Number(address >> 32n);
-    const code = this.deliverMsi(lo, hi, data);
+    const code = this[DELIVER_MSI](lo, hi, data);
     if (code !== MSI_DELIVERED) return this.msiFailure(code, lo, hi, data);
     const apicIds = this.acceptedIds ?? (this.acceptedOne === null ? NONE : [this.acceptedOne.apicId]);
     return { delivered: true, apicIds, vector: data & 0xff, mode: MSI_MODES[(data >>> 8) & 7]!, trigger: data & MSI_DATA_TRIGGER_LEVEL ? 'level' : 'edge' };
@@ -190,10 +191,14 @@ export class ApicBus implements InterruptRouter {
    * MSI_* failure codes; msiFailure() turns a code into msiWrite()'s outcome.
    */
   deliverMsi(lo: number, hi: number, data: number): number {
-    // The MSI fast path: typeof and two integer tests per argument, nothing allocated.
     if (notPattern(lo) || notPattern(hi) || notPattern(data)) {
       throw new ApicUsageError(`deliverMsi takes three 32-bit patterns (address low, address high, data), got ${[lo, hi, data].map(describeValue).join(', ')}`);
     }
+    return this[DELIVER_MSI](lo, hi, data);
+  }
+
+  /** deliverMsi() for the board, whose halves are 32-bit patterns by construction. */
+  [DELIVER_MSI](lo: number, hi: number, data: number): number {
     if (hi !== 0 || lo >>> 20 !== MSI_ADDRESS_WINDOW) return MSI_NOT_MSI_ADDRESS;
     if (lo & MSI_ADDRESS_IR_FORMAT) return MSI_RESERVED_BITS;
     const modeCode = (data >>> 8) & 7;
@@ -209,7 +214,7 @@ export class ApicBus implements InterruptRouter {
       const lapic = this.physicalTable[id];
       if (lapic !== undefined && lapic !== null) {
         // The level bit matters only for level-triggered messages (§11.11.2); edge messages always assert.
-        const ok = lapic.acceptFixedMessage(vector, levelTriggered, levelTriggered && (data & MSI_DATA_LEVEL_ASSERT) === 0, modeCode === 1);
+        const ok = lapic[ACCEPT_FIXED](vector, levelTriggered, levelTriggered && (data & MSI_DATA_LEVEL_ASSERT) === 0, modeCode === 1);
         this.acceptedOne = ok ? lapic : null;
         this.acceptedIds = null;
         // Delivered so the receiver latches ESR "receive illegal vector", but nothing reaches a CPU.

@@ -5,6 +5,7 @@ import { ApicTimer } from './apic-timer';
 import { ApicUsageError } from './errors';
 import { checkBool, checkFunction, checkInt, checkOptions } from '../check';
 import { describeValue } from '../describe';
+import { ACCEPT_FIXED } from '../internal';
 import type { ApicMode, LapicEvent, LapicEventKind, LapicRouter, LocalApicOptions } from './lapic-types';
 import * as R from './registers';
 import { clearVector, highestVector, highestVectorFrom, newVectorBitmap, setVector, testVector } from './vector-bitmap';
@@ -149,10 +150,14 @@ export abstract class LapicCore {
    * drops and reports, without a message object. `deassert`: a level-triggered de-assert.
    */
   acceptFixedMessage(vector: number, levelTriggered: boolean, deassert: boolean, lowest: boolean): boolean {
-    // Cheap checks only: this is the MSI fast path.
     if (typeof vector !== 'number' || vector >>> 0 !== vector || vector > 0xff || typeof levelTriggered !== 'boolean' || typeof deassert !== 'boolean' || typeof lowest !== 'boolean') {
       throw new ApicUsageError(`acceptFixedMessage(vector 0..255, three booleans), got ${[vector, levelTriggered, deassert, lowest].map(describeValue).join(', ')}`);
     }
+    return this[ACCEPT_FIXED](vector, levelTriggered, deassert, lowest);
+  }
+
+  /** acceptFixedMessage() for the bus, which computed the arguments itself. */
+  [ACCEPT_FIXED](vector: number, levelTriggered: boolean, deassert: boolean, lowest: boolean): boolean {
     if (this.apicMode === 'disabled') return this.drop(`${lowest ? 'lowest' : 'fixed'} message while hardware-disabled`);
     if (deassert) return this.drop(`level de-assert for vector 0x${vector.toString(16)}`);
     if (!this.isSoftwareEnabled) return this.drop(`fixed vector 0x${vector.toString(16)} while software-disabled`);

@@ -23,6 +23,7 @@ import {
   defineType0Header,
 } from './header';
 import { describeValue } from '../describe';
+import { BAR_READ, BAR_WRITE } from '../internal';
 import { checkBigint, checkBool, checkFunction, checkInt, checkOptions } from '../check';
 
 export interface PciFunctionOptions {
@@ -210,6 +211,11 @@ export class PciFunction implements CapabilityHost {
   /** Access to BAR `bar` at `offset`: capability-owned regions (MSI-X) first, then the device. */
   barAccessRead(bar: number, offset: number, size: AccessSize): number {
     checkBarAccess(bar, offset, size);
+    return this[BAR_READ](bar, offset, size);
+  }
+
+  /** barAccessRead() for a board that has just decoded the access to this BAR. */
+  [BAR_READ](bar: number, offset: number, size: AccessSize): number {
     for (const cap of this.barCaps) {
       const v = cap.barRead?.(bar, offset, size);
       if (v !== undefined && v !== null) return v;
@@ -219,6 +225,11 @@ export class PciFunction implements CapabilityHost {
 
   barAccessWrite(bar: number, offset: number, size: AccessSize, value: number): void {
     checkBarAccess(bar, offset, size);
+    this[BAR_WRITE](bar, offset, size, value);
+  }
+
+  /** barAccessWrite() for a board that has just decoded the access to this BAR. */
+  [BAR_WRITE](bar: number, offset: number, size: AccessSize, value: number): void {
     const v = checkValue(value, size);
     for (const cap of this.barCaps) {
       if (cap.barWrite?.(bar, offset, size, v) === true) return;
