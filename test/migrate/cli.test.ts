@@ -64,7 +64,7 @@ describe('irqslice migrate', () => {
 
 describe('migrate counts its runs before starting', () => {
   const base: ExploreOptions = { protocol: 'safe', mode: 'unplug', count: 2, pvm: false, is64: true, target: 'other-base', stale: 'free', schedule: 'eager', fires: 1 };
-  const C = (n: number, k: number) => (k === 0 ? 1 : (C(n - 1, k - 1) * n) / k);
+  const C = (n: number, k: number): number => (k === 0 ? 1 : (C(n - 1, k - 1) * n) / k);
 
   it('one fire: exactly (quiet steps + 1) gaps × block size runs', () => {
     for (const protocol of ['naive', 'linux', 'linux-single', 'safe'] as const) {
