@@ -15,6 +15,9 @@ export class CpuMask {
   encodedIn: object | null = null;
   encodedSlot = 0;
   constructor(readonly nbits: number) {
+    if (typeof nbits !== 'number' || !Number.isInteger(nbits) || nbits < 1 || nbits > 0x10_0000) {
+      throw new MatrixError('EINVAL', `a CPU mask holds 1..1048576 CPUs, got ${typeof nbits === 'number' ? nbits : typeof nbits}`);
+    }
     this.words = new Uint32Array(Math.max(1, Math.ceil(nbits / 32)));
   }
 
@@ -42,6 +45,7 @@ export class CpuMask {
 
   /** Parses a cpulist such as "0-3,8"; every CPU must be < nbits. */
   static parse(text: string, nbits: number): CpuMask {
+    if (typeof text !== 'string') throw new MatrixError('EINVAL', `a cpulist must be a string, got ${typeof text}`);
     const m = new CpuMask(nbits);
     const words = m.words;
     // Ranges are set a word at a time and never listed: a long cpulist costs its length, no more.
@@ -64,7 +68,7 @@ export class CpuMask {
   set(cpu: number): void {
     if (this.#frozen) throw new MatrixError('EINVAL', `the mask ${this.toString()} is frozen`);
     if (!Number.isInteger(cpu) || cpu < 0 || cpu >= this.nbits) {
-      throw new MatrixError('EINVAL', `CPU ${String(cpu)} is not in 0..${this.nbits - 1}`);
+      throw new MatrixError('EINVAL', `CPU ${typeof cpu === 'number' ? cpu : typeof cpu} is not in 0..${this.nbits - 1}`);
     }
     this.words[cpu >>> 5]! |= 1 << (cpu & 31);
   }
@@ -88,6 +92,7 @@ export class CpuMask {
 
 /** Parses "a-b,c" into inclusive ranges; throws MatrixError EINVAL on malformed text. */
 export function parseList(text: string): Array<[number, number]> {
+  if (typeof text !== 'string') throw new MatrixError('EINVAL', `a cpulist must be a string, got ${typeof text}`);
   const out: Array<[number, number]> = [];
   forEachRange(text, (lo, hi) => void out.push([lo, hi]));
   return out;
@@ -136,6 +141,9 @@ export function forEachRange(text: string, fn: (lo: number, hi: number) => void)
 
 /** Formats the set bits as a Linux bitmap list ("%*pbl"): ascending ranges, "" when empty. */
 export function formatList(bits: Iterable<number>): string {
+  if (bits == null || typeof (bits as Iterable<number>)[Symbol.iterator] !== 'function') {
+    throw new MatrixError('EINVAL', `formatList takes CPU or bit numbers (an iterable), got ${bits === null ? 'null' : typeof bits}`);
+  }
   const parts: string[] = [];
   let lo = -1;
   let prev = -2;
