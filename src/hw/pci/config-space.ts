@@ -127,7 +127,10 @@ export class ConfigSpace {
     return this.owner[offset];
   }
 
-  /** Copy of all 4096 bytes. */
+  /**
+   * Copy of all 4096 bytes, for dumps and comparisons. Not a saved state (nothing loads it back): a
+   * function's state is its capabilities' saveState() plus what a driver programs.
+   */
   snapshot(): Uint8Array {
     return this.bytes.slice();
   }
