@@ -50,7 +50,7 @@ export class CpuMask {
     const words = m.words;
     // Ranges are set a word at a time and never listed: a long cpulist costs its length, no more.
     forEachRange(text, (lo, hi) => {
-      if (hi >= nbits) throw new MatrixError('EINVAL', `CPU ${hi} in "${text}" is beyond the ${nbits} possible CPUs`);
+      if (hi >= nbits) throw new MatrixError('EINVAL', `CPU ${hi} in "${quote(text)}" is beyond the ${nbits} possible CPUs`);
       const a = lo >>> 5;
       const b = hi >>> 5;
       const head = (0xffffffff << (lo & 31)) >>> 0;
@@ -66,7 +66,7 @@ export class CpuMask {
   }
 
   set(cpu: number): void {
-    if (this.#frozen) throw new MatrixError('EINVAL', `the mask ${this.toString()} is frozen`);
+    if (this.#frozen) throw new MatrixError('EINVAL', `the mask ${quote(this.toString())} is frozen`);
     if (!Number.isInteger(cpu) || cpu < 0 || cpu >= this.nbits) {
       throw new MatrixError('EINVAL', `CPU ${typeof cpu === 'number' ? cpu : typeof cpu} is not in 0..${this.nbits - 1}`);
     }
@@ -111,7 +111,7 @@ export function forEachRange(text: string, fn: (lo: number, hi: number) => void)
   while (i < end && isSpace(text[i]!)) i++;
   while (end > i && isSpace(text[end - 1]!)) end--;
   if (i === end) return;
-  const malformed = () => new MatrixError('EINVAL', `malformed cpulist "${text}"`);
+  const malformed = () => new MatrixError('EINVAL', `malformed cpulist "${quote(text)}"`);
   for (;;) {
     const partStart = i;
     while (i < end && isSpace(text[i]!)) i++;
@@ -131,7 +131,7 @@ export function forEachRange(text: string, fn: (lo: number, hi: number) => void)
       while (i < end && isSpace(text[i]!)) i++;
     }
     if (i < end && text[i] !== ',') throw malformed();
-    if (hi < lo) throw new MatrixError('EINVAL', `descending range "${text.slice(partStart, i).trim()}" in cpulist "${text}"`);
+    if (hi < lo) throw new MatrixError('EINVAL', `descending range "${quote(text.slice(partStart, i).trim())}" in cpulist "${quote(text)}"`);
     fn(lo, hi);
     if (i === end) return;
     i++; // the comma: a part must follow
@@ -176,4 +176,10 @@ export function toCpuMask(input: CpuMaskInput, nbits: number): CpuMask {
     throw new MatrixError('EINVAL', `a CPU mask must be a cpulist string, CPU numbers or a CpuMask`);
   }
   return CpuMask.of(nbits, input);
+}
+
+/** A cpulist as an error message quotes it: at most 80 characters, control characters escaped. */
+function quote(text: string): string {
+  const t = text.length > 80 ? `${text.slice(0, 60)}…(${text.length} characters)` : text;
+  return t.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }

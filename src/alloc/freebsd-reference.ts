@@ -69,6 +69,7 @@ export class FreeBsdVectors {
 
   constructor(cpus: number, options: { alignment?: FreeBsdAlignment } = {}) {
     if (!Number.isInteger(cpus) || cpus < 1 || cpus > 8192) throw new FreeBsdVectorsError(`cpus must be an integer 1..8192, got ${String(cpus)}`);
+    if (options === null || typeof options !== 'object') throw new FreeBsdVectorsError(`options must be an object, got ${options === null ? 'null' : typeof options}`);
     const alignment = options.alignment ?? 'index';
     if (alignment !== 'index' && alignment !== 'vector') throw new FreeBsdVectorsError(`alignment must be "index" or "vector", got ${String(alignment)}`);
     this.cpus = cpus;

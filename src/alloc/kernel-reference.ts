@@ -151,10 +151,10 @@ export class KernelReference {
 
   /** irq_alloc_matrix(matrix_bits, alloc_start, alloc_end) for `cpus` possible CPUs, all offline. */
   constructor(cpus: number, matrixBits = 256, allocStart = 0x20, allocEnd = 0xeb) {
-    if (!Number.isInteger(cpus) || cpus < 1 || cpus > S.MAX_CPUS) throw new MatrixError('EINVAL', `cpus must be 1..${S.MAX_CPUS}, got ${cpus}`);
+    if (!Number.isInteger(cpus) || cpus < 1 || cpus > S.MAX_CPUS) throw new MatrixError('EINVAL', `cpus must be 1..${S.MAX_CPUS}, got ${typeof cpus === 'number' ? cpus : typeof cpus}`);
     if (!Number.isInteger(matrixBits) || matrixBits < 1 || matrixBits > S.MAX_BITS) throw new MatrixError('EINVAL', `matrix_bits must be 1..${S.MAX_BITS}`);
     if (!(Number.isInteger(allocStart) && Number.isInteger(allocEnd) && allocStart >= 0 && allocStart < allocEnd && allocEnd <= matrixBits)) {
-      throw new MatrixError('EINVAL', `allocation range [${allocStart}, ${allocEnd}) does not fit ${matrixBits} bits`);
+      throw new MatrixError('EINVAL', `allocation range [${String(allocStart)}, ${String(allocEnd)}) does not fit ${String(matrixBits)} bits`);
     }
     this.cpus = cpus;
     this.matrixBits = matrixBits;

@@ -2,6 +2,7 @@
 // per-device placement, the vector allocator's state, and PASS/FAIL per check.
 
 import type { InterruptCounts, ScenarioReport } from './run-scenario';
+import { ScenarioError } from './scenario';
 
 const hex = (n: number) => `0x${n.toString(16)}`;
 
@@ -46,7 +47,16 @@ export function formatInterrupts(r: ScenarioReport): string[] {
   return lines;
 }
 
+/** A report is what runScenario returned: anything else is refused before it is read. */
+function checkReport(r: unknown, fn: string): asserts r is ScenarioReport {
+  const o = r as Partial<ScenarioReport> | null;
+  if (o === null || typeof o !== 'object' || typeof o.scenario !== 'object' || !Array.isArray(o.devices) || !Array.isArray(o.checks)) {
+    throw new ScenarioError('report', `${fn} takes the report runScenario returned, got ${o === null ? 'null' : typeof o}`);
+  }
+}
+
 export function formatReport(r: ScenarioReport): string {
+  checkReport(r, 'formatReport');
   const s = r.scenario;
   const out: string[] = [];
   out.push(`== irqslice boot-and-probe: ${s.name ?? 'scenario'}`);
@@ -76,6 +86,7 @@ export function formatReport(r: ScenarioReport): string {
   for (const d of r.devices) {
     for (const m of d.messages) if (!m.ok) out.push(`  FAIL  ${d.bdf} message ${m.index}: ${m.problem}`);
   }
+  if (r.machine.eventsDropped > 0) out.push('', `Event log: the oldest ${r.machine.eventsDropped} machine event(s) were dropped (event limit); counts above are complete.`);
   const passed = r.checks.filter((c) => c.ok).length;
   out.push('', `Result: ${r.ok ? 'PASS' : 'FAIL'} (${passed}/${r.checks.length} checks passed; ${r.machine.msiWrites} MSI writes, ${r.machine.msiDropped} dropped; ${(r.machine.timeNs / 1e6).toFixed(3)} ms virtual)`);
   return out.join('\n') + '\n';
@@ -83,6 +94,7 @@ export function formatReport(r: ScenarioReport): string {
 
 /** The contract part of the JSON report (DESIGN.md), with the checks beside it. */
 export function contractJson(r: ScenarioReport): unknown {
+  checkReport(r, 'contractJson');
   return {
     ok: r.ok,
     policy: r.scenario.policy,
@@ -96,5 +108,6 @@ export function contractJson(r: ScenarioReport): unknown {
       ...(d.error ? { error: d.error } : {}),
     })),
     checks: r.checks,
+    eventsDropped: r.machine.eventsDropped,
   };
 }

@@ -1,0 +1,23 @@
+// The report formatters: refuse what is not a report, and carry eventsDropped.
+
+import { describe, expect, it } from 'vitest';
+import { contractJson, formatReport } from '../../src/scenario/report-text';
+import { runScenario } from '../../src/scenario/run-scenario';
+import { ScenarioError } from '../../src/scenario/scenario';
+
+describe('report formatters', () => {
+  it.each([[null], [undefined], [42], [{}], [{ scenario: {}, devices: [] }]])('refuse %s with a ScenarioError', (r) => {
+    expect(() => formatReport(r as never)).toThrow(ScenarioError);
+    expect(() => contractJson(r as never)).toThrow(ScenarioError);
+  });
+
+  it('carry the dropped machine events in the JSON and say so in the text', async () => {
+    const report = await runScenario({ name: 'one', cpus: 1, devices: [{ bdf: '00:03.0', msi: { vectors: 4 } }] });
+    expect(report.ok).toBe(true);
+    expect((contractJson(report) as { eventsDropped: number }).eventsDropped).toBe(0);
+    expect(formatReport(report)).not.toContain('Event log:');
+    const dropped = { ...report, machine: { ...report.machine, eventsDropped: 7 } };
+    expect((contractJson(dropped) as { eventsDropped: number }).eventsDropped).toBe(7);
+    expect(formatReport(dropped)).toContain('Event log: the oldest 7 machine event(s) were dropped');
+  });
+});
