@@ -84,7 +84,7 @@ function isObj(v: unknown): v is Record<string, unknown> {
 function int(v: unknown, field: string, lo: number, hi: number): number {
   if (typeof v !== 'number' || !Number.isInteger(v)) throw new ScenarioError(field, `must be an integer, got ${show(v)}`);
   if (v < lo || v > hi) throw new ScenarioError(field, `must be ${lo}..${hi}, got ${v}`);
-  return v;
+  return v + 0; // -0 becomes 0
 }
 
 function oneOf<T extends string>(v: unknown, field: string, values: readonly T[], dflt: T): T {
@@ -182,7 +182,9 @@ export function parseScenario(text: string): Scenario {
   try {
     raw = JSON.parse(text);
   } catch (e) {
-    throw new ScenarioError('(json)', e instanceof Error ? e.message : String(e));
+    // V8's message quotes the offending input; escape it so a library user never prints raw bytes.
+    const msg = e instanceof Error ? e.message : String(e);
+    throw new ScenarioError('(json)', msg.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
   }
   checkDuplicateKeys(text);
   return validateScenario(raw);

@@ -21,3 +21,21 @@ describe('report formatters', () => {
     expect(formatReport(dropped)).toContain('Event log: the oldest 7 machine event(s) were dropped');
   });
 });
+
+describe('scenario parsing', () => {
+  it('a JSON syntax error never carries raw control characters', async () => {
+    const { parseScenario } = await import('../../src/scenario/scenario');
+    let err: unknown;
+    try {
+      parseScenario('{"cpus": \u0001}');
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ScenarioError);
+    expect((err as Error).message).not.toMatch(/[\u0000-\u001f]/);
+  });
+  it('fill -0 is returned as 0', async () => {
+    const { validateScenario } = await import('../../src/scenario/scenario');
+    expect(Object.is(validateScenario({ cpus: 1, fill: -0, devices: [] }).fill, 0)).toBe(true);
+  });
+});
