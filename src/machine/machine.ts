@@ -427,7 +427,7 @@ export class Machine implements CpuBus {
       throw badAccess('memWrite', cpu, address, size, value);
     }
     if (a >= MAP.BIOS_ROM_BASE && a < MAP.BIOS_ROM_BASE + MAP.BIOS_ROM_SIZE) {
-      this.event(cpu, 'rom-write', `write to BIOS ROM at 0x${a.toString(16)} ignored`);
+      this.writeEvent(cpu, 'rom-write', a, size, value);
       return;
     }
     if (a + size <= this.ram.length) {
@@ -437,7 +437,7 @@ export class Machine implements CpuBus {
       return;
     }
     if (a >= MAP.LAPIC_BASE && a < MAP.LAPIC_BASE + MAP.LAPIC_SIZE) {
-      if (size !== 4 || a % 16 !== 0) this.event(cpu, 'lapic-partial-write', `${size}-byte write at 0x${a.toString(16)}`);
+      if (size !== 4 || (a & 15) !== 0) this.writeEvent(cpu, 'lapic-partial-write', a, size, value);
       this.scheduler.syncApic(cpu);
       const reg = a & 0xff0;
       cpu.lapic.write(reg, value >>> 0);
@@ -461,7 +461,18 @@ export class Machine implements CpuBus {
       hit.fn[BAR_WRITE](hit.bar, a - hit.base, size, value >>> 0 & (size === 4 ? 0xffffffff : size === 2 ? 0xffff : 0xff));
       return;
     }
-    this.event(cpu, 'unassigned-write', `${size}-byte write of 0x${(value >>> 0).toString(16)} to unclaimed 0x${a.toString(16)}`);
+    this.writeEvent(cpu, 'unassigned-write', a, size, value);
+  }
+
+  /**
+   * The rare outcomes of a guest store, as events. Kept out of memWrite so that the hot function
+   * stays small enough for V8 to inline it and its callees (message text is built only here).
+   */
+  private writeEvent(cpu: Cpu, kind: 'rom-write' | 'lapic-partial-write' | 'unassigned-write', a: number, size: number, value: number): void {
+    const at = `0x${a.toString(16)}`;
+    if (kind === 'rom-write') this.event(cpu, kind, `write to BIOS ROM at ${at} ignored`);
+    else if (kind === 'lapic-partial-write') this.event(cpu, kind, `${size}-byte write at ${at}`);
+    else this.event(cpu, kind, `${size}-byte write of 0x${(value >>> 0).toString(16)} to unclaimed ${at}`);
   }
 
   /**
