@@ -4,6 +4,7 @@
 import * as S from '../../../assembly/status';
 import type { MatrixCore } from '../core';
 import { MATRIX_WASM_BASE64 } from './matrix-wasm.generated';
+import { decodeBase64 } from './base64';
 
 /** The module's exports: the core operations under the same names and signatures, plus queries. */
 type MatrixExports = Pick<
@@ -31,14 +32,6 @@ type MatrixExports = Pick<
 };
 
 let compiled: Promise<WebAssembly.Module> | undefined;
-
-function decodeBase64(b64: string): Uint8Array {
-  if (typeof Buffer !== 'undefined') return new Uint8Array(Buffer.from(b64, 'base64'));
-  const bin = atob(b64);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
-}
 
 /** Compiles the embedded module once per process; each matrix gets its own instance and memory. */
 export function compileMatrixModule(): Promise<WebAssembly.Module> {

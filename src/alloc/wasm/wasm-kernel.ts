@@ -6,6 +6,7 @@
 import * as S from '../../../assembly/status';
 import { MatrixError } from '../errors';
 import { KERNEL_WASM_BASE64 } from './kernel-wasm.generated';
+import { decodeBase64 } from './base64';
 
 interface KernelExports {
   memory: WebAssembly.Memory;
@@ -40,14 +41,6 @@ interface KernelExports {
 
 let compiled: WebAssembly.Module | undefined;
 let compiling: Promise<WebAssembly.Module> | undefined;
-
-function decodeBase64(b64: string): Uint8Array {
-  if (typeof Buffer !== 'undefined') return new Uint8Array(Buffer.from(b64, 'base64'));
-  const bin = atob(b64);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
-}
 
 /** Compiles the embedded module once per process. */
 export function compileKernelModule(): Promise<WebAssembly.Module> {
