@@ -17,8 +17,33 @@ export { compileMatrixModule };
 export const X86_MATRIX = { bits: 256, start: 0x20, end: 0xeb } as const;
 /** System bits lapic_assign_system_vectors() sets inside the allocation range: PIC cascade, syscall. */
 export const X86_SYSTEM_BITS: readonly number[] = [0x32, 0x80];
-/** ISA_IRQ_VECTOR(0..15) minus the cascade (IRQ 2): the legacy vectors the BSP holds. */
+/** ISA_IRQ_VECTOR(0..15) minus the cascade (IRQ 2): the legacy vectors the BSP holds at boot. */
 export const X86_LEGACY_VECTORS: readonly number[] = [0x30, 0x31, ...Array.from({ length: 13 }, (_, i) => 0x33 + i)];
+
+/** Matrix presets: one x86 kernel generation each ('x86' = 'x86-6.10', the newest). */
+export type MatrixPreset = 'x86' | 'x86-6.10' | 'x86-6.6' | 'x86-6.1';
+export interface PresetLayout {
+  readonly bits: number;
+  readonly start: number;
+  readonly end: number;
+  /** Bits assigned as system vectors inside [start, end) before any CPU comes online. */
+  readonly system: readonly number[];
+}
+/**
+ * Per generation, from arch/x86/include/asm/irq_vectors.h and lapic_assign_system_vectors()
+ * (arch/x86/kernel/apic/vector.c), matrix from arch_early_irq_init (kernel/irq/matrix.c):
+ *  6.1 (and back to 4.15): FIRST_SYSTEM_VECTOR 0xEC; IRQ_MOVE_CLEANUP_VECTOR = 0x20 is a system vector.
+ *  6.6..6.9: the move-cleanup vector is gone (cleanup runs from a timer), end still 0xEC.
+ *  6.10+: POSTED_MSI_NOTIFICATION_VECTOR 0xEB becomes FIRST_SYSTEM_VECTOR.
+ * All keep 0x32 (PIC cascade, with nr_legacy_irqs() > 1) and 0x80 (IA32_SYSCALL_VECTOR).
+ */
+export const X86_PRESETS: Readonly<Record<MatrixPreset, PresetLayout>> = Object.freeze({
+  'x86': { ...X86_MATRIX, system: X86_SYSTEM_BITS },
+  'x86-6.10': { ...X86_MATRIX, system: X86_SYSTEM_BITS },
+  'x86-6.6': { bits: 256, start: 0x20, end: 0xec, system: X86_SYSTEM_BITS },
+  'x86-6.1': { bits: 256, start: 0x20, end: 0xec, system: [0x20, ...X86_SYSTEM_BITS] },
+});
+export const MATRIX_PRESETS: readonly MatrixPreset[] = Object.freeze(Object.keys(X86_PRESETS) as MatrixPreset[]);
 
 export interface MatrixOptions {
   /** Possible CPUs (1..8192); all start offline. */
@@ -29,8 +54,12 @@ export interface MatrixOptions {
   end?: number;
   /** Run placement inside the chosen CPU for allocBlock; default firstFit. */
   placement?: Placement;
-  /** 'x86': the x86 matrix geometry plus the system bits 0x32 and 0x80 (as `preset x86`). */
-  preset?: 'x86';
+  /**
+   * An x86 kernel generation's geometry and in-range system bits (as `preset NAME` in a script):
+   * 'x86' / 'x86-6.10' [0x20,0xEB) + 0x32, 0x80; 'x86-6.6' [0x20,0xEC) + 0x32, 0x80;
+   * 'x86-6.1' [0x20,0xEC) + 0x20, 0x32, 0x80.
+   */
+  preset?: MatrixPreset;
 }
 
 export interface Allocation { cpu: number; vector: number }
@@ -359,20 +388,19 @@ export async function createMatrix(options: MatrixOptions): Promise<VectorMatrix
 export function createMatrixSync(options: MatrixOptions, wasmModule?: WebAssembly.Module): VectorMatrix {
   if (options === null || typeof options !== 'object') throw new MatrixError('EINVAL', 'createMatrix needs an options object');
   const cpus = checkInt('cpus', options.cpus, 1, S.MAX_CPUS);
-  const bits = checkInt('bits', options.bits ?? X86_MATRIX.bits, 1, S.MAX_BITS);
-  const start = checkInt('start', options.start ?? X86_MATRIX.start, 0, bits - 1);
-  const end = checkInt('end', options.end ?? X86_MATRIX.end, start + 1, bits);
+  const geo = (typeof options.preset === 'string' && Object.hasOwn(X86_PRESETS, options.preset) ? X86_PRESETS[options.preset] : undefined) ?? X86_MATRIX;
+  const bits = checkInt('bits', options.bits ?? geo.bits, 1, S.MAX_BITS);
+  const start = checkInt('start', options.start ?? geo.start, 0, bits - 1);
+  const end = checkInt('end', options.end ?? geo.end, start + 1, bits);
   const engine = options.engine ?? 'wasm';
   if (engine !== 'wasm' && engine !== 'js') throw new MatrixError('EINVAL', `engine must be "wasm" or "js", got ${String(engine)}`);
   const placement = options.placement ?? 'firstFit';
   if (placement !== 'firstFit' && placement !== 'bestFit') {
     throw new MatrixError('EINVAL', `placement must be "firstFit" or "bestFit", got ${String(placement)}`);
   }
-  if (options.preset !== undefined && options.preset !== 'x86') {
-    throw new MatrixError('EINVAL', `preset must be "x86", got ${String(options.preset)}`);
-  }
-  if (options.preset === 'x86' && (bits !== X86_MATRIX.bits || start !== X86_MATRIX.start || end !== X86_MATRIX.end)) {
-    throw new MatrixError('EINVAL', `preset x86 fixes the geometry to bits 256, start 0x20, end 0xeb`);
+  const preset = options.preset === undefined ? undefined : presetLayout(options.preset);
+  if (preset && (bits !== preset.bits || start !== preset.start || end !== preset.end)) {
+    throw new MatrixError('EINVAL', `preset ${options.preset} fixes the geometry to bits ${preset.bits}, start 0x${preset.start.toString(16)}, end 0x${preset.end.toString(16)}`);
   }
   const policy = placement === 'bestFit' ? S.POLICY_BEST_FIT : S.POLICY_FIRST_FIT;
   let core: MatrixCore;
@@ -383,6 +411,14 @@ export function createMatrixSync(options: MatrixOptions, wasmModule?: WebAssembl
     core = new JsMatrixCore(cpus, bits, start, end, policy);
   }
   const m = new VectorMatrix(core, placement);
-  if (options.preset === 'x86') for (const b of X86_SYSTEM_BITS) m.assignSystem(b, false);
+  if (preset) for (const b of preset.system) m.assignSystem(b, false);
   return m;
+}
+
+/** The layout of a preset name; EINVAL naming the known ones otherwise. */
+export function presetLayout(name: unknown): PresetLayout {
+  if (typeof name !== 'string' || !Object.hasOwn(X86_PRESETS, name)) {
+    throw new MatrixError('EINVAL', `preset must be one of ${MATRIX_PRESETS.map((p) => `"${p}"`).join(', ')}, got ${typeof name === 'string' ? JSON.stringify(name) : String(name)}`);
+  }
+  return X86_PRESETS[name as MatrixPreset];
 }

@@ -4,12 +4,14 @@
 import type { EngineName, Placement } from './core';
 import { forEachRange } from './cpumask';
 import { MatrixError } from './errors';
-import { createMatrix, X86_MATRIX, X86_SYSTEM_BITS, type VectorMatrix } from './matrix';
+import { createMatrix, MATRIX_PRESETS, X86_PRESETS, type MatrixPreset, type VectorMatrix } from './matrix';
 
 export const SCRIPT_GRAMMAR = `Matrix script: one operation per line; '#' starts a comment; numbers are decimal or 0x hex;
 MASK is a Linux cpulist (e.g. 0-3,8). Set-up lines (before any other operation but system):
   matrix BITS START END      irq_alloc_matrix(BITS, START, END)   (or:)
-  preset x86                 = matrix 256 0x20 0xeb + system 0x32 + system 0x80
+  preset x86                 = matrix 256 0x20 0xeb + system 0x32 + system 0x80 (Linux >= 6.10; alias x86-6.10)
+  preset x86-6.6             = matrix 256 0x20 0xec + system 0x32 + system 0x80 (Linux 6.6..6.9)
+  preset x86-6.1             = matrix 256 0x20 0xec + system 0x20 + system 0x32 + system 0x80 (Linux < 6.6)
   cpus N                     N possible CPUs (1..8192), all offline
   placement firstFit|bestFit run placement of alloc_block (default firstFit)
 Operations:
@@ -191,8 +193,10 @@ export class MatrixScriptRunner {
         if (this.geometry) throw new ScriptSyntaxError(line, 'the matrix is already defined');
         if (op === 'preset') {
           arity(args, 1, 1, op, line);
-          if (args[0] !== 'x86') throw new ScriptSyntaxError(line, `unknown preset ${describe(args[0])} (known: x86)`);
-          this.geometry = { ...X86_MATRIX, system: [...X86_SYSTEM_BITS] };
+          const name = args[0]!;
+          if (!(MATRIX_PRESETS as readonly string[]).includes(name)) throw new ScriptSyntaxError(line, `unknown preset ${describe(name)} (known: ${MATRIX_PRESETS.join(', ')})`);
+          const p = X86_PRESETS[name as MatrixPreset];
+          this.geometry = { bits: p.bits, start: p.start, end: p.end, system: [...p.system] };
         } else {
           arity(args, 3, 3, op, line);
           this.geometry = {
