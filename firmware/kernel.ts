@@ -199,7 +199,7 @@ function* boot(cpu: CpuContext, con: Console, params: BootParams): Generator<Gue
   con.log(`probe: ${allOk ? 'all checks passed' : 'FAILURES (see above)'}`);
 }
 
-const POLICIES: readonly string[] = ['aligned', 'linux', 'freebsd'];
+const POLICIES: readonly string[] = ['aligned', 'linux', 'freebsd', 'freebsd-legacy'];
 
 /** The command line is checked before anything boots; a bad one is a BootError of stage 'params'. */
 function checkParams(params: BootParams): void {

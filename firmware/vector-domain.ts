@@ -1,7 +1,9 @@
 // The guest's x86 vector domain: where interrupt vectors come from under each placement policy.
 //   aligned  the irqslice block allocator (matrix allocBlock): multi-MSI as one aligned block
 //   linux    today's kernel without interrupt remapping: multi-MSI refused, one vector (matrix alloc)
-//   freebsd  FreeBSD's x86 placement (msi_alloc/apic_alloc_vectors/intr_next_cpu), its own tables
+//   freebsd         FreeBSD's x86 placement (msi_alloc/apic_alloc_vectors/intr_next_cpu), its own tables,
+//                   as freebsd-src main: a block is aligned on its IDT vector
+//   freebsd-legacy  the same with the older local_apic.c, which aligns the table index (misroutes)
 
 import { FreeBsdVectors } from '../src/alloc/freebsd-reference';
 import type { VectorMatrix } from '../src/alloc/matrix';
@@ -9,7 +11,7 @@ import type { CpuMask } from '../src/alloc/cpumask';
 import { MatrixError } from '../src/alloc/errors';
 import { X86_LEGACY_VECTORS } from '../src/alloc/matrix';
 
-export type Policy = 'aligned' | 'linux' | 'freebsd';
+export type Policy = 'aligned' | 'linux' | 'freebsd' | 'freebsd-legacy';
 
 export interface Placement {
   cpu: number;
@@ -33,7 +35,7 @@ export class VectorDomain {
     private readonly apicIds: readonly number[],
   ) {
     const addressable = apicIds.filter((id) => id <= MAX_MSI_APIC_ID).length;
-    this.freebsd = policy === 'freebsd' ? new FreeBsdVectors(addressable) : null;
+    this.freebsd = policy === 'freebsd' || policy === 'freebsd-legacy' ? new FreeBsdVectors(addressable, { alignment: policy === 'freebsd' ? 'vector' : 'index' }) : null;
   }
 
   /** lapic_online(): the CPU's matrix map comes online; BSP first, with the legacy ISA vectors. */
@@ -59,10 +61,10 @@ export class VectorDomain {
    * does; null when nothing fits. Under 'linux' only count 1 is ever granted.
    */
   allocMsi(want: number, min: number): Placement | null {
-    if (this.policy === 'freebsd') {
-      const r = this.freebsd!.allocMsi(want);
+    if (this.freebsd) {
+      const r = this.freebsd.allocMsi(want);
       if (!r || r.count < min) {
-        if (r) this.freebsd!.free(r.cpu, r.base, r.count);
+        if (r) this.freebsd.free(r.cpu, r.base, r.count);
         return null;
       }
       return { cpu: r.cpu, base: r.base, count: r.count };
@@ -84,8 +86,8 @@ export class VectorDomain {
 
   /** One vector (MSI-X entry, INTx pin, single MSI). */
   allocSingle(): Placement | null {
-    if (this.policy === 'freebsd') {
-      const r = this.freebsd!.allocVector();
+    if (this.freebsd) {
+      const r = this.freebsd.allocVector();
       return r ? { cpu: r.cpu, base: r.vector, count: 1 } : null;
     }
     try {
@@ -99,7 +101,7 @@ export class VectorDomain {
 
   /** Gives back a placement this domain granted (a refused request must not keep what it took). */
   release(p: Placement): void {
-    if (this.policy === 'freebsd') this.freebsd!.free(p.cpu, p.base, p.count);
+    if (this.freebsd) this.freebsd.free(p.cpu, p.base, p.count);
     else if (p.count === 1) this.matrix.free(p.cpu, p.base);
     else this.matrix.freeBlock(p.cpu, p.base, p.count);
   }
@@ -109,8 +111,8 @@ export class VectorDomain {
     let n = 0;
     for (const cpu of this.targetList()) {
       for (let i = 0; i < perCpu; i++) {
-        if (this.policy === 'freebsd') {
-          if (!this.freebsd!.occupy(cpu)) break;
+        if (this.freebsd) {
+          if (!this.freebsd.occupy(cpu)) break;
         } else {
           try {
             this.matrix.alloc([cpu]);
@@ -125,7 +127,7 @@ export class VectorDomain {
   }
 
   describe(): string {
-    if (this.policy === 'freebsd') return this.freebsd!.describe();
+    if (this.freebsd) return this.freebsd.describe();
     return this.matrix.dump();
   }
 }

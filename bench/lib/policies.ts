@@ -1,5 +1,5 @@
 // Placement policies of the fragmentation benchmark behind one interface: the irqslice block
-// allocator (first/best fit), FreeBSD's placement (FreeBsdVectors), FreeBSD's CPU policy on the
+// allocator (first/best fit), FreeBSD's placement (FreeBsdVectors, current and older), FreeBSD's CPU policy on the
 // Linux matrix, and the re-packing bound.
 
 import * as S from '../../assembly/status';
@@ -101,12 +101,15 @@ export function roundRobinMatrixPolicy(module: WebAssembly.Module, cpus: number)
   };
 }
 
-/** FreeBSD x86 as its source does it (index alignment, halving). */
-export function freebsdPolicy(cpus: number): Policy {
-  const f = new FreeBsdVectors(cpus, { alignment: 'index' });
+/**
+ * FreeBSD x86 as its source does it (round robin, halving): 'vector' is freebsd-src main (the IDT vector
+ * is aligned), 'index' the older local_apic.c (the table index is aligned).
+ */
+export function freebsdPolicy(cpus: number, alignment: 'index' | 'vector' = 'vector'): Policy {
+  const f = new FreeBsdVectors(cpus, { alignment });
   return {
-    name: 'FreeBSD (msi_alloc)',
-    model: freebsdModel(cpus, 'index'),
+    name: alignment === 'vector' ? 'FreeBSD (msi_alloc, main: IDT vector aligned)' : 'FreeBSD legacy (msi_alloc, table index aligned)',
+    model: freebsdModel(cpus, alignment),
     alloc: (size) => f.allocMsi(size),
     release: (g) => f.free(g.cpu, g.base, g.count),
     meanLargestFree() {

@@ -17,9 +17,10 @@
 //                               (from CPU 0) on every call, whether or not the caller then succeeds.
 //   sys/dev/pci/pci.c           pci_alloc_msi_method: actual = min(count, msgnum, 32), power of two;
 //                               PCIB_ALLOC_MSI(actual, actual); on error halve down to 1.
-// Alignment: FreeBSD releases test `(vector & (align - 1))` on the table INDEX (so a 32-block may start at
-// IDT vector 0x30, which is not 32-aligned); freebsd-src main (local_apic.c at 019f643b) tests
-// `((vector + APIC_IO_INTS) & (align - 1))`, the IDT vector. 'index' (the default) reproduces the former.
+// Alignment: freebsd-src main (local_apic.c at 019f643b) tests `((vector + APIC_IO_INTS) & (align - 1))`,
+// the IDT vector: 'vector', the default. Older local_apic.c (every older copy seen, 13.0-RELEASE included)
+// tests `(vector & (align - 1))` on the table INDEX, so a 32-block may start at IDT vector 0x30, which is
+// not 32-aligned: 'index' reproduces that.
 
 /** Base of IDT entries for I/O interrupts (NRSVIDT). */
 export const IDT_IO_INTS = 32;
@@ -70,7 +71,7 @@ export class FreeBsdVectors {
   constructor(cpus: number, options: { alignment?: FreeBsdAlignment } = {}) {
     if (!Number.isInteger(cpus) || cpus < 1 || cpus > 8192) throw new FreeBsdVectorsError(`cpus must be an integer 1..8192, got ${String(cpus)}`);
     if (options === null || typeof options !== 'object') throw new FreeBsdVectorsError(`options must be an object, got ${options === null ? 'null' : typeof options}`);
-    const alignment = options.alignment ?? 'index';
+    const alignment = options.alignment ?? 'vector';
     if (alignment !== 'index' && alignment !== 'vector') throw new FreeBsdVectorsError(`alignment must be "index" or "vector", got ${String(alignment)}`);
     this.cpus = cpus;
     this.alignment = alignment;

@@ -9,7 +9,7 @@ import { DEFAULT_SCENARIO, parseScenario, ScenarioError, type Policy, type Scena
 import { listOf, oneOf, type CommandSpec, type ParsedArgs } from './args';
 import { inputName, readText, UsageError, type CliIo } from './io';
 
-const POLICIES: readonly Policy[] = ['aligned', 'linux', 'freebsd'];
+const POLICIES: readonly Policy[] = ['aligned', 'linux', 'freebsd', 'freebsd-legacy'];
 
 /** Far above any real scenario (256 devices); keeps hostile JSON from costing gigabytes to parse. */
 export const MAX_SCENARIO_BYTES = 4 * 1024 * 1024;
@@ -17,10 +17,10 @@ export const MAX_SCENARIO_BYTES = 4 * 1024 * 1024;
 export const RUN_SPEC: CommandSpec = {
   name: 'run',
   summary: 'boot a machine and probe every MSI message (default: the built-in scenario under aligned and linux)',
-  usage: ['irqslice run [SCENARIO.json|-] [--json] [--policy aligned,linux,freebsd] [--engine wasm|js]'],
+  usage: ['irqslice run [SCENARIO.json|-] [--json] [--policy aligned,linux,freebsd,freebsd-legacy] [--engine wasm|js]'],
   options: [
     { name: 'json', help: 'print the JSON report instead of the text report' },
-    { name: 'policy', value: 'LIST', help: 'placement policy or comma-separated list: aligned, linux, freebsd' },
+    { name: 'policy', value: 'LIST', help: 'placement policy or comma-separated list: aligned, linux, freebsd, freebsd-legacy' },
     { name: 'engine', value: 'wasm|js', help: "override the scenario's vector matrix engine" },
   ],
   positionals: { max: 1, name: 'SCENARIO' },
@@ -68,19 +68,22 @@ export async function runMain(args: ParsedArgs, io: CliIo): Promise<number> {
 
 /** Side-by-side vectors per device under each policy. */
 function compare(reports: ScenarioReport[]): string {
-  const lines = ['== Comparison: vectors granted per device', '  BDF      capable  ' + reports.map((r) => r.scenario.policy.padStart(9)).join('')];
+  // Columns widen for the longer policy names (freebsd-legacy) and stay 9 wide otherwise.
+  const w = Math.max(9, ...reports.map((r) => r.scenario.policy.length + 1));
+  const lines = ['== Comparison: vectors granted per device', '  BDF      capable  ' + reports.map((r) => r.scenario.policy.padStart(w)).join('')];
   for (const d of reports[0]!.devices) {
     const cells = reports.map((r) => {
       const x = r.devices.find((y) => y.bdf === d.bdf);
-      return `${x ? `${x.vectors} ${x.mode}` : '-'}`.padStart(9);
+      return `${x ? `${x.vectors} ${x.mode}` : '-'}`.padStart(w);
     });
     lines.push(`  ${d.bdf}  ${String(d.capable).padStart(7)}  ${cells.join('')}`);
   }
-  lines.push(
-    '',
-    '  aligned: each multi-MSI device gets one aligned block on one CPU, so base + i reaches every message.',
-    '  linux:   without interrupt remapping the kernel grants multi-MSI devices a single vector.',
-    '',
-  );
+  lines.push('');
+  const shown = new Set(reports.map((r) => r.scenario.policy));
+  if (shown.has('aligned')) lines.push('  aligned: each multi-MSI device gets one aligned block on one CPU, so base + i reaches every message.');
+  if (shown.has('linux')) lines.push('  linux:   without interrupt remapping the kernel grants multi-MSI devices a single vector.');
+  if (shown.has('freebsd')) lines.push('  freebsd: freebsd-src main aligns each block on its IDT vector, so base + i reaches every message.');
+  if (shown.has('freebsd-legacy')) lines.push('  freebsd-legacy: older local_apic.c aligns the table index (index 0 is IDT 0x30), so a 32-message block is misrouted.');
+  lines.push('');
   return lines.join('\n') + '\n';
 }

@@ -73,7 +73,7 @@ export function formatReport(r: ScenarioReport): string {
       `  ${d.bdf}  ${d.mode.padEnd(5)}  ${String(d.vectors).padStart(7)}  ${String(d.capable).padStart(7)}  ${String(d.cpu ?? '-').padStart(3)}  ${(d.base === null ? '-' : hex(d.base)).padStart(5)}   ${ok}/${d.messages.length}${d.error ? `  -${d.error}` : ''}`,
     );
   }
-  out.push('', s.policy === 'freebsd' ? 'Vector tables (FreeBSD la_ioint_irqs)' : 'Vector matrix (debugfs irq_matrix)');
+  out.push('', s.policy.startsWith('freebsd') ? `Vector tables (FreeBSD la_ioint_irqs, ${s.policy === 'freebsd' ? 'IDT-vector' : 'legacy index'} alignment)` : 'Vector matrix (debugfs irq_matrix)');
   for (const l of r.vectors.trimEnd().split('\n')) out.push('  ' + l);
   const pic = r.machine.pic;
   out.push(

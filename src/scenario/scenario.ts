@@ -3,7 +3,7 @@
 
 import type { EngineName } from '../alloc/core';
 
-export type Policy = 'aligned' | 'linux' | 'freebsd';
+export type Policy = 'aligned' | 'linux' | 'freebsd' | 'freebsd-legacy';
 
 export interface DeviceSpec {
   bdf: string;
@@ -107,7 +107,7 @@ export function validateScenario(raw: unknown): Scenario {
   const apic = oneOf(raw.apic, 'apic', ['xapic', 'x2apic'] as const, cpus > 255 ? 'x2apic' : 'xapic');
   if (apic === 'xapic' && cpus > 255) throw new ScenarioError('apic', `${cpus} CPUs need APIC IDs above 254: use "x2apic"`);
   const engine = oneOf(raw.engine, 'engine', ['wasm', 'js'] as const, 'wasm');
-  const policy = oneOf(raw.policy, 'policy', ['aligned', 'linux', 'freebsd'] as const, 'aligned');
+  const policy = oneOf(raw.policy, 'policy', ['aligned', 'linux', 'freebsd', 'freebsd-legacy'] as const, 'aligned');
   const fill = raw.fill === undefined ? 0 : int(raw.fill, 'fill', 0, 201);
   const mcfg = bool(raw.mcfg, 'mcfg', true);
   const lowestPriority = oneOf(raw.lowestPriority, 'lowestPriority', ['lowest-ppr', 'first-match'] as const, 'lowest-ppr');

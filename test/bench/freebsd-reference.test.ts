@@ -3,10 +3,14 @@
 // and pci.c (pci_alloc_msi_method). Index i of la_ioint_irqs is IDT vector 0x30 + i (APIC_IO_INTS);
 // index 0x50 (IDT_SYSCALL 0x80) and 0x62 (IDT_DTRACE_RET 0x92) are reserved; indices 0..190 are searched.
 
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   APIC_IO_INTS, APIC_NUM_IOINTS, FREEBSD_VECTORS_PER_CPU, FreeBsdVectors, FreeBsdVectorsError, IDT_DTRACE_RET, IDT_SYSCALL,
 } from '../../src/alloc/freebsd-reference';
+
+// Older local_apic.c: `(vector & (align - 1))` on the la_ioint_irqs index.
+const IDX = { alignment: 'index' } as const;
 
 describe('constants from apicvar.h / segments.h', () => {
   it('APIC_IO_INTS is IDT_IO_INTS (32) + 16 = 0x30 and 191 entries are searched, 189 allocatable', () => {
@@ -20,12 +24,12 @@ describe('constants from apicvar.h / segments.h', () => {
 
 describe('msi_alloc + intr_next_cpu on fresh tables (index alignment)', () => {
   it('the first 32-message request lands on CPU 0 at index 0, IDT vector 0x30 (not 32-aligned)', () => {
-    const f = new FreeBsdVectors(4);
+    const f = new FreeBsdVectors(4, IDX);
     expect(f.allocMsi(32)).toEqual({ cpu: 0, base: 0x30, count: 32 });
   });
 
   it('the second request goes to CPU 1 (round robin from CPU 0)', () => {
-    const f = new FreeBsdVectors(4);
+    const f = new FreeBsdVectors(4, IDX);
     f.allocMsi(32);
     expect(f.allocMsi(32)).toEqual({ cpu: 1, base: 0x30, count: 32 });
     expect(f.allocMsi(1)).toEqual({ cpu: 2, base: 0x30, count: 1 });
@@ -33,20 +37,20 @@ describe('msi_alloc + intr_next_cpu on fresh tables (index alignment)', () => {
   });
 
   it('32-runs on one CPU start at index 0, 0x20, then 0x80 (0x40 holds 0x50 syscall, 0x60 holds 0x62 DTrace)', () => {
-    const f = new FreeBsdVectors(1);
+    const f = new FreeBsdVectors(1, IDX);
     expect(f.allocMsi(32)).toEqual({ cpu: 0, base: 0x30 + 0x00, count: 32 });
     expect(f.allocMsi(32)).toEqual({ cpu: 0, base: 0x30 + 0x20, count: 32 });
     expect(f.allocMsi(32)).toEqual({ cpu: 0, base: 0x30 + 0x80 /* 0xB0 */, count: 32 });
   });
 
   it('the fourth 32 does not fit (index 0xA0 + 32 > 191) and halves to 16 at index 0x40, vector 0x70', () => {
-    const f = new FreeBsdVectors(1);
+    const f = new FreeBsdVectors(1, IDX);
     for (let i = 0; i < 3; i++) f.allocMsi(32);
     expect(f.allocMsi(32)).toEqual({ cpu: 0, base: 0x30 + 0x40, count: 16 });
   });
 
   it('every halving retry asks intr_next_cpu again, so a failed 32 on CPU 0 becomes a 16 on CPU 1', () => {
-    const f = new FreeBsdVectors(3);
+    const f = new FreeBsdVectors(3, IDX);
     // Three 32-runs per CPU (indices 0, 0x20, 0x80), handed out CPU 0, 1, 2, 0, 1, 2, ...
     for (let i = 0; i < 9; i++) expect(f.allocMsi(32)?.count).toBe(32);
     expect(f.cursor).toBe(0);
@@ -55,7 +59,7 @@ describe('msi_alloc + intr_next_cpu on fresh tables (index alignment)', () => {
   });
 
   it('returns null after trying 4, 2 and 1 when the CPUs are full, having advanced the cursor three times', () => {
-    const f = new FreeBsdVectors(4);
+    const f = new FreeBsdVectors(4, IDX);
     for (let c = 0; c < 4; c++) while (f.occupy(c));
     expect(f.allocMsi(4)).toBeNull();
     expect(f.cursor).toBe(3);
@@ -69,6 +73,81 @@ describe('vector alignment (freebsd-src main)', () => {
     expect(f.allocMsi(32)).toEqual({ cpu: 0, base: 0x60, count: 32 });
     expect(f.allocMsi(32)).toEqual({ cpu: 0, base: 0xa0 /* 0x80 holds syscall 0x80 and DTrace 0x92 */, count: 32 });
     expect(f.allocMsi(32)).toEqual({ cpu: 0, base: 0xc0, count: 32 });
+  });
+
+  it('is the default: new FreeBsdVectors(n) tests ((index + APIC_IO_INTS) & (align - 1))', () => {
+    const f = new FreeBsdVectors(2);
+    expect(f.alignment).toBe('vector');
+    expect(f.allocMsi(32)).toEqual({ cpu: 0, base: 0x40, count: 32 });
+    expect(f.allocMsi(16)).toEqual({ cpu: 1, base: 0x30, count: 16 });
+  });
+
+  it('a fifth 32 on one CPU finds no 32-aligned IDT run (0xE0 would need index 0xB0..0xCF > 190) and halves to 16 at 0x30', () => {
+    const f = new FreeBsdVectors(1, { alignment: 'vector' });
+    for (let i = 0; i < 4; i++) f.allocMsi(32);
+    expect(f.largestFreeAligned(0)).toBe(16);
+    expect(f.allocMsi(32)).toEqual({ cpu: 0, base: 0x30, count: 16 });
+  });
+
+  it('one CPU, requests 32, 16, 8, 4, 2, 1 in turn: 0x40, 0x30, 0x60, 0x68, 0x6C, then the single at the first free entry 0x6E', () => {
+    const f = new FreeBsdVectors(1, { alignment: 'vector' });
+    expect([32, 16, 8, 4, 2].map((n) => f.allocMsi(n)!.base)).toEqual([0x40, 0x30, 0x60, 0x68, 0x6c]);
+    expect(f.allocVector()).toEqual({ cpu: 0, vector: 0x6e });
+  });
+
+  it('the same sequence index-aligned: the 32 takes index 0 (IDT 0x30), pushing the 16 to index 0x20 (0x50)', () => {
+    const f = new FreeBsdVectors(1, IDX);
+    expect([32, 16, 8, 4, 2].map((n) => f.allocMsi(n)!.base)).toEqual([0x30, 0x50, 0x60, 0x68, 0x6c]);
+    expect(f.allocVector()).toEqual({ cpu: 0, vector: 0x6e });
+  });
+
+  it('allocVectorsOn honours the alignment for align > count: 4 vectors aligned on 32', () => {
+    expect(new FreeBsdVectors(1, { alignment: 'vector' }).allocVectorsOn(0, 4, 32)).toBe(0x40);
+    expect(new FreeBsdVectors(1, IDX).allocVectorsOn(0, 4, 32)).toBe(0x30);
+  });
+});
+
+describe('both alignments under random traffic (fast-check)', () => {
+  const op = fc.oneof(
+    fc.record({ kind: fc.constant('msi' as const), n: fc.constantFrom(1, 2, 4, 8, 16, 32) }),
+    fc.record({ kind: fc.constant('free' as const), pick: fc.nat() }),
+    fc.record({ kind: fc.constant('single' as const) }),
+  );
+
+  it("'vector' places every block on an IDT vector that is a multiple of its size; 'index' on index multiples, so only 32s can be misaligned (0x30 is 16-aligned)", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 4 }), fc.array(op, { maxLength: 120 }), (cpus, ops) => {
+        for (const alignment of ['vector', 'index'] as const) {
+          const f = new FreeBsdVectors(cpus, { alignment });
+          const live: { cpu: number; base: number; count: number }[] = [];
+          for (const o of ops) {
+            if (o.kind === 'msi') {
+              const g = f.allocMsi(o.n);
+              if (!g) continue;
+              live.push(g);
+              const index = g.base - APIC_IO_INTS;
+              if (alignment === 'vector') expect(g.base % g.count).toBe(0);
+              else {
+                expect(index % g.count).toBe(0);
+                if (g.count < 32) expect(g.base % g.count).toBe(0);
+              }
+              for (let i = 0; i < g.count; i++) expect(f.isFree(g.cpu, g.base + i)).toBe(false);
+            } else if (o.kind === 'free' && live.length > 0) {
+              const [g] = live.splice(o.pick % live.length, 1);
+              f.free(g!.cpu, g!.base, g!.count);
+            } else if (o.kind === 'single') {
+              const s1 = f.allocVector();
+              if (s1) live.push({ cpu: s1.cpu, base: s1.vector, count: 1 });
+            }
+          }
+          const held = live.reduce((a, g) => a + g.count, 0);
+          let used = 0;
+          for (let c = 0; c < cpus; c++) used += f.used(c);
+          expect(used).toBe(held);
+        }
+      }),
+      { numRuns: 150 },
+    );
   });
 });
 
@@ -109,7 +188,7 @@ describe('free, used, largestFreeAligned', () => {
   });
 
   it('largestFreeAligned follows index alignment: 32 fresh, 16 after three 32s, 0 when full', () => {
-    const f = new FreeBsdVectors(1);
+    const f = new FreeBsdVectors(1, IDX);
     expect(f.largestFreeAligned(0)).toBe(32);
     for (let i = 0; i < 3; i++) f.allocMsi(32);
     expect(f.largestFreeAligned(0)).toBe(16 /* index 0x40..0x4F */);

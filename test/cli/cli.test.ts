@@ -90,10 +90,27 @@ describe('irqslice run', () => {
     expect(j.devices[0].messages[5]).toEqual({ index: 5, vector: 0x45, cpu: 0, ok: true });
   });
 
-  it('exits 1 when a check fails (FreeBSD misrouting)', () => {
+  it('exits 1 when a check fails (older FreeBSD misrouting: freebsd-misroute.json is policy freebsd-legacy)', () => {
     const r = run(['run', path.join(root, 'examples/scenarios/freebsd-misroute.json')]);
     expect(r.status).toBe(1);
     expect(r.stdout).toContain('FAIL  00:03.0 message 0: misrouted');
+  });
+
+  it('--policy freebsd runs the same machine as freebsd-src main does it: every message lands, exit 0', () => {
+    const r = run(['run', path.join(root, 'examples/scenarios/freebsd-misroute.json'), '--policy', 'freebsd', '--json']);
+    expect(r.status).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.devices.map((d: { cpu: number; base: number; vectors: number }) => [d.cpu, d.base, d.vectors])).toEqual([[0, 0x40, 32], [1, 0x30, 16]]);
+    expect(j.devices[0].messages[31]).toEqual({ index: 31, vector: 0x5f, cpu: 0, ok: true });
+  });
+
+  it('--policy freebsd,freebsd-legacy compares both generations side by side', () => {
+    const r = run(['run', '--policy', 'freebsd,freebsd-legacy']);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain('policy freebsd-legacy');
+    expect(r.stdout).toContain('  BDF      capable          freebsd freebsd-legacy');
+    expect(r.stdout).toContain('  00:03.0       32           32 msi         32 msi');
+    expect(r.stdout).toContain('freebsd-legacy: older local_apic.c aligns the table index');
   });
 
   it('exits 2 naming the field of an invalid scenario', () => {

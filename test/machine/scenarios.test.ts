@@ -37,8 +37,22 @@ describe('default scenario (4 CPUs; MSI devices with 32, 16, 8, 1 messages)', ()
     expect(r.devices.map((d) => [d.cpu, d.base])).toEqual([[1, 0x20], [2, 0x20], [3, 0x20], [1, 0x21]]);
   });
 
-  it('freebsd: the 32-message block at IDT 0x30 is misrouted, messages i arrive at 0x20 + i', async () => {
+  it('freebsd (freebsd-src main, IDT-vector alignment): every message of every device arrives', async () => {
     const r = await runScenario(DEFAULT_SCENARIO, { policy: 'freebsd' });
+    expect(r.ok).toBe(true);
+    // Round robin from CPU 0. The first index whose IDT vector (index + 0x30) is 32-aligned is 0x10, so
+    // the 32-block is 0x40-0x5F on CPU 0; the others take index 0 (0x30, 16-aligned) on CPUs 1, 2, 3.
+    expect(r.devices.map((d) => [d.bdf, d.cpu, d.base, d.vectors])).toEqual([
+      ['00:03.0', 0, 0x40, 32],
+      ['00:04.0', 1, 0x30, 16],
+      ['00:05.0', 2, 0x30, 8],
+      ['00:06.0', 3, 0x30, 1],
+    ]);
+    for (const d of r.devices) d.messages.forEach((m, i) => expect([m.vector, m.cpu, m.ok]).toEqual([d.base! + i, d.cpu, true]));
+  });
+
+  it('freebsd-legacy: the 32-message block at IDT 0x30 is misrouted, messages i arrive at 0x20 + i', async () => {
+    const r = await runScenario(DEFAULT_SCENARIO, { policy: 'freebsd-legacy' });
     expect(r.ok).toBe(false);
     const d = r.devices[0]!;
     // Round robin from CPU 0; index 0 is 32-aligned but is IDT vector 0x30. With MME = 5 the device
@@ -134,9 +148,16 @@ describe('example scenarios', () => {
 
   it('linux-single-vector and freebsd-misroute behave as their policies dictate', async () => {
     expect((await runScenario(load('linux-single-vector.json'))).devices.map((d) => d.vectors)).toEqual([1, 1]);
-    const f = await runScenario(load('freebsd-misroute.json'));
+    const sc = load('freebsd-misroute.json');
+    expect(sc.policy).toBe('freebsd-legacy');
+    const f = await runScenario(sc);
     expect(f.ok).toBe(false);
+    expect(f.devices[0]!.messages.map((m) => m.vector)).toEqual(Array.from({ length: 32 }, (_, i) => 0x20 + i));
     expect(f.devices[1]!.messages.every((m) => m.ok)).toBe(true);
+    // The same machine under current FreeBSD: the 32-block moves to 0x40 and everything arrives.
+    const cur = await runScenario(sc, { policy: 'freebsd' });
+    expect(cur.ok).toBe(true);
+    expect(cur.devices.map((d) => [d.cpu, d.base, d.vectors])).toEqual([[0, 0x40, 32], [1, 0x30, 16]]);
   });
 });
 
