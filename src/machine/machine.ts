@@ -403,15 +403,17 @@ export class Machine implements CpuBus {
     // Every guest load comes here: the checks are a property load, typeof and two compares.
     const a = typeof address === 'number' ? address >>> 0 : -1;
     if (cpu?.bus !== this || (a !== address && (typeof address !== 'number' || (address | 0) !== address)) || (size !== 1 && size !== 2 && size !== 4)) throw badAccess('memRead', cpu, address, size);
+    // This CPU's xAPIC page, wherever IA32_APIC_BASE puts it, ahead of RAM; -1 while not decoded.
+    const w = cpu.lapic.mmioBase;
+    if (a >= w && w >= 0 && a < w + MAP.LAPIC_SIZE) {
+      this.scheduler.syncApic(cpu);
+      return this.lane(cpu.lapic.read((a - w) & 0xff0), a, size);
+    }
     if (a + size <= this.ram.length && a < MAP.BIOS_ROM_BASE) return this.ramRead(this.ramView, a, size);
     if (a >= MAP.BIOS_ROM_BASE && a + size <= MAP.BIOS_ROM_BASE + MAP.BIOS_ROM_SIZE) {
       return this.ramRead(this.romView, a - MAP.BIOS_ROM_BASE, size);
     }
     if (a + size <= this.ram.length) return this.ramRead(this.ramView, a, size);
-    if (a >= MAP.LAPIC_BASE && a < MAP.LAPIC_BASE + MAP.LAPIC_SIZE) {
-      this.scheduler.syncApic(cpu);
-      return this.lane(cpu.lapic.read(a & 0xff0), a, size);
-    }
     if (a >= MAP.IOAPIC_BASE && a < MAP.IOAPIC_BASE + MAP.IOAPIC_SIZE) return this.lane(this.ioapic.read(a & 0xffc), a, size);
     if (a >= MAP.ECAM_BASE && a < MAP.ECAM_BASE + MAP.ECAM_SIZE) return this.pci.ecamRead(a - MAP.ECAM_BASE, size);
     const hit = this.decodeBar(a | 0, size);
@@ -426,6 +428,11 @@ export class Machine implements CpuBus {
     if (cpu?.bus !== this || (a !== address && (typeof address !== 'number' || (address | 0) !== address)) || (size !== 1 && size !== 2 && size !== 4) || notPattern(value)) {
       throw badAccess('memWrite', cpu, address, size, value);
     }
+    const w = cpu.lapic.mmioBase;
+    if (a >= w && w >= 0 && a < w + MAP.LAPIC_SIZE) {
+      this.lapicWrite(cpu, a, (a - w) & 0xff0, size, value);
+      return;
+    }
     if (a >= MAP.BIOS_ROM_BASE && a < MAP.BIOS_ROM_BASE + MAP.BIOS_ROM_SIZE) {
       this.writeEvent(cpu, 'rom-write', a, size, value);
       return;
@@ -434,16 +441,6 @@ export class Machine implements CpuBus {
       if (size === 1) this.ram[a] = value;
       else if (size === 2) this.ramView.setUint16(a, value, true);
       else this.ramView.setUint32(a, value >>> 0, true);
-      return;
-    }
-    if (a >= MAP.LAPIC_BASE && a < MAP.LAPIC_BASE + MAP.LAPIC_SIZE) {
-      if (size !== 4 || (a & 15) !== 0) this.writeEvent(cpu, 'lapic-partial-write', a, size, value);
-      this.scheduler.syncApic(cpu);
-      const reg = a & 0xff0;
-      cpu.lapic.write(reg, value >>> 0);
-      // LVT timer, initial count or divide configuration: the timer may now be armed or stopped.
-      // (An interrupt made deliverable raises INTR, which wakes the CPU by itself.)
-      if (reg === 0x320 || reg === 0x380 || reg === 0x3e0) this.scheduler.wake(cpu);
       return;
     }
     if (a >= MAP.IOAPIC_BASE && a < MAP.IOAPIC_BASE + MAP.IOAPIC_SIZE) {
@@ -455,13 +452,22 @@ export class Machine implements CpuBus {
       this.pci.ecamWrite(a - MAP.ECAM_BASE, size, value);
       return;
     }
-    if (a >= MAP.MSI_WINDOW_BASE && a < MAP.MSI_WINDOW_BASE + MAP.MSI_WINDOW_SIZE) return; // handled above for the LAPIC page
     const hit = this.decodeBar(a | 0, size);
     if (hit) {
       hit.fn[BAR_WRITE](hit.bar, a - hit.base, size, value >>> 0 & (size === 4 ? 0xffffffff : size === 2 ? 0xffff : 0xff));
       return;
     }
     this.writeEvent(cpu, 'unassigned-write', a, size, value);
+  }
+
+  /** A store to this CPU's decoded xAPIC page (register offset `reg`). */
+  private lapicWrite(cpu: Cpu, a: number, reg: number, size: number, value: number): void {
+    if (size !== 4 || (a & 15) !== 0) this.writeEvent(cpu, 'lapic-partial-write', a, size, value);
+    this.scheduler.syncApic(cpu);
+    cpu.lapic.write(reg, value >>> 0);
+    // LVT timer, initial count or divide configuration: the timer may now be armed or stopped.
+    // (An interrupt made deliverable raises INTR, which wakes the CPU by itself.)
+    if (reg === 0x320 || reg === 0x380 || reg === 0x3e0) this.scheduler.wake(cpu);
   }
 
   /**

@@ -17,17 +17,22 @@ import { fcParams, intRng, withSeed } from './params';
 
 type Access = 'rw' | 'ro' | 'wo';
 
-/** Table 11-1: implemented xAPIC registers; every other offset (and any offset not 16-aligned) is reserved. */
+/**
+ * Table 11-1: implemented xAPIC registers; every other offset (and any offset not 16-aligned) is reserved.
+ * LVT CMCI (0x2F0, MSR 0x82F) exists only when the version register's Max LVT entry (bits 23:16) is ≥ 6
+ * (§11.5.1, Figure 11-8 note; kvm-unit-tests test_x2apic_msrs): the APICs here use the default version
+ * 0x00050014 (Max LVT 5), so it is reserved in both maps. (This oracle first listed it unconditionally.)
+ */
 const XAPIC_MAP: Record<number, Access> = {
   0x020: 'rw', 0x030: 'ro', 0x080: 'rw', 0x090: 'ro', 0x0a0: 'ro', 0x0b0: 'wo', 0x0c0: 'ro', 0x0d0: 'rw', 0x0e0: 'rw', 0x0f0: 'rw',
-  0x280: 'rw', 0x2f0: 'rw', 0x300: 'rw', 0x310: 'rw', 0x320: 'rw', 0x330: 'rw', 0x340: 'rw', 0x350: 'rw', 0x360: 'rw', 0x370: 'rw',
+  0x280: 'rw', 0x300: 'rw', 0x310: 'rw', 0x320: 'rw', 0x330: 'rw', 0x340: 'rw', 0x350: 'rw', 0x360: 'rw', 0x370: 'rw',
   0x380: 'rw', 0x390: 'ro', 0x3e0: 'rw',
 };
 for (let o = 0x100; o < 0x280; o += 0x10) XAPIC_MAP[o] = 'ro'; // ISR, TMR, IRR
 
 /** Table 11-6: x2APIC MSRs; ID and LDR are read-only, DFR, ICR high, APR and RRD do not exist; SELF IPI is new. */
 const X2APIC_MAP: Record<number, Access> = {
-  0x802: 'ro', 0x803: 'ro', 0x808: 'rw', 0x80a: 'ro', 0x80b: 'wo', 0x80d: 'ro', 0x80f: 'rw', 0x828: 'rw', 0x82f: 'rw', 0x830: 'rw',
+  0x802: 'ro', 0x803: 'ro', 0x808: 'rw', 0x80a: 'ro', 0x80b: 'wo', 0x80d: 'ro', 0x80f: 'rw', 0x828: 'rw', 0x830: 'rw',
   0x832: 'rw', 0x833: 'rw', 0x834: 'rw', 0x835: 'rw', 0x836: 'rw', 0x837: 'rw', 0x838: 'rw', 0x839: 'ro', 0x83e: 'rw', 0x83f: 'wo',
 };
 for (let m = 0x810; m <= 0x827; m++) X2APIC_MAP[m] = 'ro';
@@ -168,7 +173,10 @@ describe('LAPIC fuzz: the xAPIC page (Table 11-1)', () => {
         if (offset === 0x0f0) expect(apic.read(offset)).toBe(value & 0x3ff);
         else expect(apic.read(offset), `${hex(offset)} ← ${hex(value)}`).toBe(want);
         apic.write(0x280, 0);
-        expect(apic.read(0x280)).toBe(0); // a legal write is no error
+        // A legal write is no error — except an unmasked active-low LINT entry: the idle-low pin is then
+        // asserted and delivers its vector at once, which latches ESR bit 6 when that vector is < 16.
+        const lintFires = (offset === 0x350 || offset === 0x360) && enabled && (value & (1 << 13)) !== 0 && (value & LVT_MASK) === 0;
+        if (!lintFires) expect(apic.read(0x280)).toBe(0);
       }),
       fcParams(0x1a91d, 3000),
     );
@@ -259,7 +267,7 @@ describe('LAPIC fuzz: x2APIC MSRs (Table 11-6, §11.12.1.2–3)', () => {
         apic.wrmsr(0x1b, 0xfee0_0800n);
         expect(apic.saveState()).toEqual(before);
         enterX2apic(apic);
-        expect(apic.read(offset)).toBe(0);
+        expect(apic.read(offset)).toBe(0xffff_ffff); // not decoded: an unclaimed address reads all ones
         const x2 = apic.saveState();
         apic.write(offset & ~3, 0xffff_ffff);
         expect(apic.saveState()).toEqual(x2);
@@ -367,7 +375,7 @@ describe('LAPIC fuzz: random sequences by a hostile guest', () => {
               case 'mmio-read': {
                 const v = a.read(s.offset);
                 expect(Number.isInteger(v) && v >= 0 && v <= 0xffff_ffff).toBe(true);
-                if (a.mode !== 'xapic') expect(v).toBe(0);
+                if (a.mode !== 'xapic') expect(v).toBe(0xffff_ffff); // page not decoded
                 break;
               }
               case 'mmio-write': a.write(s.offset, s.value); break;

@@ -23,6 +23,18 @@ export function checkMessage(message: ApicMessage): void {
   if (m.level !== undefined) checkBool(ApicUsageError, 'message.level', m.level);
 }
 
+/**
+ * The version register (§11.4.8) must describe this model: an integrated APIC (version 1XH), Max LVT
+ * entry 5 (timer, thermal, PMC, LINT0, LINT1, error) or 6 (plus CMCI), bit 24 optional, the rest reserved.
+ */
+function checkVersion(version: number): void {
+  const bad = (why: string) => new ApicUsageError(`version 0x${(version >>> 0).toString(16).padStart(8, '0')}: ${why}`);
+  if ((version & 0xf0) !== 0x10) throw bad('bits 7:0 must be 0x10–0x1F (an integrated APIC)');
+  const maxLvt = (version >>> 16) & 0xff;
+  if (maxLvt !== R.LVT_MAX_WITH_CMCI - 1 && maxLvt !== R.LVT_MAX_WITH_CMCI) throw bad(`Max LVT entry (bits 23:16) must be 5 or 6, got ${maxLvt}`);
+  if (version & ~(0xff | 0xff_0000 | R.VERSION_EOI_SUPPRESSION)) throw bad('bits 15:8 and 31:25 are reserved');
+}
+
 export abstract class LapicCore {
   protected readonly hwId: number;
   protected readonly bsp: boolean;
@@ -34,6 +46,8 @@ export abstract class LapicCore {
 
   protected apicMode: ApicMode = 'xapic';
   protected baseAddr = R.APIC_DEFAULT_BASE;
+  /** Where the xAPIC page is decoded, as a number (-1: not decoded); kept with apicMode/baseAddr. */
+  protected window = Number(R.APIC_DEFAULT_BASE);
   protected xapicId = 0;
   protected tpr = 0;
   protected ldr = 0;
@@ -72,6 +86,7 @@ export abstract class LapicCore {
     if (sink.smi !== undefined) checkFunction(ApicUsageError, 'sink.smi', sink.smi);
     if (tsc !== undefined) checkFunction(ApicUsageError, 'tsc (returning the TSC as a bigint)', tsc);
     checkInt(ApicUsageError, 'version', version, 0, 0xffff_ffff);
+    checkVersion(version);
     if (onEvent !== undefined) checkFunction(ApicUsageError, 'onEvent', onEvent);
     this.hwId = apicId as number;
     this.bsp = bsp;
@@ -94,6 +109,14 @@ export abstract class LapicCore {
   get isSoftwareEnabled(): boolean { return this.apicMode !== 'disabled' && (this.svr & R.SVR_APIC_ENABLED) !== 0; }
   get waitingForSipi(): boolean { return this.sipiWait; }
   get baseAddress(): bigint { return this.baseAddr; }
+  /**
+   * Physical address of this APIC's xAPIC MMIO page, or -1 while it is not decoded (hardware-disabled
+   * or x2APIC mode, §11.4.1, §11.12.1): the embedder routes [mmioBase, mmioBase + 0x1000) of this CPU's
+   * accesses here, ahead of RAM, and sends the rest of the address space elsewhere.
+   */
+  get mmioBase(): number { return this.window; }
+  /** Whether the CMCI LVT exists: the version register's Max LVT entry (bits 23:16) is at least 6 (§11.5.1). */
+  get hasCmci(): boolean { return ((this.versionReg >>> 16) & 0xff) >= R.LVT_MAX_WITH_CMCI; }
   get hasTscDeadline(): boolean { return this.tscSource !== undefined; }
   /** Armed IA32_TSC_DEADLINE value (0n = disarmed), for embedders that schedule by TSC. */
   get tscDeadline(): bigint { return this.deadline; }

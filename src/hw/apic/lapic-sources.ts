@@ -27,6 +27,10 @@ export abstract class LapicSources extends LapicCore {
   fireLvt(source: 'thermal' | 'pmc' | 'cmci'): boolean {
     const index = source === 'thermal' ? R.Lvt.Thermal : source === 'pmc' ? R.Lvt.Pmc : source === 'cmci' ? R.Lvt.Cmci : -1;
     if (index < 0) throw new ApicUsageError(`LVT source must be 'thermal', 'pmc' or 'cmci', got ${describeValue(source)}`);
+    if (index === R.Lvt.Cmci && !this.hasCmci) {
+      this.report('lvt-absent', 'CMCI raised but this APIC has no CMCI LVT (version Max LVT < 6): ignored');
+      return false;
+    }
     if (this.apicMode === 'disabled' || this.lvt[index] & R.LVT_MASKED) return false;
     const dm = this.lvt[index] & R.LVT_DELIVERY_MODE;
     let delivered: boolean;

@@ -4,12 +4,15 @@ import { ApicStateError } from './errors';
 import * as R from './registers';
 import { describeValue } from '../describe';
 
-export const LAPIC_STATE_FORMAT = 'irqslice.lapic/1';
+// /2: the version register is recorded and the CMCI LVT is present only when that version has one.
+export const LAPIC_STATE_FORMAT = 'irqslice.lapic/2';
 
 export interface LocalApicState {
   format: typeof LAPIC_STATE_FORMAT;
   apicId: number;
   bsp: boolean;
+  /** Version register (fixed by the constructor option; a snapshot loads only into an APIC with the same). */
+  version: number;
   /** IA32_APIC_BASE as lower-case hex ("0xfee00900"). */
   apicBase: string;
   /** xAPIC ID register bits 31:24 (unused while in x2APIC mode). */
@@ -27,7 +30,8 @@ export interface LocalApicState {
   errorArmed: boolean;
   icrLow: number;
   icrHigh: number;
-  lvt: Record<R.LvtName, number>;
+  /** `cmci` exactly when the version's Max LVT entry is ≥ 6. */
+  lvt: Record<Exclude<R.LvtName, 'cmci'>, number> & { cmci?: number };
   timer: { initialCount: number; currentCount: number; phase: number; divideConfig: number };
   /** IA32_TSC_DEADLINE as a decimal string. */
   tscDeadline: string;
@@ -80,7 +84,7 @@ function bitmap(s: Record<string, unknown>, key: string): number[] {
 }
 
 const STATE_KEYS: readonly string[] = [
-  'format', 'apicId', 'bsp', 'apicBase', 'xapicId', 'tpr', 'ldr', 'dfr', 'svr', 'irr', 'isr', 'tmr', 'esr', 'esrPending',
+  'format', 'apicId', 'bsp', 'version', 'apicBase', 'xapicId', 'tpr', 'ldr', 'dfr', 'svr', 'irr', 'isr', 'tmr', 'esr', 'esrPending',
   'errorArmed', 'icrLow', 'icrHigh', 'lvt', 'timer', 'tscDeadline', 'lint', 'waitingForSipi',
 ];
 const TIMER_KEYS: readonly string[] = ['initialCount', 'currentCount', 'phase', 'divideConfig'];
@@ -91,6 +95,10 @@ export function validateLapicState(raw: unknown, ctx: StateContext): LocalApicSt
   if (s.format !== LAPIC_STATE_FORMAT) throw new ApicStateError('format', `expected '${LAPIC_STATE_FORMAT}'`);
   if (u32(s, 'apicId') !== ctx.apicId) throw new ApicStateError('apicId', `state of APIC ${describeValue(s.apicId)} loaded into APIC ${ctx.apicId}`);
   if (bool(s, 'bsp') !== ctx.bsp) throw new ApicStateError('bsp', 'the BSP flag is fixed by hardware');
+  if (u32(s, 'version') !== ctx.version) {
+    throw new ApicStateError('version', `state of an APIC with version 0x${(s.version as number).toString(16)} loaded into one with 0x${ctx.version.toString(16)}`);
+  }
+  const hasCmci = ((ctx.version >>> 16) & 0xff) >= R.LVT_MAX_WITH_CMCI;
 
   if (typeof s.apicBase !== 'string' || !/^0x[0-9a-f]{1,16}$/.test(s.apicBase)) {
     throw new ApicStateError('apicBase', 'expected lower-case hex like "0xfee00900"');
@@ -103,9 +111,11 @@ export function validateLapicState(raw: unknown, ctx: StateContext): LocalApicSt
   if (!en && extd) throw new ApicStateError('apicBase', 'EN=0 with EXTD=1 is not a mode');
 
   const svr = u32(s, 'svr', R.svrWritable(ctx.version));
-  const lvtRaw = record(s.lvt, 'lvt', R.LVT_NAMES);
-  const lvt = {} as Record<R.LvtName, number>;
-  R.LVT_NAMES.forEach((name, i) => {
+  const lvtNames = hasCmci ? R.LVT_NAMES : R.LVT_NAMES.filter((n) => n !== 'cmci');
+  const lvtRaw = record(s.lvt, 'lvt', lvtNames); // without CMCI, lvt.cmci is an unknown field
+  const lvt = {} as LocalApicState['lvt'];
+  lvtNames.forEach((name) => {
+    const i = R.LVT_NAMES.indexOf(name);
     const allowed = R.lvtWritable(i, ctx.tscDeadline) | (R.lvtReadOnly(i) & ~R.LVT_DELIVERY_STATUS);
     const v = u32(lvtRaw, name, allowed, 'lvt');
     if (!(svr & R.SVR_APIC_ENABLED) && !(v & R.LVT_MASKED)) throw new ApicStateError(`lvt.${name}`, 'unmasked while software-disabled');
@@ -142,6 +152,7 @@ export function validateLapicState(raw: unknown, ctx: StateContext): LocalApicSt
     format: LAPIC_STATE_FORMAT,
     apicId: ctx.apicId,
     bsp: ctx.bsp,
+    version: ctx.version,
     apicBase: s.apicBase,
     xapicId: u32(s, 'xapicId', 0xff),
     tpr: u32(s, 'tpr', R.TPR_WRITABLE),

@@ -21,6 +21,7 @@ export type LapicEventKind =
   | 'ipi-not-sent' // ICR write that sends nothing (reserved mode, INIT de-assert, no bus)
   | 'eoi-without-isr' // EOI with an empty ISR
   | 'lvt-unsupported-mode' // an LVT fired with a delivery mode its register does not support
+  | 'lvt-absent' // a local source (CMCI) raised while the version register reports no LVT for it
   | 'reserved-timer-mode'; // LVT timer mode 11b (counts as one-shot)
 
 export interface LapicEvent {

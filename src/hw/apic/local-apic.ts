@@ -1,6 +1,6 @@
 // Local APIC access paths: xAPIC MMIO page (SDM vol. 3A §11.4.1, Table 11-1), x2APIC MSRs and their #GP
 // rules (§11.12.1, Table 11-6), IA32_APIC_BASE mode transitions (§11.4.3, §11.12.5), snapshots.
-// Not modelled: focus-processor checks, APIC base relocation of the MMIO window (the embedder decodes it).
+// Not modelled: focus-processor checks. The embedder decodes the MMIO window at `mmioBase` (relocatable).
 import { ApicUsageError, GeneralProtectionFault, type GpReason } from './errors';
 import { describeValue } from '../describe';
 import type { ApicMode } from './lapic-core';
@@ -26,16 +26,17 @@ export class LocalApic extends LapicSources {
   }
 
   /**
-   * 32-bit MMIO read at `offset` in the 4 KiB page. Reserved/unaligned offsets latch ESR bit 7 and read 0;
-   * write-only EOI reads 0. Outside xAPIC mode the page is not decoded (§11.12.1): reads return 0.
+   * 32-bit MMIO read at `offset` in the 4 KiB page. Reserved/unaligned offsets (0x2F0 too without CMCI)
+   * latch ESR bit 7 and read 0; write-only EOI reads 0. Outside xAPIC mode the page is not decoded
+   * (§11.4.1, §11.12.1): a read that still gets here returns all ones, as an unclaimed address does.
    */
   read(offset: number): number {
     checkOffset(offset);
     if (this.apicMode !== 'xapic') {
       this.report('mmio-unavailable', `MMIO read of 0x${offset.toString(16)} in ${this.apicMode} mode`);
-      return 0;
+      return 0xffff_ffff;
     }
-    const access = R.xapicRegisterAccess(offset);
+    const access = this.mmioAccess(offset);
     if (access === null) {
       this.illegalRegister(offset, 'read');
       return 0;
@@ -54,7 +55,7 @@ export class LocalApic extends LapicSources {
       return;
     }
     if (offset === R.REG_EOI) return this.eoi(); // write-only, any value: the one register written per interrupt
-    const access = R.xapicRegisterAccess(offset);
+    const access = this.mmioAccess(offset);
     if (access === null) this.illegalRegister(offset, 'write');
     else if (access === 'ro') this.report('read-only-write', `write of 0x${(value >>> 0).toString(16)} to read-only 0x${offset.toString(16)}`);
     else this.writeReg(offset, value >>> 0);
@@ -109,6 +110,7 @@ export class LocalApic extends LapicSources {
   reset(): void {
     this.apicMode = 'xapic';
     this.baseAddr = R.APIC_DEFAULT_BASE;
+    this.syncWindow();
     this.xapicId = this.hwId & 0xff;
     this.initReset();
     this.sipiWait = !this.bsp;
@@ -142,11 +144,14 @@ export class LocalApic extends LapicSources {
 
   saveState(): LocalApicState {
     const lvt = {} as Record<R.LvtName, number>;
-    R.LVT_NAMES.forEach((name, i) => (lvt[name] = this.lvt[i]!));
+    R.LVT_NAMES.forEach((name, i) => {
+      if (i !== R.Lvt.Cmci || this.hasCmci) lvt[name] = this.lvt[i]!;
+    });
     return {
       format: LAPIC_STATE_FORMAT,
       apicId: this.hwId,
       bsp: this.bsp,
+      version: this.versionReg,
       apicBase: '0x' + this.apicBaseValue().toString(16),
       xapicId: this.xapicId,
       tpr: this.tpr,
@@ -182,6 +187,7 @@ export class LocalApic extends LapicSources {
     const base = BigInt(s.apicBase);
     this.apicMode = !(base & R.APIC_BASE_EN) ? 'disabled' : base & R.APIC_BASE_EXTD ? 'x2apic' : 'xapic';
     this.baseAddr = base & R.APIC_BASE_ADDRESS_MASK;
+    this.syncWindow();
     this.xapicId = s.xapicId;
     this.tpr = s.tpr;
     this.ldr = s.ldr;
@@ -196,7 +202,7 @@ export class LocalApic extends LapicSources {
     this.errorArmed = s.errorArmed;
     this.icrLow = s.icrLow;
     this.icrHigh = s.icrHigh;
-    R.LVT_NAMES.forEach((name, i) => (this.lvt[i] = s.lvt[name]));
+    R.LVT_NAMES.forEach((name, i) => (this.lvt[i] = s.lvt[name] ?? R.LVT_RESET)); // an absent CMCI LVT stays at reset
     this.timer.divideConfig = s.timer.divideConfig;
     this.timer.initialCount = s.timer.initialCount;
     this.timer.currentCount = s.timer.currentCount;
@@ -230,8 +236,9 @@ export class LocalApic extends LapicSources {
     if (from === 'x2apic' && to === 'xapic') gp(msr, 'invalid-transition', 'x2APIC → xAPIC requires disabling the APIC first');
     if (from === 'disabled' && to === 'x2apic') gp(msr, 'invalid-transition', 'disabled → x2APIC must pass through xAPIC');
     this.baseAddr = value & R.APIC_BASE_ADDRESS_MASK;
-    if (to === from) return;
     this.apicMode = to;
+    this.syncWindow(); // a relocation without a mode change moves the window too
+    if (to === from) return;
     if (to === 'disabled') {
       // Clearing EN returns the APIC to its power-up state (§11.4.3); re-enabling starts from there.
       this.xapicId = this.hwId & 0xff;
@@ -248,7 +255,17 @@ export class LocalApic extends LapicSources {
     if (msr < R.X2APIC_MSR_FIRST || msr > R.X2APIC_MSR_LAST) gp(msr, 'not-an-apic-msr', 'not implemented by the local APIC');
     if (this.apicMode !== 'x2apic') gp(msr, 'not-x2apic-mode', `the APIC is in ${this.apicMode} mode`);
     if (R.x2apicMsrAccess(msr) === null) gp(msr, 'reserved-msr', 'no x2APIC register at this address');
+    if (msr === R.MSR_LVT_CMCI && !this.hasCmci) gp(msr, 'reserved-msr', 'no CMCI LVT: the version register reports Max LVT < 6');
     return R.offsetForMsr(msr);
+  }
+
+  /** Table 11-1 access of an MMIO offset; the CMCI LVT offset is reserved when the LVT does not exist. */
+  private mmioAccess(offset: number): R.MsrAccess | null {
+    return offset === R.REG_LVT_CMCI && !this.hasCmci ? null : R.xapicRegisterAccess(offset);
+  }
+
+  private syncWindow(): void {
+    this.window = this.apicMode === 'xapic' ? Number(this.baseAddr) : -1;
   }
 
   /** Reserved bits of writable 32-bit x2APIC registers (read-only LVT bits are ignored, not reserved). */

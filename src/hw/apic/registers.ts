@@ -55,6 +55,7 @@ export function xapicRegisterAccess(offset: number): MsrAccess | null {
 // ---- MSRs ----
 export const MSR_IA32_APIC_BASE = 0x1b;
 export const MSR_IA32_TSC_DEADLINE = 0x6e0;
+export const MSR_LVT_CMCI = 0x82f;
 export const X2APIC_MSR_FIRST = 0x800;
 /** 0x800–0xBFF is architecturally reserved for the x2APIC; unlisted numbers #GP. */
 export const X2APIC_MSR_LAST = 0xbff;
@@ -91,8 +92,10 @@ export const APIC_BASE_RESERVED = ~(APIC_BASE_BSP | APIC_BASE_EXTD | APIC_BASE_E
 export const APIC_DEFAULT_BASE = 0xfee0_0000n;
 
 // ---- Version (§11.4.8) ----
-export const VERSION_DEFAULT = 0x0005_0014; // version 0x14, max LVT entry 5, no EOI-broadcast suppression
+export const VERSION_DEFAULT = 0x0005_0014; // version 0x14, max LVT entry 5 (6 LVTs, no CMCI), no EOI-broadcast suppression
 export const VERSION_EOI_SUPPRESSION = 1 << 24;
+/** Max LVT entry (version bits 23:16) from which the CMCI LVT exists: 7 entries, the 7th being CMCI. */
+export const LVT_MAX_WITH_CMCI = 6;
 
 // ---- TPR / PPR / DFR / LDR ----
 export const TPR_WRITABLE = 0xff;

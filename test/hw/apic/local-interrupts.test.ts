@@ -121,7 +121,8 @@ describe('thermal, performance-counter and CMCI LVTs', () => {
   });
 
   it('a CMCI LVT programmed with the unsupported ExtINT mode delivers nothing and is reported', () => {
-    const rig = enabled();
+    const rig = makeApic({ version: 0x0006_0014 /* Max LVT 6: CMCI exists */ });
+    swEnable(rig.apic);
     rig.apic.write(0x2f0, 0x0000_0700);
     expect(rig.apic.fireLvt('cmci')).toBe(false);
     expect(rig.events.map((e) => e.kind)).toEqual(['lvt-unsupported-mode']);

@@ -2,9 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { enterX2apic, makeApic, swEnable, gpReason } from './helpers';
 
 // SDM vol. 3A Table 11-6 (x2APIC register address space) and §11.12.1.3 (reserved bit checking).
+// LVT CMCI (0x82F) is left out: the default version 0x00050014 reports Max LVT 5, so it does not exist
+// (kvm-unit-tests test_x2apic_msrs; the CMCI cases are in kvm-unit-tests.test.ts).
 const TABLE_11_6: Record<number, 'ro' | 'rw' | 'wo'> = {
   0x802: 'ro', 0x803: 'ro', 0x808: 'rw', 0x80a: 'ro', 0x80b: 'wo', 0x80d: 'ro', 0x80f: 'rw',
-  0x828: 'rw', 0x82f: 'rw', 0x830: 'rw', 0x832: 'rw', 0x833: 'rw', 0x834: 'rw', 0x835: 'rw',
+  0x828: 'rw', 0x830: 'rw', 0x832: 'rw', 0x833: 'rw', 0x834: 'rw', 0x835: 'rw',
   0x836: 'rw', 0x837: 'rw', 0x838: 'rw', 0x839: 'ro', 0x83e: 'rw', 0x83f: 'wo',
 };
 for (let m = 0x810; m <= 0x827; m++) TABLE_11_6[m] = 'ro'; // ISR, TMR, IRR
@@ -27,7 +29,7 @@ describe('x2APIC MSR map', () => {
       expect(gpReason(() => apic.rdmsr(m)), `rdmsr 0x${m.toString(16)}`).toBe('reserved-msr');
       expect(gpReason(() => apic.wrmsr(m, 0n)), `wrmsr 0x${m.toString(16)}`).toBe('reserved-msr');
     }
-    expect(unlisted).toHaveLength(256 - 44 /* 20 single registers + 24 ISR/TMR/IRR words */);
+    expect(unlisted).toHaveLength(256 - 43 /* 19 single registers + 24 ISR/TMR/IRR words */);
   });
 
   it('every listed readable MSR reads without #GP', () => {
@@ -159,9 +161,9 @@ describe('x2APIC ICR and registers that change width', () => {
     expect(gpReason(() => apic.rdmsr(0x831))).toBe('reserved-msr');
   });
 
-  it('the xAPIC MMIO page is not decoded in x2APIC mode: reads return 0, writes are ignored', () => {
+  it('the xAPIC MMIO page is not decoded in x2APIC mode: reads return all ones, writes are ignored', () => {
     const { apic, events } = x2();
-    expect(apic.read(0x030)).toBe(0);
+    expect(apic.read(0x030)).toBe(0xffff_ffff);
     apic.write(0x080, 0x50);
     expect(apic.rdmsr(0x808)).toBe(0n);
     expect(events.filter((e) => e.kind === 'mmio-unavailable')).toHaveLength(2);
