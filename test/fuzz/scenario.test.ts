@@ -83,7 +83,7 @@ const scenario = withUnknown(
     cpus: field(fc.oneof(fc.integer({ min: 1, max: 8 }), fc.constantFrom(255, 256, 1024)), fc.constantFrom(0, 1025, -4)),
     apic: maybe(field(fc.constantFrom('xapic', 'x2apic'), fc.constantFrom('x3apic', 'XAPIC', ''))),
     engine: maybe(field(fc.constantFrom('wasm', 'js'), fc.constant('gpu'))),
-    policy: maybe(field(fc.constantFrom('aligned', 'linux', 'freebsd'), fc.constant('windows'))),
+    policy: maybe(field(fc.constantFrom('aligned', 'linux', 'freebsd', 'freebsd-legacy'), fc.constant('windows'))),
     fill: maybe(field(fc.integer({ min: 0, max: 201 }), fc.constantFrom(202, -1))),
     mcfg: maybe(field(fc.boolean(), fc.constant('no'))),
     lowestPriority: maybe(field(fc.constantFrom('lowest-ppr', 'first-match'), fc.constant('round-robin'))),
@@ -134,7 +134,7 @@ function checkDomain(sc: Scenario, raw: Record<string, unknown>): void {
   expect(['xapic', 'x2apic']).toContain(sc.apic);
   if (sc.cpus > 255) expect(sc.apic).toBe('x2apic');
   expect(['wasm', 'js']).toContain(sc.engine);
-  expect(['aligned', 'linux', 'freebsd']).toContain(sc.policy);
+  expect(['aligned', 'linux', 'freebsd', 'freebsd-legacy']).toContain(sc.policy);
   expect(['lowest-ppr', 'first-match']).toContain(sc.lowestPriority);
   expect(isInt(sc.fill, 0, 201)).toBe(true);
   expect(typeof sc.mcfg).toBe('boolean');
@@ -287,7 +287,7 @@ describe('scenario fuzz: valid scenarios run', () => {
       cpus: fc.integer({ min: 1, max: 6 }),
       apic: fc.constantFrom('xapic', 'x2apic'),
       engine: fc.constantFrom('wasm', 'js'),
-      policy: fc.constantFrom('aligned', 'linux', 'freebsd'),
+      policy: fc.constantFrom('aligned', 'linux', 'freebsd', 'freebsd-legacy'),
       fill: fc.constantFrom(0, 0, 50, 150, 190, 201),
       mcfg: fc.boolean(),
       lowestPriority: fc.constantFrom('lowest-ppr', 'first-match'),
