@@ -36,3 +36,19 @@ export class IoApicDriver {
     this.write(cpu, 0x10 + 2 * pin, low);
   }
 }
+
+/**
+ * The ISA IRQs the I/O APIC serves, as mp_config_acpi_legacy_irqs() (arch/x86/kernel/acpi/boot.c)
+ * maps them: each MADT override first, then IRQ n on GSI n unless that IRQ or pin is taken already
+ * (so with the usual IRQ 0 → GSI 2 override, IRQ 2 has no pin). GSIs beyond `pins` are skipped.
+ */
+export function legacyIsaIrqs(overrides: ReadonlyArray<{ irq: number; gsi: number }>, gsiBase: number, pins: number): Array<{ irq: number; gsi: number }> {
+  const out: Array<{ irq: number; gsi: number }> = [];
+  const onPin = (gsi: number) => gsi >= gsiBase && gsi < gsiBase + pins;
+  for (const o of overrides) if (o.irq < 16 && onPin(o.gsi) && !out.some((e) => e.irq === o.irq || e.gsi === o.gsi)) out.push({ irq: o.irq, gsi: o.gsi });
+  for (let irq = 0; irq < 16; irq++) {
+    if (!onPin(irq) || out.some((e) => e.irq === irq || e.gsi === irq)) continue;
+    out.push({ irq, gsi: irq });
+  }
+  return out.sort((a, b) => a.irq - b.irq);
+}

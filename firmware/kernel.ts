@@ -8,7 +8,7 @@ import { parseAcpi, type AcpiInfo } from './acpi';
 import { Console } from './console';
 import { BootError } from './errors';
 import { describeValue } from '../src/hw/describe';
-import { IoApicDriver } from './ioapic-driver';
+import { IoApicDriver, legacyIsaIrqs } from './ioapic-driver';
 import { IrqLayer, type IrqDesc } from './irq';
 import { ICR_INIT, ICR_LEVEL_ASSERT, ICR_LEVEL_TRIGGER, ICR_STARTUP, LapicDriver } from './lapic';
 import { PCI_IRQ_ALL_TYPES, pciAllocIrqVectors, type DriverContext, type IrqAllocation } from './msi';
@@ -104,6 +104,14 @@ function* boot(cpu: CpuContext, con: Console, params: BootParams): Generator<Gue
   const ioapic = new IoApicDriver(ioa.address, ioa.gsiBase);
   ioapic.maskAll(cpu);
   con.log(`IOAPIC: id ${ioa.id} at 0x${ioa.address.toString(16)}, ${ioapic.pins(cpu)} pins, all masked`);
+  // timer_init requests IRQ 0 before setup_IO_APIC (x86_late_time_init), so it is activated when the
+  // I/O APIC domain takes the ISA IRQs over: it keeps 0x30 on CPU 0, the rest are released into
+  // reservation mode. check_timer then routes its pin (edge, active high); no PIT drives it here.
+  const legacy = legacyIsaIrqs(acpi.overrides, ioa.gsiBase, ioapic.pins(cpu));
+  const kept = domain.takeOverLegacy(legacy.map((l) => l.irq), new Set([0]));
+  const timer = legacy.find((l) => l.irq === 0);
+  if (timer && kept.includes(0)) ioapic.route(cpu, timer.gsi, 0x30, bspId, false, false);
+  con.log(`IOAPIC: ${legacy.length} ISA IRQs taken over; ${kept.length ? `IRQ 0 (timer) keeps 0x30 on CPU 0 via GSI ${timer?.gsi}, ` : ''}${legacy.length - kept.length} reserved until requested`);
   cpu.sti();
 
   // --- SMP bring-up ---

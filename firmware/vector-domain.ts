@@ -38,7 +38,7 @@ export class VectorDomain {
     this.freebsd = policy === 'freebsd' || policy === 'freebsd-legacy' ? new FreeBsdVectors(addressable, { alignment: policy === 'freebsd' ? 'vector' : 'index' }) : null;
   }
 
-  /** lapic_online(): the CPU's matrix map comes online; BSP first, with the legacy ISA vectors. */
+  /** lapic_online(): the CPU's matrix map comes online; BSP first, with the legacy ISA vectors (until the I/O APIC takes them over). */
   online(cpu: number): void {
     this.matrix.online(cpu);
     if (cpu === 0) for (const v of X86_LEGACY_VECTORS) this.matrix.assign(0, v);
@@ -46,6 +46,35 @@ export class VectorDomain {
       this.targets.add(cpu);
       this.targetCache = null;
     }
+  }
+
+  /**
+   * setup_IO_APIC: the I/O APIC domain allocates the ISA IRQs the MADT maps to its pins and, in
+   * x86_vector_alloc_irqs → vector_configure_legacy (arch/x86/kernel/apic/vector.c, 4.15 .. 6.10+),
+   * an IRQ already activated keeps its boot vector 0x30+n on CPU 0 (normally IRQ 0, the timer); every
+   * other one is released and, in reservation mode, only reserved (irq_matrix_reserve): it gets a
+   * vector when a driver requests it. Returns the IRQs that kept their vector. FreeBSD has no such step.
+   */
+  takeOverLegacy(isaIrqs: readonly number[], activated: ReadonlySet<number>): number[] {
+    const kept: number[] = [];
+    if (this.freebsd) return kept;
+    for (const irq of isaIrqs) {
+      const v = 0x30 + irq;
+      if (!X86_LEGACY_VECTORS.includes(v)) continue; // IRQ 2 is the cascade: a system bit, never a legacy vector
+      if (activated.has(irq)) {
+        kept.push(irq);
+        continue;
+      }
+      this.matrix.free(0, v);
+      this.matrix.reserve();
+    }
+    return kept;
+  }
+
+  /** lapic_update_legacy_vectors() without an I/O APIC: the PIC keeps them, so they become system bits. */
+  legacyWithoutIoapic(): void {
+    if (this.freebsd) return;
+    for (const v of X86_LEGACY_VECTORS) this.matrix.assignSystem(v, true);
   }
 
   private targetList(): number[] {
@@ -90,10 +119,14 @@ export class VectorDomain {
       const r = this.freebsd.allocVector();
       return r ? { cpu: r.cpu, base: r.vector, count: 1 } : null;
     }
+    // Reservation mode (reserve_irq_vector at allocation, activate_reserved at activation, which
+    // consumes the reservation): the guest activates at once, so the reservation never outlives this call.
+    this.matrix.reserve();
     try {
-      const a = this.matrix.alloc(this.targetMask());
+      const a = this.matrix.alloc(this.targetMask(), true);
       return { cpu: a.cpu, base: a.vector, count: 1 };
     } catch (e) {
+      this.matrix.removeReserved();
       if (e instanceof MatrixError && e.code === 'ENOSPC') return null;
       throw e;
     }

@@ -1,7 +1,7 @@
 // Boot-and-probe: build the machine a scenario describes, boot the guest kernel on it, and turn the
 // guest's console output into the report of DESIGN.md (plus the boot log and the checks).
 
-import { compileMatrixModule, createMatrixSync } from '../alloc/matrix';
+import { compileMatrixModule, createMatrixSync, type MatrixPreset } from '../alloc/matrix';
 import { firstMatchPolicy, lowestPprPolicy } from '../hw/apic/apic-bus';
 import { MsiEndpoint } from '../hw/pci/msi-endpoint';
 import type { AcpiFaults } from '../machine/acpi/tables';
@@ -9,7 +9,10 @@ import { createMachine, type Machine, type RunResult } from '../machine/machine'
 import { kernelMain, type DeviceReport } from '../../firmware/kernel';
 import { RESULT_MARKER } from '../../firmware/console';
 import type { MessageResult } from '../../firmware/probe';
-import { validateScenario, type DeviceErrno, type DeviceSpec, type Policy, type Scenario } from './scenario';
+import { validateScenario, type DeviceErrno, type DeviceSpec, type KernelGeneration, type Policy, type Scenario } from './scenario';
+
+/** The guest links the matrix preset of its kernel generation. */
+const KERNEL_PRESET: Readonly<Record<KernelGeneration, MatrixPreset>> = { '6.1': 'x86-6.1', '6.6': 'x86-6.6', '6.10': 'x86' };
 
 export interface MessageReport {
   index: number;
@@ -110,7 +113,7 @@ export async function runScenario(input: Scenario | unknown, options: RunOptions
       policy,
       devices,
       fillPerCpu: sc.fill,
-      createMatrix: (cpus) => createMatrixSync({ cpus, engine: sc.engine, preset: 'x86' }, module),
+      createMatrix: (cpus) => createMatrixSync({ cpus, engine: sc.engine, preset: KERNEL_PRESET[sc.kernel ?? '6.10'] }, module),
     }),
   );
   return buildReport(sc, policy, machine, run);

@@ -40,7 +40,13 @@ export interface Scenario {
   /** false: the platform builds no MCFG, so the guest enumerates with CF8/CFC. */
   mcfg: boolean;
   lowestPriority: 'lowest-ppr' | 'first-match';
+  /** The guest kernel's generation (its vector layout, the matrix preset); absent means "6.10". */
+  kernel?: KernelGeneration;
 }
+
+/** x86 vector layouts: < 6.6 (e.g. 6.1), 6.6..6.9, >= 6.10 (src/alloc/matrix.ts X86_PRESETS). */
+export type KernelGeneration = '6.1' | '6.6' | '6.10';
+export const KERNEL_GENERATIONS: readonly KernelGeneration[] = ['6.1', '6.6', '6.10'];
 
 export class ScenarioError extends Error {
   override readonly name = 'ScenarioError';
@@ -49,7 +55,7 @@ export class ScenarioError extends Error {
   }
 }
 
-const KNOWN_TOP = new Set(['name', 'description', 'cpus', 'apic', 'engine', 'policy', 'devices', 'fill', 'mcfg', 'lowestPriority']);
+const KNOWN_TOP = new Set(['name', 'description', 'cpus', 'apic', 'engine', 'policy', 'devices', 'fill', 'mcfg', 'lowestPriority', 'kernel']);
 const KNOWN_MSI = new Set(['vectors', 'is64', 'pvm']);
 const KNOWN_MSIX = new Set(['vectors']);
 const KNOWN_QUIRKS = new Set(['ignoreMme']);
@@ -111,6 +117,7 @@ export function validateScenario(raw: unknown): Scenario {
   const fill = raw.fill === undefined ? 0 : int(raw.fill, 'fill', 0, 201);
   const mcfg = bool(raw.mcfg, 'mcfg', true);
   const lowestPriority = oneOf(raw.lowestPriority, 'lowestPriority', ['lowest-ppr', 'first-match'] as const, 'lowest-ppr');
+  const kernel = raw.kernel === undefined ? undefined : oneOf(raw.kernel, 'kernel', KERNEL_GENERATIONS, '6.10');
   if (raw.name !== undefined && typeof raw.name !== 'string') throw new ScenarioError('name', 'must be a string');
   if (raw.description !== undefined && typeof raw.description !== 'string') throw new ScenarioError('description', 'must be a string');
   if (!Array.isArray(raw.devices)) throw new ScenarioError('devices', 'must be an array (it may be empty)');
@@ -173,7 +180,7 @@ export function validateScenario(raw: unknown): Scenario {
     const fn0 = `${d.bdf.slice(0, -2)}.0`;
     if (!seen.has(fn0)) throw new ScenarioError(`devices[${i}].bdf`, `"${d.bdf}" is function ${d.bdf.slice(-1)} of a slot with no function 0: enumeration never looks past a missing function 0, so declare "${fn0}" too`);
   });
-  return { ...(typeof raw.name === 'string' ? { name: raw.name } : {}), cpus, apic, engine, policy, devices, fill, mcfg, lowestPriority };
+  return { ...(typeof raw.name === 'string' ? { name: raw.name } : {}), cpus, apic, engine, policy, devices, fill, mcfg, lowestPriority, ...(kernel ? { kernel } : {}) };
 }
 
 /** Parses scenario JSON text; syntax errors become ScenarioError too. */
