@@ -124,7 +124,9 @@ function checkInvariants(rig: Rig, tsc: boolean, where: string): LocalApicState 
   const mode = !(base & 0x800n) ? 'disabled' : base & 0x400n ? 'x2apic' : 'xapic';
   if (a.mode !== mode) fail(`mode ${a.mode}, IA32_APIC_BASE says ${mode}`);
   // Whatever the model saves, it loads: into a fresh APIC of the same identity, giving the same state.
-  const twin = new LocalApic({ apicId: a.apicId, bsp: a.isBsp, sink: recorder().sink, ...(tsc ? { tsc: () => 0n } : {}) });
+  const twin = new LocalApic({ apicId: a.apicId, bsp: a.isBsp, sink: recorder().sink, version: st.version, ...(tsc ? { tsc: () => 0n } : {}) });
+  // §11.5.1: the CMCI LVT exists exactly when the version's Max LVT entry (bits 23:16) is ≥ 6.
+  if ((st.lvt.cmci !== undefined) !== ((st.version >>> 16) & 0xff) >= 6) fail('CMCI LVT present ≠ Max LVT ≥ 6');
   twin.loadState(JSON.parse(JSON.stringify(st)) as LocalApicState);
   expect(twin.saveState()).toEqual(st);
   return st;
@@ -360,7 +362,7 @@ describe('LAPIC fuzz: random sequences by a hostile guest', () => {
         let tscNow = 0n;
         const bus = new ApicBus();
         // Three APICs: xAPIC BSP with a TSC (TSC-deadline capable), an AP, an x2APIC-capable AP with a big ID.
-        const rigs = [makeApic({ apicId: 0, bsp: true, tsc: () => tscNow }), makeApic({ apicId: 1, bsp: false }), makeApic({ apicId: 0x1f0, bsp: false })];
+        const rigs = [makeApic({ apicId: 0, bsp: true, tsc: () => tscNow }), makeApic({ apicId: 1, bsp: false }), makeApic({ apicId: 0x1f0, bsp: false, version: 0x0006_0014 /* Max LVT 6: with CMCI */ })];
         for (const r of rigs) bus.attach(r.apic);
         swEnable(rigs[0]!.apic);
         enterX2apic(rigs[2]!.apic);
