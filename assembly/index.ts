@@ -9,7 +9,7 @@ import {
   BUG_SYSTEM_NOT_ALLOCATED, POLICY_BEST_FIT, MAX_CPUS, MAX_BITS, MAX_BLOCK, MASK_SLOTS,
   OP_ALLOC, OP_FREE, OP_ALLOC_BLOCK, OP_FREE_BLOCK, OP_ALLOC_MANAGED, MAX_BATCH,
 } from './status';
-import { bestFitRun, firstFitRun, largestAligned } from './runs';
+import { bestFitRun, firstFitRun } from './runs';
 
 /*
  * Linear memory layout (byte offsets from `base`, the 64-byte aligned heap base; W = ceil(cpus/64)):
@@ -74,6 +74,7 @@ let pAllocated: usize = 0;
 let pManaged: usize = 0;
 let pManagedAl: usize = 0;
 let pLargest: usize = 0;
+let pWordLargest: usize = 0; // u8[cpus*4]: largest free aligned block within each 64-bit word
 let pAllocMap: usize = 0;
 let pManagedMap: usize = 0;
 let pMasks: usize = 0;
@@ -112,8 +113,36 @@ const FULL_WORD: i32 = 0x10000;
   return ~(mapWord(pAllocMap, cpu, w) | mapWord(pManagedMap, cpu, w) | u64At(pSystem, w)) & u64At(pRange, w);
 }
 
+/** Largest free aligned block (0, 1, 2, 4, ..., 32) inside one 64-bit word of free bits. */
+@inline function wordLargest(y1: u64): i32 {
+  if (y1 == 0) return 0;
+  const y2 = y1 & (y1 >> 1) & 0x5555555555555555;
+  if (y2 == 0) return 1;
+  const y4 = y2 & (y2 >> 2) & 0x1111111111111111;
+  if (y4 == 0) return 2;
+  const y8 = y4 & (y4 >> 4) & 0x0101010101010101;
+  if (y8 == 0) return 4;
+  const y16 = y8 & (y8 >> 8) & 0x0001000100010001;
+  if (y16 == 0) return 8;
+  return (y16 & (y16 >> 16) & 0x0000000100000001) != 0 ? 32 : 16;
+}
+
+/**
+ * Recomputes the largest free block of word w only (blocks never cross a word) and the CPU's
+ * maximum over its four cached words: an operation touches one word, so it folds one word, not four.
+ */
+@inline function updateLargestWord(cpu: i32, w: i32): void {
+  const p = pWordLargest + (<usize>cpu << 2);
+  store<u8>(p + <usize>w, <u8>wordLargest(freeWord(cpu, w)));
+  const a = <i32>load<u8>(p), b = <i32>load<u8>(p, 1), c = <i32>load<u8>(p, 2), d = <i32>load<u8>(p, 3);
+  const ab = a > b ? a : b;
+  const cd = c > d ? c : d;
+  setU32(pLargest, cpu, ab > cd ? ab : cd);
+}
+
+/** All four words (initialisation, system bits). */
 function updateLargest(cpu: i32): void {
-  setU32(pLargest, cpu, largestAligned(freeWord(cpu, 0), freeWord(cpu, 1), freeWord(cpu, 2), freeWord(cpu, 3)));
+  for (let w = 0; w < WORDS; w++) updateLargestWord(cpu, w);
 }
 
 /** First-fit: lowest n-aligned run of n free bits on `cpu`, or -1. */
@@ -152,7 +181,8 @@ export function init(cpus: i32, bits: i32, start: i32, end: i32, placement: i32)
   pManaged = pAllocated + (c << 2);
   pManagedAl = pManaged + (c << 2);
   pLargest = pManagedAl + (c << 2);
-  pAllocMap = (pLargest + (c << 2) + 7) & ~<usize>7;
+  pWordLargest = pLargest + (c << 2);
+  pAllocMap = (pWordLargest + (c << 2) + 7) & ~<usize>7;
   pManagedMap = pAllocMap + (c << 5);
   pMasks = pManagedMap + (c << 5);
   pSlotInfo = pMasks + ((<usize>MASK_SLOTS * w) << 3);
@@ -234,8 +264,13 @@ function writeLeaf(cpu: i32): i32 {
  * walk keeps the node just computed in registers and loads only its sibling and the old parent, so
  * no level waits for the previous level's store; it stops at the first parent that does not change.
  */
-function refresh(cpu: i32): void {
-  updateLargest(cpu);
+function refresh(cpu: i32, bit: i32): void {
+  updateLargestWord(cpu, bit >> 6);
+  refreshKeys(cpu);
+}
+
+/** After a change to a CPU's counters or online state only (its maps are unchanged). */
+function refreshKeys(cpu: i32): void {
   let i = writeLeaf(cpu);
   const p0 = nodePtr(i);
   let lo = v128.load(p0);
@@ -336,7 +371,7 @@ export function online(cpu: i32): i32 {
   globalAvailable += u32At(pAvail, cpu);
   setBit(pOnline, cpu);
   onlineMaps++;
-  refresh(cpu);
+  refreshKeys(cpu);
   return OK;
 }
 
@@ -347,7 +382,7 @@ export function offline(cpu: i32): i32 {
   globalAvailable -= u32At(pAvail, cpu);
   clearBit(pOnline, cpu);
   onlineMaps--;
-  refresh(cpu);
+  refreshKeys(cpu);
   return OK;
 }
 
@@ -387,7 +422,7 @@ export function assign(cpu: i32, bit: i32): i32 {
   totalAllocated++;
   setU32(pAvail, cpu, u32At(pAvail, cpu) - 1);
   globalAvailable--;
-  refresh(cpu);
+  refresh(cpu, bit);
   return OK;
 }
 
@@ -428,7 +463,7 @@ function removeManagedOne(cpu: i32): void {
     setU32(pAvail, cpu, u32At(pAvail, cpu) + 1);
     globalAvailable++;
   }
-  refresh(cpu);
+  refresh(cpu, bit);
 }
 
 /** irq_matrix_reserve_managed: one managed bit per CPU of the mask, all or nothing. */
@@ -450,7 +485,7 @@ export function reserveManaged(slot: i32): i32 {
         setU32(pAvail, cpu, u32At(pAvail, cpu) - 1);
         globalAvailable--;
       }
-      refresh(cpu);
+      refresh(cpu, bit);
     }
   }
   if (failed < 0) return OK;
@@ -506,7 +541,7 @@ export function alloc(slot: i32, reserved: i32): i32 {
   totalAllocated++;
   globalAvailable--;
   if (reserved != 0) globalReserved--;
-  refresh(cpu);
+  refresh(cpu, bit);
   lastCpuValue = cpu;
   return bit;
 }
@@ -524,7 +559,7 @@ export function allocManaged(slot: i32): i32 {
   setU32(pManagedAl, best, u32At(pManagedAl, best) + 1);
   totalAllocated++;
   lastCpuValue = best;
-  refresh(best);
+  refresh(best, bit);
   return bit;
 }
 
@@ -546,7 +581,7 @@ export function free(cpu: i32, bit: i32, managed: i32): i32 {
     setU32(pAvail, cpu, u32At(pAvail, cpu) + 1);
     if (on) globalAvailable++;
   }
-  refresh(cpu);
+  refresh(cpu, bit);
   return OK;
 }
 
@@ -580,7 +615,7 @@ export function allocBlock(slot: i32, count: i32, reserved: i32): i32 {
   totalAllocated += count;
   globalAvailable -= count;
   if (reserved != 0) globalReserved -= count;
-  refresh(best);
+  refresh(best, base);
   lastCpuValue = best;
   return base;
 }
@@ -602,7 +637,7 @@ export function freeBlock(cpu: i32, base: i32, count: i32): i32 {
     totalAllocated -= count;
     globalAvailable += count;
   }
-  refresh(cpu);
+  refresh(cpu, base);
   return OK;
 }
 

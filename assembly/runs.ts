@@ -19,31 +19,6 @@
   return y;
 }
 
-/** Largest free aligned block (0, 1, 2, 4, ..., 32) among the four free words of a 256-bit map. */
-export function largestAligned(f0: u64, f1: u64, f2: u64, f3: u64): i32 {
-  let any: u64 = 0;
-  let any2: u64 = 0;
-  let any4: u64 = 0;
-  let any8: u64 = 0;
-  let any16: u64 = 0;
-  let any32: u64 = 0;
-  for (let w = 0; w < 4; w++) {
-    const y1 = w == 0 ? f0 : w == 1 ? f1 : w == 2 ? f2 : f3;
-    const y2 = y1 & (y1 >> 1) & 0x5555555555555555;
-    const y4 = y2 & (y2 >> 2) & 0x1111111111111111;
-    const y8 = y4 & (y4 >> 4) & 0x0101010101010101;
-    const y16 = y8 & (y8 >> 8) & 0x0001000100010001;
-    const y32 = y16 & (y16 >> 16) & 0x0000000100000001;
-    any |= y1; any2 |= y2; any4 |= y4; any8 |= y8; any16 |= y16; any32 |= y32;
-  }
-  if (any32 != 0) return 32;
-  if (any16 != 0) return 16;
-  if (any8 != 0) return 8;
-  if (any4 != 0) return 4;
-  if (any2 != 0) return 2;
-  return any != 0 ? 1 : 0;
-}
-
 /** First fit: the lowest n-aligned run of n free bits, or -1. */
 export function firstFitRun(f0: u64, f1: u64, f2: u64, f3: u64, n: i32): i32 {
   let y = alignedRuns(f0, n);
