@@ -400,7 +400,8 @@ export class Machine implements CpuBus {
   }
 
   memRead(cpu: Cpu, address: number, size: 1 | 2 | 4): number {
-    // Every guest load comes here: the checks are a property load, typeof and two compares.
+    // Every guest load comes here: the checks are a property load, typeof and two compares (then one
+    // compare against this CPU's APIC window before RAM).
     const a = typeof address === 'number' ? address >>> 0 : -1;
     if (cpu?.bus !== this || (a !== address && (typeof address !== 'number' || (address | 0) !== address)) || (size !== 1 && size !== 2 && size !== 4)) throw badAccess('memRead', cpu, address, size);
     // This CPU's xAPIC page, wherever IA32_APIC_BASE puts it, ahead of RAM; -1 while not decoded.
