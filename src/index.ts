@@ -1,7 +1,7 @@
 // Public exports of irqslice (see DESIGN.md "Public contract").
 
-export { createMatrix, createMatrixSync, compileMatrixModule, VectorMatrix, X86_MATRIX, X86_SYSTEM_BITS, X86_LEGACY_VECTORS } from './alloc/matrix';
-export type { MatrixOptions, Allocation, BlockAllocation, MatrixStats, CpuStats } from './alloc/matrix';
+export { createMatrix, createMatrixSync, compileMatrixModule, VectorMatrix, X86_MATRIX, X86_SYSTEM_BITS, X86_LEGACY_VECTORS, X86_PRESETS, MATRIX_PRESETS } from './alloc/matrix';
+export type { MatrixOptions, Allocation, BlockAllocation, MatrixStats, CpuStats, MatrixPreset, PresetLayout } from './alloc/matrix';
 export type { EngineName, Placement, MatrixCore } from './alloc/core';
 export { MatrixError, type MatrixErrorCode } from './alloc/errors';
 export { CpuMask, formatList, parseList, type CpuMaskInput } from './alloc/cpumask';
@@ -23,7 +23,7 @@ export type { CpuContext, GuestProgram, InterruptHandler, IdtTable, GuestYield }
 export { kernelMain, type BootParams } from '../firmware/kernel';
 export { BootError } from '../firmware/errors';
 export { runScenario, type ScenarioReport, type RunOptions } from './scenario/run-scenario';
-export { parseScenario, validateScenario, ScenarioError, DEFAULT_SCENARIO, type Scenario } from './scenario/scenario';
+export { parseScenario, validateScenario, ScenarioError, DEFAULT_SCENARIO, type Scenario, type KernelGeneration } from './scenario/scenario';
 export { formatReport } from './scenario/report-text';
 export { FreeBsdVectors } from './alloc/freebsd-reference';
 
