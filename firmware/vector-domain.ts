@@ -119,8 +119,10 @@ export class VectorDomain {
       const r = this.freebsd.allocVector();
       return r ? { cpu: r.cpu, base: r.vector, count: 1 } : null;
     }
-    // Reservation mode (reserve_irq_vector at allocation, activate_reserved at activation, which
-    // consumes the reservation): the guest activates at once, so the reservation never outlives this call.
+    // Reservation mode (vector.c: reserve_irq_vector at allocation, activate_reserved consumes it).
+    // kernel/irq/msi.c msi_check_reservation_mode (is_msix || can_mask) decides when activation comes:
+    // MSI without masking at allocation, MSI-X and maskable MSI at request_irq. The guest requests
+    // right after allocating, so either way the reservation never outlives this call.
     this.matrix.reserve();
     try {
       const a = this.matrix.alloc(this.targetMask(), true);
