@@ -11,8 +11,8 @@ import { describeValue } from '../src/hw/describe';
 import { IoApicDriver, legacyIsaIrqs } from './ioapic-driver';
 import { IrqLayer, type IrqDesc } from './irq';
 import { ICR_INIT, ICR_LEVEL_ASSERT, ICR_LEVEL_TRIGGER, ICR_STARTUP, LapicDriver } from './lapic';
-import { PCI_IRQ_ALL_TYPES, pciAllocIrqVectors, type DriverContext, type IrqAllocation } from './msi';
-import { cf8Access, ecamAccess, PciBusDriver, type PciDevice } from './pci';
+import { PCI_IRQ_ALL_TYPES, pciAllocIrqVectors, type DestMode, type DriverContext, type IrqAllocation } from './msi';
+import { cf8Access, ecamAccess, PCI_CAP_MSI, PCI_CAP_MSIX, PciBusDriver, type PciDevice } from './pci';
 import { EP_INTX_ACK, lateArrivals, probeDevice, type MessageResult } from './probe';
 import { VectorDomain, type Policy } from './vector-domain';
 
@@ -34,6 +34,11 @@ export interface BootParams {
   devices: Record<string, { min?: number; max?: number }>;
   /** Vectors per CPU to occupy before probing (other drivers' interrupts). */
   fillPerCpu?: number;
+  /**
+   * How MSIs and I/O APIC entries name CPUs (default physical). 'logical' is Linux's flat model
+   * (apic_flat_64.c): xAPIC only, at most 8 CPUs, LDR = 1 << cpu.
+   */
+  destMode?: DestMode;
 }
 
 export interface DeviceReport {
@@ -43,6 +48,11 @@ export interface DeviceReport {
   cpu: number | null;
   base: number | null;
   requested: number;
+  /** The message as the device holds it (MSI, or MSI-X entry 0), read back after the probe; null for INTx. */
+  address: number | null;
+  data: number | null;
+  /** MSI: vectors of the allocated block beyond the grant (reserved, no handler); 0 when none. */
+  reservedTail: number;
   messages: MessageResult[];
 }
 
@@ -83,6 +93,11 @@ function* boot(cpu: CpuContext, con: Console, params: BootParams): Generator<Gue
   const apicIds = order.map((c) => c!.apicId);
   const indexOf = new Map(apicIds.map((id, i) => [id, i]));
   con.log(`APIC: ${mode} mode, BSP APIC ID ${bspId}`);
+  const destMode: DestMode = params.destMode ?? 'physical';
+  const logical = destMode === 'logical';
+  // flat_probe: one bit per CPU in the 8-bit logical ID, and no DFR in x2APIC mode.
+  if (logical && (mode !== 'xapic' || apicIds.length > 8)) throw new BootError('apic', `flat logical destination mode needs xAPIC mode and at most 8 CPUs (${mode}, ${apicIds.length} CPUs)`);
+  con.log(`APIC: ${logical ? 'flat logical' : 'physical'} destination mode`);
 
   // Mask the 8259s after a full re-initialisation (ICW1..4), as Linux's init_8259A(0) does.
   if (acpi.pcatCompat) {
@@ -99,6 +114,7 @@ function* boot(cpu: CpuContext, con: Console, params: BootParams): Generator<Gue
   const irq = new IrqLayer(apicIds.length, indexOf, lapic);
   const domain = new VectorDomain(params.policy, params.createMatrix(apicIds.length), apicIds);
   cpu.lidt(irq.idt);
+  if (logical) lapic.initFlatLdr(cpu, 0);
   lapic.enable(cpu);
   domain.online(0);
   const ioapic = new IoApicDriver(ioa.address, ioa.gsiBase);
@@ -110,14 +126,14 @@ function* boot(cpu: CpuContext, con: Console, params: BootParams): Generator<Gue
   const legacy = legacyIsaIrqs(acpi.overrides, ioa.gsiBase, ioapic.pins(cpu));
   const kept = domain.takeOverLegacy(legacy.map((l) => l.irq), new Set([0]));
   const timer = legacy.find((l) => l.irq === 0);
-  if (timer && kept.includes(0)) ioapic.route(cpu, timer.gsi, 0x30, bspId, false, false);
+  if (timer && kept.includes(0)) ioapic.route(cpu, timer.gsi, 0x30, logical ? 1 : bspId, false, false, logical);
   con.log(`IOAPIC: ${legacy.length} ISA IRQs taken over; ${kept.length ? `IRQ 0 (timer) keeps 0x30 on CPU 0 via GSI ${timer?.gsi}, ` : ''}${legacy.length - kept.length} reserved until requested`);
   cpu.sti();
 
   // --- SMP bring-up ---
   const aps: ApState = { checkedIn: new Array(apicIds.length).fill(false) };
   aps.checkedIn[0] = true;
-  cpu.installCode(TRAMPOLINE, apEntry(lapic, irq, domain, indexOf, aps));
+  cpu.installCode(TRAMPOLINE, apEntry(lapic, irq, domain, indexOf, aps, logical));
   for (let i = 1; i < apicIds.length; i++) {
     const id = apicIds[i]!;
     yield* lapic.sendIpi(cpu, id, ICR_INIT | ICR_LEVEL_ASSERT | ICR_LEVEL_TRIGGER);
@@ -144,7 +160,7 @@ function* boot(cpu: CpuContext, con: Console, params: BootParams): Generator<Gue
     con.log(`vectors: ${n} single vectors occupied by other drivers (${params.fillPerCpu} per CPU)`);
   }
 
-  const dctx: DriverContext = { cpu, pci, domain, irq, ioapic, apicIds, log: (m) => con.log(m) };
+  const dctx: DriverContext = { cpu, pci, domain, irq, ioapic, apicIds, destMode, log: (m) => con.log(m) };
   const bound: Array<{ dev: PciDevice; alloc: IrqAllocation | null; requested: number }> = [];
   for (const dev of devs) {
     if (dev.vendor !== EP_VENDOR || dev.device !== EP_DEVICE) continue;
@@ -177,6 +193,8 @@ function* boot(cpu: CpuContext, con: Console, params: BootParams): Generator<Gue
       cpu: alloc?.block?.cpu ?? alloc?.vectors[0]?.cpu ?? null,
       base: alloc?.block?.base ?? alloc?.vectors[0]?.vector ?? null,
       requested,
+      ...programmedMessage(cpu, pci, dev, alloc),
+      reservedTail: alloc?.reservedTail ?? 0,
       messages,
     };
     con.result('device', rep);
@@ -215,7 +233,8 @@ function checkParams(params: BootParams): void {
     throw new BootError('params', why);
   };
   if (typeof params !== 'object' || params === null || Array.isArray(params)) bad(`boot parameters must be an object, got ${describeValue(params)}`);
-  for (const k of Object.keys(params)) if (!['policy', 'createMatrix', 'devices', 'fillPerCpu'].includes(k)) bad(`${k} is not a boot parameter`);
+  for (const k of Object.keys(params)) if (!['policy', 'createMatrix', 'devices', 'fillPerCpu', 'destMode'].includes(k)) bad(`${k} is not a boot parameter`);
+  if (params.destMode !== undefined && params.destMode !== 'physical' && params.destMode !== 'logical') bad(`destMode must be 'physical' or 'logical', got ${describeValue(params.destMode)}`);
   if (!POLICIES.includes(params.policy)) bad(`policy must be one of ${POLICIES.join(', ')}, got ${describeValue(params.policy)}`);
   if (typeof params.createMatrix !== 'function') bad(`createMatrix must be a function, got ${describeValue(params.createMatrix)}`);
   const fill = params.fillPerCpu;
@@ -233,6 +252,25 @@ function checkParams(params: BootParams): void {
   }
 }
 
+/** Address and data as the device holds them: the MSI capability's, or MSI-X table entry 0's. */
+function programmedMessage(cpu: CpuContext, pci: PciBusDriver, dev: PciDevice, alloc: IrqAllocation | null): { address: number | null; data: number | null } {
+  if (alloc?.mode === 'msi') {
+    const cap = dev.capabilities.get(PCI_CAP_MSI)!;
+    const is64 = (pci.read(cpu, dev, cap + 2, 2) & 0x80) !== 0;
+    return { address: pci.read(cpu, dev, cap + 4, 4) >>> 0, data: pci.read(cpu, dev, cap + (is64 ? 0x0c : 0x08), 2) };
+  }
+  if (alloc?.mode === 'msix') {
+    const cap = dev.capabilities.get(PCI_CAP_MSIX)!;
+    const table = pci.read(cpu, dev, cap + 4, 4);
+    const bar = dev.bars.find((b) => b.index === (table & 7));
+    if (bar && bar.address !== 0) {
+      const entry = bar.address + (table & ~7);
+      return { address: cpu.read32(entry) >>> 0, data: cpu.read32(entry + 8) >>> 0 };
+    }
+  }
+  return { address: null, data: null };
+}
+
 function sparse(counts: number[]): Record<string, number> {
   const out: Record<string, number> = {};
   counts.forEach((n, i) => {
@@ -242,11 +280,12 @@ function sparse(counts: number[]): Record<string, number> {
 }
 
 /** The AP's first code: enable the APIC, load the IDT, come online in the vector domain, idle. */
-function apEntry(lapic: LapicDriver, irq: IrqLayer, domain: VectorDomain, indexOf: Map<number, number>, aps: ApState) {
+function apEntry(lapic: LapicDriver, irq: IrqLayer, domain: VectorDomain, indexOf: Map<number, number>, aps: ApState, logical: boolean) {
   return function* ap(cpu: CpuContext): Generator<GuestYield, void, void> {
     const idx = indexOf.get(lapic.id(cpu));
     if (idx === undefined) return; // not in the MADT: stay out of the way
     cpu.lidt(irq.idt);
+    if (logical) lapic.initFlatLdr(cpu, idx);
     lapic.enable(cpu);
     domain.online(idx);
     aps.checkedIn[idx] = true;

@@ -25,6 +25,19 @@ export function msiAddress(apicId: number): number {
   return (0xfee00000 | ((apicId & 0xff) << 12)) >>> 0;
 }
 
+export type DestMode = 'physical' | 'logical';
+
+/** The destination a CPU index is named by: its APIC ID, or in flat logical mode 1 << cpu (apic_flat_calc_apicid). */
+export function apicDest(ctx: Pick<DriverContext, 'apicIds' | 'destMode'>, cpu: number): number {
+  return ctx.destMode === 'logical' ? 1 << cpu : ctx.apicIds[cpu]!;
+}
+
+/** The MSI address for CPU index `cpu` as __irq_msi_compose_msg builds it: DM (bit 2) in logical mode, RH 0. */
+export function msiAddressFor(ctx: Pick<DriverContext, 'apicIds' | 'destMode'>, cpu: number): number {
+  const a = msiAddress(apicDest(ctx, cpu));
+  return ctx.destMode === 'logical' ? (a | 4) >>> 0 : a;
+}
+
 export interface VectorAssignment {
   /** Message/entry index → where its vector lives. */
   cpu: number;
@@ -36,8 +49,10 @@ export interface IrqAllocation {
   mode: 'msi' | 'msix' | 'intx';
   /** One entry per message (MSI: base + i on one CPU; MSI-X: independent; INTx: one). */
   vectors: VectorAssignment[];
-  /** MSI: the block as programmed (base = data register). */
+  /** MSI: the block as allocated and programmed (base = data register, count = 2^MME). */
   block?: Placement;
+  /** MSI: vectors of `block` beyond the grant, allocated with no handler (0 when none). */
+  reservedTail?: number;
   gsi?: number;
 }
 
@@ -48,6 +63,8 @@ export interface DriverContext {
   irq: IrqLayer;
   ioapic: IoApicDriver;
   apicIds: readonly number[];
+  /** How messages and RTEs name a CPU (default physical). */
+  destMode?: DestMode;
   log(m: string): void;
 }
 
@@ -93,9 +110,8 @@ function setupMsi(ctx: DriverContext, d: PciDevice, min: number, max: number, ha
   const { cpu, pci } = ctx;
   const ctrl = pci.read(cpu, d, cap + 2, 2);
   const mmc = 1 << ((ctrl >> 1) & 7);
-  // Largest power of two <= min(max, messages the function can send).
-  let want = 1;
-  while (want * 2 <= Math.min(max, mmc)) want *= 2;
+  // __pci_enable_msi_range: nvec = min(max, MMC), exact (MME rounds up, the grant does not round down).
+  const want = Math.min(max, mmc);
   if (want < min) return null;
   const block = ctx.domain.allocMsi(want, min);
   if (!block) {
@@ -110,10 +126,10 @@ function setupMsi(ctx: DriverContext, d: PciDevice, min: number, max: number, ha
   // msi_capability_init: MSI off, mask all (PVM), write the message and MME, INTx off, MSI on, unmask.
   pci.write(cpu, d, cap + 2, 2, ctrl & ~MSI_CTRL_ENABLE);
   if (pvm) pci.write(cpu, d, cap + maskOff, 4, 0xffffffff);
-  pci.write(cpu, d, cap + 4, 4, msiAddress(apicId));
+  pci.write(cpu, d, cap + 4, 4, msiAddressFor(ctx, block.cpu));
   if (is64) pci.write(cpu, d, cap + 8, 4, 0);
   pci.write(cpu, d, cap + dataOff, 2, block.base & 0xffff);
-  const mme = Math.log2(block.count);
+  const mme = Math.log2(block.size);
   const ctrl2 = (ctrl & ~(MSI_CTRL_ENABLE | (7 << 4))) | (mme << 4);
   pci.write(cpu, d, cap + 2, 2, ctrl2);
   const cmd = pci.read(cpu, d, 0x04, 2);
@@ -125,12 +141,15 @@ function setupMsi(ctx: DriverContext, d: PciDevice, min: number, max: number, ha
     ctx.irq.bind(block.cpu, block.base + i, desc);
     vectors.push({ cpu: block.cpu, vector: block.base + i, desc });
   }
-  if (pvm) pci.write(cpu, d, cap + maskOff, 4, 0);
+  // Only the granted messages are unmasked (Linux unmasks per requested IRQ); a tail stays masked.
+  const bits = (n: number) => (n >= 32 ? 0xffffffff : (1 << n) - 1);
+  if (pvm) pci.write(cpu, d, cap + maskOff, 4, (bits(mmc) & ~bits(block.count)) >>> 0);
+  const tail = block.size - block.count;
   ctx.log(
-    `msi ${d.bdf}: ${block.count} of ${mmc} message(s), CPU ${block.cpu} (APIC ${apicId}) vectors 0x${block.base.toString(16)}` +
-      `..0x${(block.base + block.count - 1).toString(16)}, address 0x${msiAddress(apicId).toString(16)} data 0x${block.base.toString(16)} MME ${mme}`,
+    `msi ${d.bdf}: ${block.count} of ${mmc} message(s)${tail ? ` (block of ${block.size}, ${tail} reserved)` : ''}, CPU ${block.cpu} (APIC ${apicId}) vectors 0x${block.base.toString(16)}` +
+      `..0x${(block.base + block.count - 1).toString(16)}, address 0x${msiAddressFor(ctx, block.cpu).toString(16)} data 0x${block.base.toString(16)} MME ${mme}`,
   );
-  return { mode: 'msi', vectors, block };
+  return { mode: 'msi', vectors, block: { cpu: block.cpu, base: block.base, count: block.size }, reservedTail: tail };
 }
 
 function setupMsix(ctx: DriverContext, d: PciDevice, min: number, max: number, handler: IrqDesc['handler']): IrqAllocation | null {
@@ -164,7 +183,7 @@ function setupMsix(ctx: DriverContext, d: PciDevice, min: number, max: number, h
   const vectors: VectorAssignment[] = [];
   placed.forEach((p, i) => {
     const e = tableAddr + 16 * i;
-    cpu.write32(e + 0, msiAddress(ctx.apicIds[p.cpu]!));
+    cpu.write32(e + 0, msiAddressFor(ctx, p.cpu));
     cpu.write32(e + 4, 0);
     cpu.write32(e + 8, p.base);
     cpu.write32(e + 12, 0); // vector control: unmasked
@@ -186,7 +205,7 @@ function setupIntx(ctx: DriverContext, d: PciDevice, handler: IrqDesc['handler']
   ctx.irq.bind(p.cpu, p.base, desc);
   const cmd = ctx.pci.read(ctx.cpu, d, 0x04, 2);
   ctx.pci.write(ctx.cpu, d, 0x04, 2, cmd & ~CMD_INTX_DISABLE);
-  ctx.ioapic.route(ctx.cpu, gsi, p.base, ctx.apicIds[p.cpu]!, true, true);
+  ctx.ioapic.route(ctx.cpu, gsi, p.base, apicDest(ctx, p.cpu), true, true, ctx.destMode === 'logical');
   ctx.log(`intx ${d.bdf}: INT${'ABCD'[d.interruptPin - 1]} → GSI ${gsi} → CPU ${p.cpu} vector 0x${p.base.toString(16)} (level, active low)`);
   return { mode: 'intx', vectors: [{ cpu: p.cpu, vector: p.base, desc }], gsi };
 }

@@ -19,6 +19,11 @@ export interface Placement {
   count: number;
 }
 
+/** A multi-MSI grant: `count` messages in an allocated block of `size` (a power of two >= count). */
+export interface MsiPlacement extends Placement {
+  size: number;
+}
+
 /** Highest APIC ID an MSI address can name without interrupt remapping (bits 19:12; 0xFF broadcasts). */
 export const MAX_MSI_APIC_ID = 0xfe;
 
@@ -86,26 +91,39 @@ export class VectorDomain {
   }
 
   /**
-   * A block of `count` vectors for multi-MSI, shrinking by halves down to `min` where the policy
-   * does; null when nothing fits. Under 'linux' only count 1 is ever granted.
+   * A block for multi-MSI granting `nvec` messages (min(max, MMC), drivers/pci/msi/msi.c
+   * __pci_enable_msi_range); null when nothing fits. The device is told MME = ceil(log2 nvec), so it
+   * may send any message below the rounded-up `size`: under 'aligned' the whole size is allocated and
+   * the tail beyond `count` stays reserved (no handler, no other owner). Where no block of that size
+   * fits, 'aligned' shrinks by halves while the grant stays >= min. Under 'linux' (no multi-MSI
+   * without remapping: the arch returns 1 and the loop retries with one) only count 1 is granted.
+   * FreeBSD's pci_alloc_msi takes powers of two only, so its policies grant the largest one <= nvec.
    */
-  allocMsi(want: number, min: number): Placement | null {
+  allocMsi(nvec: number, min: number): MsiPlacement | null {
     if (this.freebsd) {
+      let want = 1;
+      while (want * 2 <= nvec) want *= 2;
+      if (want < min) return null;
       const r = this.freebsd.allocMsi(want);
       if (!r || r.count < min) {
         if (r) this.freebsd.free(r.cpu, r.base, r.count);
         return null;
       }
-      return { cpu: r.cpu, base: r.base, count: r.count };
+      return { cpu: r.cpu, base: r.base, count: r.count, size: r.count };
     }
     if (this.policy === 'linux') {
       if (min > 1) return null;
-      return this.allocSingle();
+      const p = this.allocSingle();
+      return p && { ...p, size: 1 };
     }
-    for (let count = want; count >= Math.max(1, min); count >>= 1) {
+    let size = 1;
+    while (size < nvec) size *= 2;
+    for (; size >= 1; size >>= 1) {
+      const count = Math.min(nvec, size);
+      if (count < Math.max(1, min)) break;
       try {
-        const b = this.matrix.allocBlock(this.targetMask(), count);
-        return { cpu: b.cpu, base: b.base, count: b.count };
+        const b = this.matrix.allocBlock(this.targetMask(), size);
+        return { cpu: b.cpu, base: b.base, count, size };
       } catch (e) {
         if (!(e instanceof MatrixError) || e.code !== 'ENOSPC') throw e;
       }
@@ -135,10 +153,11 @@ export class VectorDomain {
   }
 
   /** Gives back a placement this domain granted (a refused request must not keep what it took). */
-  release(p: Placement): void {
-    if (this.freebsd) this.freebsd.free(p.cpu, p.base, p.count);
-    else if (p.count === 1) this.matrix.free(p.cpu, p.base);
-    else this.matrix.freeBlock(p.cpu, p.base, p.count);
+  release(p: Placement | MsiPlacement): void {
+    const size = 'size' in p ? p.size : p.count;
+    if (this.freebsd) this.freebsd.free(p.cpu, p.base, size);
+    else if (size === 1) this.matrix.free(p.cpu, p.base);
+    else this.matrix.freeBlock(p.cpu, p.base, size);
   }
 
   /** Occupies `perCpu` single vectors on every target CPU (other drivers' interrupts). */

@@ -60,17 +60,17 @@ export function formatReport(r: ScenarioReport): string {
   const s = r.scenario;
   const out: string[] = [];
   out.push(`== irqslice boot-and-probe: ${s.name ?? 'scenario'}`);
-  out.push(`   policy ${s.policy} · engine ${s.engine} · ${s.cpus} CPU(s), ${s.apic} · ${r.devices.length} of ${s.devices} declared device(s) found`);
+  out.push(`   policy ${s.policy} · engine ${s.engine} · ${s.cpus} CPU(s), ${s.apic}${s.destMode ? `, ${s.destMode === 'logical' ? 'flat logical' : 'physical'} destinations` : ''} · ${r.devices.length} of ${s.devices} declared device(s) found`);
   out.push('', 'Boot log (guest console)');
   for (const l of r.bootLog) out.push('  ' + l);
   out.push('', 'Interrupts (/proc/interrupts as the guest counted them)');
   out.push(...formatInterrupts(r));
   out.push('', 'Devices');
-  out.push('  BDF       mode   vectors  capable  CPU   base   delivered');
+  out.push('  BDF       mode   vectors  capable  CPU   base   address     data    delivered');
   for (const d of r.devices) {
     const ok = d.messages.filter((m) => m.ok).length;
     out.push(
-      `  ${d.bdf}  ${d.mode.padEnd(5)}  ${String(d.vectors).padStart(7)}  ${String(d.capable).padStart(7)}  ${String(d.cpu ?? '-').padStart(3)}  ${(d.base === null ? '-' : hex(d.base)).padStart(5)}   ${ok}/${d.messages.length}${d.error ? `  -${d.error}` : ''}`,
+      `  ${d.bdf}  ${d.mode.padEnd(5)}  ${String(d.vectors).padStart(7)}  ${String(d.capable).padStart(7)}  ${String(d.cpu ?? '-').padStart(3)}  ${(d.base === null ? '-' : hex(d.base)).padStart(5)}  ${(d.address == null ? '-' : hex(d.address)).padEnd(10)}  ${(d.data == null ? '-' : hex(d.data)).padEnd(6)}  ${ok}/${d.messages.length}${d.error ? `  -${d.error}` : ''}`,
     );
   }
   out.push('', s.policy.startsWith('freebsd') ? `Vector tables (FreeBSD la_ioint_irqs, ${s.policy === 'freebsd' ? 'IDT-vector' : 'legacy index'} alignment)` : 'Vector matrix (debugfs irq_matrix)');
@@ -104,6 +104,9 @@ export function contractJson(r: ScenarioReport): unknown {
       vectors: d.vectors,
       cpu: d.cpu,
       base: d.base,
+      address: d.address,
+      data: d.data,
+      reservedTail: d.reservedTail,
       messages: d.messages.map((m) => ({ index: m.index, vector: m.vector, cpu: m.cpu, ok: m.ok, ...(m.ok ? {} : { expected: m.expected, problem: m.problem }) })),
       ...(d.error ? { error: d.error } : {}),
     })),

@@ -9,7 +9,7 @@ import { createMachine, type Machine, type RunResult } from '../machine/machine'
 import { kernelMain, type DeviceReport } from '../../firmware/kernel';
 import { RESULT_MARKER } from '../../firmware/console';
 import type { MessageResult } from '../../firmware/probe';
-import { validateScenario, type DeviceErrno, type DeviceSpec, type KernelGeneration, type Policy, type Scenario } from './scenario';
+import { defaultDestMode, validateScenario, type DestMode, type DeviceErrno, type DeviceSpec, type KernelGeneration, type Policy, type Scenario } from './scenario';
 
 /** The guest links the matrix preset of its kernel generation. */
 const KERNEL_PRESET: Readonly<Record<KernelGeneration, MatrixPreset>> = { '6.1': 'x86-6.1', '6.6': 'x86-6.6', '6.10': 'x86' };
@@ -31,6 +31,11 @@ export interface DeviceResult {
   base: number | null;
   /** What the device could send (MSI messages or MSI-X entries) and what the driver asked for. */
   capable: number;
+  /** The message the device was programmed with (MSI, or MSI-X entry 0), read back; null for INTx and refusals. */
+  address: number | null;
+  data: number | null;
+  /** MSI under 'aligned': vectors of the rounded-up block beyond the grant, reserved so a message the device may still send hits no one else (0 when none). */
+  reservedTail: number;
   messages: MessageReport[];
   /** pci_alloc_irq_vectors() granted nothing and returned this error (mode 'none'). */
   error?: DeviceErrno;
@@ -53,7 +58,7 @@ export interface ScenarioReport {
   ok: boolean;
   devices: DeviceResult[];
   /** `devices`: how many the scenario declares (every one has a check). */
-  scenario: { name: string | null; cpus: number; apic: string; engine: string; policy: Policy; devices: number };
+  scenario: { name: string | null; cpus: number; apic: string; engine: string; policy: Policy; devices: number; destMode: DestMode };
   checks: Check[];
   bootLog: string[];
   interrupts: InterruptCounts | null;
@@ -113,6 +118,7 @@ export async function runScenario(input: Scenario | unknown, options: RunOptions
       policy,
       devices,
       fillPerCpu: sc.fill,
+      destMode: defaultDestMode(sc),
       createMatrix: (cpus) => createMatrixSync({ cpus, engine: sc.engine, preset: KERNEL_PRESET[sc.kernel ?? '6.10'] }, module),
     }),
   );
@@ -165,7 +171,7 @@ function buildReport(sc: Scenario, policy: Policy, machine: Machine, run: RunRes
   return {
     ok,
     devices,
-    scenario: { name: sc.name ?? null, cpus: sc.cpus, apic: sc.apic, engine: sc.engine, policy, devices: sc.devices.length },
+    scenario: { name: sc.name ?? null, cpus: sc.cpus, apic: sc.apic, engine: sc.engine, policy, devices: sc.devices.length, destMode: defaultDestMode(sc) },
     checks,
     bootLog,
     interrupts,
@@ -218,7 +224,7 @@ function accountFor(sc: Scenario, devices: DeviceResult[]): Check[] {
     }
     const good = d.messages.filter((m) => m.ok).length;
     const probed = d.messages.length === d.vectors;
-    const where = d.mode === 'msi' ? `CPU ${d.cpu} vectors 0x${hex(d.base!)}..0x${hex(d.base! + d.vectors - 1)}` : `${d.vectors} vector(s)`;
+    const where = d.mode === 'msi' ? `CPU ${d.cpu} vectors 0x${hex(d.base!)}..0x${hex(d.base! + d.vectors - 1)}${d.reservedTail ? `, ${d.reservedTail} more reserved` : ''}` : `${d.vectors} vector(s)`;
     checks.push({
       name: `${d.bdf} ${d.mode}`,
       ok: probed && good === d.vectors,
@@ -268,6 +274,9 @@ function toDevice(r: DeviceReport, sc: Scenario): DeviceResult {
     cpu: r.cpu,
     base: r.base,
     capable: spec?.msix?.vectors ?? spec?.msi?.vectors ?? 1,
+    address: r.address ?? null,
+    data: r.data ?? null,
+    reservedTail: r.reservedTail ?? 0,
     ...(r.mode === 'none' ? { error: refusalErrno(spec) } : {}),
     messages: r.messages.map((m: MessageResult) => ({
       index: m.index,
