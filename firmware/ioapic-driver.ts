@@ -27,12 +27,15 @@ export class IoApicDriver {
     for (let p = 0; p < n; p++) this.write(cpu, 0x10 + 2 * p, 1 << 16);
   }
 
-  /** Fixed delivery, physical destination; PCI INTx is level-triggered, active low. */
-  route(cpu: CpuContext, gsi: number, vector: number, apicId: number, level: boolean, activeLow: boolean): void {
+  /**
+   * Fixed delivery; PCI INTx is level-triggered, active low. `dest` is an APIC ID (physical) or a
+   * flat logical mask (`logical`: RTE bit 11, as io_apic.c writes apic->dest_mode_logical).
+   */
+  route(cpu: CpuContext, gsi: number, vector: number, dest: number, level: boolean, activeLow: boolean, logical = false): void {
     const pin = gsi - this.gsiBase;
-    const low = vector | (activeLow ? 1 << 13 : 0) | (level ? 1 << 15 : 0);
+    const low = vector | (logical ? 1 << 11 : 0) | (activeLow ? 1 << 13 : 0) | (level ? 1 << 15 : 0);
     this.write(cpu, 0x10 + 2 * pin, low | (1 << 16)); // masked while the destination is written
-    this.write(cpu, 0x11 + 2 * pin, (apicId & 0xff) << 24);
+    this.write(cpu, 0x11 + 2 * pin, (dest & 0xff) << 24);
     this.write(cpu, 0x10 + 2 * pin, low);
   }
 }

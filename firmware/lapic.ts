@@ -12,6 +12,7 @@ export const REG_VERSION = 0x30;
 export const REG_TPR = 0x80;
 export const REG_EOI = 0xb0;
 export const REG_LDR = 0xd0;
+export const REG_DFR = 0xe0;
 export const REG_SVR = 0xf0;
 export const REG_ESR = 0x280;
 export const REG_ICR_LOW = 0x300;
@@ -69,6 +70,16 @@ export class LapicDriver {
 
   eoi(cpu: CpuContext): void {
     this.write(cpu, REG_EOI, 0);
+  }
+
+  /**
+   * Flat logical mode for CPU `index` (< 8): DFR flat model, LDR logical ID 1 << index in bits 31:24,
+   * as flat_init_apic_ldr / default_init_apic_ldr do before the APIC is enabled. xAPIC only: in
+   * x2APIC mode the LDR is read-only and the DFR does not exist (SDM §11.12.10).
+   */
+  initFlatLdr(cpu: CpuContext, index: number): void {
+    this.write(cpu, REG_DFR, 0xffffffff);
+    this.write(cpu, REG_LDR, (this.read(cpu, REG_LDR) & 0x00ffffff) | ((1 << index) << 24));
   }
 
   /** Software-enables the APIC with the spurious vector, masks LINT0 (8259 off), LINT1 = NMI, error LVT. */

@@ -42,6 +42,23 @@ export interface Scenario {
   lowestPriority: 'lowest-ppr' | 'first-match';
   /** The guest kernel's generation (its vector layout, the matrix preset); absent means "6.10". */
   kernel?: KernelGeneration;
+  /** How the guest's MSIs and I/O APIC entries name CPUs; absent means the kernel's own choice (defaultDestMode). */
+  destMode?: DestMode;
+}
+
+export type DestMode = 'physical' | 'logical';
+export const DEST_MODES: readonly DestMode[] = ['physical', 'logical'];
+
+/**
+ * The destination mode the scenario's kernel picks at boot. Every generation modelled (6.1, 6.6,
+ * 6.10; also 6.11) probes apic_physflat first: physflat_probe() wins when num_possible_cpus() > 8,
+ * otherwise flat_probe() (flat logical) does (arch/x86/kernel/apic/apic_flat_64.c); in x2APIC mode
+ * the x2apic drivers (physical or cluster) take over. Mainline 6.12 removed flat logical mode for
+ * 64-bit (commit 838ba7733e4e, "x86/apic: Remove logical destination mode for 64-bit"): such a
+ * kernel is `"destMode": "physical"`.
+ */
+export function defaultDestMode(sc: Pick<Scenario, 'cpus' | 'apic' | 'destMode'>): DestMode {
+  return sc.destMode ?? (sc.apic === 'xapic' && sc.cpus <= 8 ? 'logical' : 'physical');
 }
 
 /** x86 vector layouts: < 6.6 (e.g. 6.1), 6.6..6.9, >= 6.10 (src/alloc/matrix.ts X86_PRESETS). */
@@ -55,7 +72,7 @@ export class ScenarioError extends Error {
   }
 }
 
-const KNOWN_TOP = new Set(['name', 'description', 'cpus', 'apic', 'engine', 'policy', 'devices', 'fill', 'mcfg', 'lowestPriority', 'kernel']);
+const KNOWN_TOP = new Set(['name', 'description', 'cpus', 'apic', 'engine', 'policy', 'devices', 'fill', 'mcfg', 'lowestPriority', 'kernel', 'destMode']);
 const KNOWN_MSI = new Set(['vectors', 'is64', 'pvm']);
 const KNOWN_MSIX = new Set(['vectors']);
 const KNOWN_QUIRKS = new Set(['ignoreMme']);
@@ -118,6 +135,11 @@ export function validateScenario(raw: unknown): Scenario {
   const mcfg = bool(raw.mcfg, 'mcfg', true);
   const lowestPriority = oneOf(raw.lowestPriority, 'lowestPriority', ['lowest-ppr', 'first-match'] as const, 'lowest-ppr');
   const kernel = raw.kernel === undefined ? undefined : oneOf(raw.kernel, 'kernel', KERNEL_GENERATIONS, '6.10');
+  const destMode = raw.destMode === undefined ? undefined : oneOf(raw.destMode, 'destMode', DEST_MODES, 'physical');
+  // Linux never programs flat logical mode in x2APIC mode (no DFR; without remapping the x2apic
+  // drivers are physical) nor above 8 CPUs (one LDR bit per CPU).
+  if (destMode === 'logical' && apic === 'x2apic') throw new ScenarioError('destMode', '"logical" (flat) needs "apic": "xapic": x2APIC mode has no flat model, and Linux uses physical destinations there without interrupt remapping');
+  if (destMode === 'logical' && cpus > 8) throw new ScenarioError('destMode', `"logical" (flat) names at most 8 CPUs (one bit each in the logical ID), got ${cpus} CPUs`);
   if (raw.name !== undefined && typeof raw.name !== 'string') throw new ScenarioError('name', 'must be a string');
   if (raw.description !== undefined && typeof raw.description !== 'string') throw new ScenarioError('description', 'must be a string');
   if (!Array.isArray(raw.devices)) throw new ScenarioError('devices', 'must be an array (it may be empty)');
@@ -180,7 +202,7 @@ export function validateScenario(raw: unknown): Scenario {
     const fn0 = `${d.bdf.slice(0, -2)}.0`;
     if (!seen.has(fn0)) throw new ScenarioError(`devices[${i}].bdf`, `"${d.bdf}" is function ${d.bdf.slice(-1)} of a slot with no function 0: enumeration never looks past a missing function 0, so declare "${fn0}" too`);
   });
-  return { ...(typeof raw.name === 'string' ? { name: raw.name } : {}), cpus, apic, engine, policy, devices, fill, mcfg, lowestPriority, ...(kernel ? { kernel } : {}) };
+  return { ...(typeof raw.name === 'string' ? { name: raw.name } : {}), cpus, apic, engine, policy, devices, fill, mcfg, lowestPriority, ...(kernel ? { kernel } : {}), ...(destMode ? { destMode } : {}) };
 }
 
 /** Parses scenario JSON text; syntax errors become ScenarioError too. */

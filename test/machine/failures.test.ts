@@ -86,8 +86,9 @@ describe('the probe catches broken hardware', () => {
   });
 
   it('a message sent to a CPU the address does not name is misrouted', async () => {
-    // Rewrite the destination of message 3 to APIC ID 0 (the block lives on CPU 1).
-    const r = await runScenario(base, {
+    // Rewrite the destination of message 3 to APIC ID 0 (the block lives on CPU 1); physical mode,
+    // since a flat logical destination 0 names no CPU at all.
+    const r = await runScenario({ ...base, destMode: 'physical' }, {
       onMachine: (m) => {
         const orig = m.bus.msiWrite.bind(m.bus);
         m.bus.msiWrite = (a, d) => orig((d & 7) === 3 ? a & ~0xff000n : a, d);

@@ -84,7 +84,8 @@ describe('the guest at boot and the scenario "kernel" field', () => {
     let m: Machine | undefined;
     const r = await runScenario({ cpus: 2, devices: [] }, { onMachine: (x) => (m = x) });
     expect(r.ok).toBe(true);
-    expect(m!.ioapic.rte(2)).toMatchObject({ vector: 0x30, destinationMode: 'physical', destination: 0, trigger: 'edge', polarity: 'active-high', masked: false });
+    // 2 CPUs in xAPIC mode: flat logical, so the BSP is logical destination 1 << 0.
+    expect(m!.ioapic.rte(2)).toMatchObject({ vector: 0x30, destinationMode: 'logical', destination: 1, trigger: 'edge', polarity: 'active-high', masked: false });
     expect(r.bootLog.map((l) => l.replace(/^\[[^\]]*\]\s*/, ''))).toContain('IOAPIC: 15 ISA IRQs taken over; IRQ 0 (timer) keeps 0x30 on CPU 0 via GSI 2, 14 reserved until requested');
     expect(r.vectors).toMatch(/Global reserved:\s+14\n/);
     expect(r.vectors).toMatch(/\n\s+0\s+200\s+0\s+0\s+1\s+48\n/);
