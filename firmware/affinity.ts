@@ -12,7 +12,7 @@ import type { VectorMatrix } from '../src/alloc/matrix';
 import type { CpuContext, GuestYield } from '../src/machine/guest-interface';
 import { IrqLayer, type IrqDesc } from './irq';
 import { LapicDriver, REG_ICR_HIGH, REG_ICR_LOW } from './lapic';
-import { msiAddress } from './msi';
+import { msiAddressFor, type DestMode } from './msi';
 import { PciBusDriver, type PciDevice } from './pci';
 import { MAX_MSI_APIC_ID, VectorDomain, type Placement } from './vector-domain';
 import { VectorShadow } from './vector-shadow';
@@ -66,6 +66,8 @@ export interface AffinityContext {
   irq: IrqLayer;
   domain: VectorDomain;
   apicIds: readonly number[];
+  /** How the block's address names its CPU, as the boot chose (default physical). */
+  destMode?: DestMode;
   /** Instrumentation: told about every software re-raise (retrigger, forward) just before its IPI. */
   onReraise?: (r: { fromCpu: number; fromVector: number; toCpu: number; toVector: number }) => void;
 }
@@ -119,6 +121,7 @@ export function checkContext(ctx: AffinityContext): void {
   if (!(ctx.irq instanceof IrqLayer)) fail('context.irq must be the guest\'s IrqLayer');
   if (!(ctx.domain instanceof VectorDomain)) fail('context.domain must be the guest\'s VectorDomain');
   if (!Array.isArray(ctx.apicIds) || !ctx.apicIds.every((id) => isInt(id, 0, 0xffff_fffe))) fail('context.apicIds must list APIC IDs by CPU index');
+  if (ctx.destMode !== undefined && ctx.destMode !== 'physical' && ctx.destMode !== 'logical') fail(`context.destMode must be 'physical' or 'logical', got ${describeValue(ctx.destMode)}`);
   if (ctx.onReraise !== undefined && typeof ctx.onReraise !== 'function') fail(`context.onReraise must be a function, got ${describeValue(ctx.onReraise)}`);
 }
 
@@ -239,7 +242,7 @@ function writeMsgSteps(ctx: AffinityContext, b: MsiBlockBinding, cpuIdx: number,
   const apic = ctx.apicIds[cpuIdx]!;
   const steps: MoveStep[] = [
     { label: 'write Message Control (MME unchanged)', run: (c) => (pci.write(c, dev, b.cap + MSI_FLAGS, 2, pci.read(c, dev, b.cap + MSI_FLAGS, 2)), 'done') },
-    { label: `write address (APIC ${apic}, CPU ${cpuIdx})`, run: (c) => (pci.write(c, dev, b.cap + MSI_ADDRESS_LO, 4, msiAddress(apic)), 'done') },
+    { label: `write address (APIC ${apic}, CPU ${cpuIdx})`, run: (c) => (pci.write(c, dev, b.cap + MSI_ADDRESS_LO, 4, msiAddressFor(ctx, cpuIdx)), 'done') },
   ];
   if (b.is64) steps.push({ label: 'write upper address (0)', run: (c) => (pci.write(c, dev, b.cap + MSI_ADDRESS_HI, 4, 0), 'done') });
   const dataOff = b.cap + (b.is64 ? 0x0c : 0x08);

@@ -42,6 +42,8 @@ export interface BenchOptions {
   target?: 'other-base' | 'same-base';
   /** 'eager': every CPU takes a pending interrupt at once; 'lazy': B only when A's program is done. */
   schedule: Schedule;
+  /** How the guest names CPUs in the block's address: 'physical' (default) or flat 'logical' (LDR = 1 << cpu). */
+  destMode?: 'physical' | 'logical';
 }
 
 export const DEVICE_BDF = '00:03.0';
@@ -121,7 +123,9 @@ export class MigrationBench {
     const lapic = new LapicDriver(LAPIC_BASE);
     this.irq = new IrqLayer(CPUS, new Map(this.lapics.map((l, i) => [l.apicId, i])), lapic);
     this.irq.recording = true; // every arrival is judged
+    const destMode = options.destMode ?? 'physical';
     for (const c of this.cpus) {
+      if (destMode === 'logical') lapic.initFlatLdr(c, c.index);
       lapic.enable(c);
       c.lidt(this.irq.idt);
     }
@@ -131,14 +135,14 @@ export class MigrationBench {
     const pci = new PciBusDriver(ecamAccess(ECAM_BASE), PCI_MMIO_BASE, PCI_MMIO_LIMIT);
     const dev = pci.enumerate(this.cpus[0]!, 0, 0, () => {})[0];
     if (dev === undefined) throw new MigrateUsageError('the bench endpoint was not enumerated');
-    this.ctx = { pci, lapic, irq: this.irq, domain, apicIds, onReraise: (r) => (this.reraiseFrom = key(r.fromCpu, r.fromVector)) };
+    this.ctx = { pci, lapic, irq: this.irq, domain, apicIds, destMode, onReraise: (r) => (this.reraiseFrom = key(r.fromCpu, r.fromVector)) };
 
     if (options.target !== 'same-base') {
       const nbB = this.matrix.allocBlock([NEW_CPU], n);
       this.bindOther('nbB', nbB.cpu, nbB.base, n);
     }
     const log = () => {};
-    const dctx = { cpu: this.cpus[0]!, pci, domain, irq: this.irq, ioapic: new IoApicDriver(IOAPIC_BASE, 0), apicIds, log };
+    const dctx = { cpu: this.cpus[0]!, pci, domain, irq: this.irq, ioapic: new IoApicDriver(IOAPIC_BASE, 0), apicIds, destMode, log };
     const alloc = pciAllocIrqVectors(dctx, dev, n, n, PCI_IRQ_MSI, () => {});
     const block = alloc?.block;
     if (!alloc || !block || block.cpu !== OLD_CPU || block.count !== n) {
