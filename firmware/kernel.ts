@@ -11,6 +11,7 @@ import { describeValue } from '../src/hw/describe';
 import { IoApicDriver, legacyIsaIrqs } from './ioapic-driver';
 import { IrqLayer, type IrqDesc } from './irq';
 import { ICR_INIT, ICR_LEVEL_ASSERT, ICR_LEVEL_TRIGGER, ICR_STARTUP, LapicDriver } from './lapic';
+import type { AffinityDesc } from './affinity-masks';
 import { PCI_IRQ_ALL_TYPES, pciAllocIrqVectors, type DestMode, type DriverContext, type IrqAllocation } from './msi';
 import { cf8Access, ecamAccess, PCI_CAP_MSI, PCI_CAP_MSIX, PciBusDriver, type PciDevice } from './pci';
 import { EP_INTX_ACK, lateArrivals, probeDevice, type MessageResult } from './probe';
@@ -31,7 +32,7 @@ export interface BootParams {
   /** The allocator library linked into the kernel: builds the vector matrix for `cpus` CPUs. */
   createMatrix(cpus: number): VectorMatrix;
   /** Per-device driver limits by BDF: pci_alloc_irq_vectors(min, max). Default min 1, max = all. */
-  devices: Record<string, { min?: number; max?: number }>;
+  devices: Record<string, { min?: number; max?: number; affinity?: AffinityDesc }>;
   /** Vectors per CPU to occupy before probing (other drivers' interrupts). */
   fillPerCpu?: number;
   /**
@@ -172,7 +173,7 @@ function* boot(cpu: CpuContext, con: Console, params: BootParams): Generator<Gue
       // MSI-X are edges: nothing to acknowledge at the device.
       if (desc.kind === 'intx' && bar0) c.write32(bar0 + EP_INTX_ACK, 1);
     };
-    const alloc = pciAllocIrqVectors(dctx, dev, lim.min ?? 1, max, PCI_IRQ_ALL_TYPES, handler);
+    const alloc = pciAllocIrqVectors(dctx, dev, lim.min ?? 1, max, PCI_IRQ_ALL_TYPES, handler, lim.affinity);
     if (!alloc) con.log(`driver ${dev.bdf}: no interrupt could be set up`);
     bound.push({ dev, alloc, requested: max });
   }
@@ -242,8 +243,16 @@ function checkParams(params: BootParams): void {
   const devs: unknown = params.devices;
   if (typeof devs !== 'object' || devs === null || Array.isArray(devs)) bad(`devices must be an object keyed by BDF, got ${describeValue(devs)}`);
   for (const [bdf, lim] of Object.entries(devs as object)) {
-    if (typeof lim !== 'object' || lim === null || Array.isArray(lim)) bad(`devices["${bdf}"] must be { min?, max? }`);
-    for (const k of Object.keys(lim)) if (k !== 'min' && k !== 'max') bad(`devices["${bdf}"].${k} is not min or max`);
+    if (typeof lim !== 'object' || lim === null || Array.isArray(lim)) bad(`devices["${bdf}"] must be { min?, max?, affinity? }`);
+    for (const k of Object.keys(lim)) if (k !== 'min' && k !== 'max' && k !== 'affinity') bad(`devices["${bdf}"].${k} is not min, max or affinity`);
+    const aff: unknown = (lim as { affinity?: unknown }).affinity;
+    if (aff !== undefined) {
+      if (typeof aff !== 'object' || aff === null || Array.isArray(aff) || Object.keys(aff).some((k) => k !== 'pre' && k !== 'post')) bad(`devices["${bdf}"].affinity must be { pre, post }`);
+      for (const k of ['pre', 'post'] as const) {
+        const v: unknown = (aff as Record<string, unknown>)[k];
+        if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 2048) bad(`devices["${bdf}"].affinity.${k} must be an integer 0..2048, got ${describeValue(v)}`);
+      }
+    }
     for (const k of ['min', 'max'] as const) {
       const v: unknown = lim[k];
       if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 2048)) bad(`devices["${bdf}"].${k} must be an integer 1..2048, got ${describeValue(v)}`);

@@ -6,7 +6,8 @@ import type { CpuContext } from '../src/machine/guest-interface';
 import type { IoApicDriver } from './ioapic-driver';
 import type { IrqDesc, IrqLayer } from './irq';
 import { PCI_CAP_MSI, PCI_CAP_MSIX, type PciBusDriver, type PciDevice } from './pci';
-import type { Placement, VectorDomain } from './vector-domain';
+import type { MsiPlacement, Placement, VectorDomain } from './vector-domain';
+import { calcAffinityVectors, createAffinityMasks, type AffinityDesc } from './affinity-masks';
 
 export const PCI_IRQ_INTX = 1;
 export const PCI_IRQ_MSI = 2;
@@ -91,20 +92,22 @@ export function pciAllocIrqVectors(
   max: number,
   flags: number,
   handler: IrqDesc['handler'],
+  /** PCI_IRQ_AFFINITY with its struct irq_affinity (pci_alloc_irq_vectors_affinity); absent: none. */
+  affd?: AffinityDesc,
 ): IrqAllocation | null {
   if (flags & PCI_IRQ_MSIX) {
-    const r = setupMsix(ctx, d, min, max, handler);
+    const r = setupMsix(ctx, d, min, max, handler, affd);
     if (r) return r;
   }
   if (flags & PCI_IRQ_MSI) {
-    const r = setupMsi(ctx, d, min, max, handler);
+    const r = setupMsi(ctx, d, min, max, handler, affd);
     if (r) return r;
   }
   if (flags & PCI_IRQ_INTX && min <= 1) return setupIntx(ctx, d, handler);
   return null;
 }
 
-function setupMsi(ctx: DriverContext, d: PciDevice, min: number, max: number, handler: IrqDesc['handler']): IrqAllocation | null {
+function setupMsi(ctx: DriverContext, d: PciDevice, min: number, max: number, handler: IrqDesc['handler'], affd?: AffinityDesc): IrqAllocation | null {
   const cap = d.capabilities.get(PCI_CAP_MSI);
   if (cap === undefined) return null;
   const { cpu, pci } = ctx;
@@ -113,7 +116,21 @@ function setupMsi(ctx: DriverContext, d: PciDevice, min: number, max: number, ha
   // __pci_enable_msi_range: nvec = min(max, MMC), exact (MME rounds up, the grant does not round down).
   const want = Math.min(max, mmc);
   if (want < min) return null;
-  const block = ctx.domain.allocMsi(want, min);
+  let block: MsiPlacement | null;
+  if (affd) {
+    // Without remapping the arch answers 1 for nvec > 1 and the loop retries with one vector, whose
+    // mask irq_create_affinity_masks computes (managed unless pre/post take it). A block cannot be
+    // spread, so the block policies refuse (the scenario already did).
+    if (ctx.domain.policy !== 'linux') {
+      ctx.log(`msi ${d.bdf}: PCI_IRQ_AFFINITY on multi-message MSI: a block cannot be spread`);
+      return null;
+    }
+    const cpus = ctx.apicIds.map((_, i) => i);
+    if (min > 1 || calcAffinityVectors(min, 1, affd, cpus.length) < min) return null;
+    const mask = createAffinityMasks(1, affd, cpus)[0];
+    const p = mask ? ctx.domain.allocManaged(mask) : ctx.domain.allocSingle();
+    block = p && { ...p, size: 1 };
+  } else block = ctx.domain.allocMsi(want, min);
   if (!block) {
     ctx.log(`msi ${d.bdf}: no room for ${want} vector(s) (min ${min})`);
     return null;
@@ -152,25 +169,33 @@ function setupMsi(ctx: DriverContext, d: PciDevice, min: number, max: number, ha
   return { mode: 'msi', vectors, block: { cpu: block.cpu, base: block.base, count: block.size }, reservedTail: tail };
 }
 
-function setupMsix(ctx: DriverContext, d: PciDevice, min: number, max: number, handler: IrqDesc['handler']): IrqAllocation | null {
+function setupMsix(ctx: DriverContext, d: PciDevice, min: number, max: number, handler: IrqDesc['handler'], affd?: AffinityDesc): IrqAllocation | null {
   const cap = d.capabilities.get(PCI_CAP_MSIX);
   if (cap === undefined) return null;
   const { cpu, pci } = ctx;
   const ctrl = pci.read(cpu, d, cap + 2, 2);
   const size = (ctrl & 0x7ff) + 1;
-  const n = Math.min(size, max);
+  let n = Math.min(size, max);
   if (n < min) return null;
+  // __pci_enable_msix_range: with affinity, nvec = irq_calc_affinity_vectors(min, nvec); each spread
+  // vector is managed on its group's CPUs, pre/post ones are ordinary.
+  const cpus = ctx.apicIds.map((_, i) => i);
+  if (affd) n = calcAffinityVectors(min, n, affd, cpus.length);
+  if (n < min) return null;
+  const masks = affd ? createAffinityMasks(n, affd, cpus) : null;
   const table = pci.read(cpu, d, cap + 4, 4);
   const bar = d.bars.find((b) => b.index === (table & 7));
   if (!bar || bar.address === 0) return null;
   const tableAddr = bar.address + (table & ~7);
   const placed: Placement[] = [];
   for (let i = 0; i < n; i++) {
-    const p = ctx.domain.allocSingle();
+    const mask = masks?.[i];
+    const p = mask ? ctx.domain.allocManaged(mask) : ctx.domain.allocSingle();
     if (!p) break;
     placed.push(p);
   }
-  if (placed.length < min) {
+  // With affinity the masks were computed for n vectors: anything less fails as a whole.
+  if (placed.length < (masks ? n : min)) {
     // Below min the request fails as a whole, as Linux's does: give back every vector it took.
     for (const p of placed) ctx.domain.release(p);
     ctx.log(`msix ${d.bdf}: only ${placed.length} of ${n} vector(s) free (min ${min}); released`);

@@ -17,6 +17,8 @@ export interface Placement {
   cpu: number;
   base: number;
   count: number;
+  /** A managed vector (PCI_IRQ_AFFINITY): the CPUs of its affinity mask, which hold its managed reservation. */
+  managed?: readonly number[];
 }
 
 /** A multi-MSI grant: `count` messages in an allocated block of `size` (a power of two >= count). */
@@ -152,10 +154,43 @@ export class VectorDomain {
     }
   }
 
+  /**
+   * A managed vector on one of `cpus` (PCI_IRQ_AFFINITY): reserve_managed_vector at allocation
+   * (irq_matrix_reserve_managed: one managed bit on every CPU of the mask), then assign_managed_vector
+   * at activation (irq_matrix_alloc_managed on the mask's online CPUs). FreeBSD has no managed vectors:
+   * there the driver binds the vector to the group's first CPU (bus_bind_intr).
+   */
+  allocManaged(cpus: readonly number[]): Placement | null {
+    const on = cpus.filter((c) => this.targets.has(c));
+    if (on.length === 0) return null;
+    if (this.freebsd) {
+      const v = this.freebsd.allocVectorsOn(on[0]!, 1, 1);
+      return v === 0 ? null : { cpu: on[0]!, base: v, count: 1 };
+    }
+    const mask = this.matrix.mask(cpus);
+    try {
+      this.matrix.reserveManaged(mask);
+    } catch (e) {
+      if (e instanceof MatrixError && e.code === 'ENOSPC') return null;
+      throw e;
+    }
+    try {
+      const a = this.matrix.allocManaged(on.length === cpus.length ? mask : this.matrix.mask(on));
+      return { cpu: a.cpu, base: a.vector, count: 1, managed: cpus };
+    } catch (e) {
+      this.matrix.removeManaged(mask);
+      if (e instanceof MatrixError && e.code === 'ENOSPC') return null;
+      throw e;
+    }
+  }
+
   /** Gives back a placement this domain granted (a refused request must not keep what it took). */
   release(p: Placement | MsiPlacement): void {
     const size = 'size' in p ? p.size : p.count;
-    if (this.freebsd) this.freebsd.free(p.cpu, p.base, size);
+    if (p.managed) {
+      this.matrix.free(p.cpu, p.base, true);
+      this.matrix.removeManaged(this.matrix.mask(p.managed));
+    } else if (this.freebsd) this.freebsd.free(p.cpu, p.base, size);
     else if (size === 1) this.matrix.free(p.cpu, p.base);
     else this.matrix.freeBlock(p.cpu, p.base, size);
   }

@@ -9,7 +9,7 @@ import { createMachine, type Machine, type RunResult } from '../machine/machine'
 import { kernelMain, type DeviceReport } from '../../firmware/kernel';
 import { RESULT_MARKER } from '../../firmware/console';
 import type { MessageResult } from '../../firmware/probe';
-import { defaultDestMode, validateScenario, type DestMode, type DeviceErrno, type DeviceSpec, type KernelGeneration, type Policy, type Scenario } from './scenario';
+import { checkAffinity, defaultDestMode, validateScenario, type DestMode, type DeviceErrno, type DeviceSpec, type KernelGeneration, type Policy, type Scenario } from './scenario';
 
 /** The guest links the matrix preset of its kernel generation. */
 const KERNEL_PRESET: Readonly<Record<KernelGeneration, MatrixPreset>> = { '6.1': 'x86-6.1', '6.6': 'x86-6.6', '6.10': 'x86' };
@@ -92,6 +92,8 @@ export interface RunOptions {
 export async function runScenario(input: Scenario | unknown, options: RunOptions = {}): Promise<ScenarioReport> {
   const sc = validateScenario(input);
   const policy = options.policy ?? sc.policy;
+  // A policy given here (--policy) must take the scenario's affinity requests too.
+  if (policy !== sc.policy) sc.devices.forEach((d, i) => checkAffinity(d, policy, i));
   const module = sc.engine === 'wasm' ? await compileMatrixModule() : undefined;
   const machine = createMachine({
     cpus: sc.cpus,
@@ -111,8 +113,8 @@ export async function runScenario(input: Scenario | unknown, options: RunOptions
     })),
   });
   options.onMachine?.(machine);
-  const devices: Record<string, { min?: number; max?: number }> = {};
-  for (const d of sc.devices) devices[d.bdf] = { ...(d.min ? { min: d.min } : {}), ...(d.want ? { max: d.want } : {}) };
+  const devices: Record<string, { min?: number; max?: number; affinity?: { pre: number; post: number } }> = {};
+  for (const d of sc.devices) devices[d.bdf] = { ...(d.min ? { min: d.min } : {}), ...(d.want ? { max: d.want } : {}), ...(d.affinity ? { affinity: d.affinity } : {}) };
   const run = machine.run(
     kernelMain({
       policy,

@@ -22,6 +22,11 @@ export interface DeviceSpec {
    * then checks the refusal instead of the messages, and a grant fails it.
    */
   expectError?: DeviceErrno;
+  /**
+   * PCI_IRQ_AFFINITY (pci_alloc_irq_vectors_affinity): `pre`/`post` vectors keep the default affinity,
+   * the rest are spread over the CPUs as managed vectors. `true` in the file means { pre: 0, post: 0 }.
+   */
+  affinity?: { pre: number; post: number };
 }
 
 /** What pci_alloc_irq_vectors() returns when it grants nothing (Linux drivers/pci/msi/api.c). */
@@ -76,7 +81,8 @@ const KNOWN_TOP = new Set(['name', 'description', 'cpus', 'apic', 'engine', 'pol
 const KNOWN_MSI = new Set(['vectors', 'is64', 'pvm']);
 const KNOWN_MSIX = new Set(['vectors']);
 const KNOWN_QUIRKS = new Set(['ignoreMme']);
-const KNOWN_DEV = new Set(['bdf', 'msi', 'msix', 'want', 'min', 'intxPin', 'quirks', 'name', 'expectError']);
+const KNOWN_AFFINITY = new Set(['pre', 'post']);
+const KNOWN_DEV = new Set(['bdf', 'msi', 'msix', 'want', 'min', 'intxPin', 'quirks', 'name', 'expectError', 'affinity']);
 
 /** A value as it may appear in a one-line message: JSON, cut short. */
 function show(v: unknown): string {
@@ -179,8 +185,17 @@ export function validateScenario(raw: unknown): Scenario {
       spec.quirks = { ignoreMme: bool(d.quirks.ignoreMme, `${f}.quirks.ignoreMme`, false) };
     }
     if (d.expectError !== undefined) spec.expectError = oneOf(d.expectError, `${f}.expectError`, DEVICE_ERRNOS, 'ENOSPC');
+    if (d.affinity !== undefined) {
+      if (d.affinity === true) spec.affinity = { pre: 0, post: 0 };
+      else if (isObj(d.affinity)) {
+        noUnknown(d.affinity, KNOWN_AFFINITY, `${f}.affinity`);
+        const side = (k: 'pre' | 'post') => (d.affinity as Record<string, unknown>)[k] === undefined ? 0 : int((d.affinity as Record<string, unknown>)[k], `${f}.affinity.${k}`, 0, 2048);
+        spec.affinity = { pre: side('pre'), post: side('post') };
+      } else throw new ScenarioError(`${f}.affinity`, `must be true or { "pre": n, "post": n }, got ${show(d.affinity)}`);
+    }
     return spec;
   });
+  devices.forEach((d, i) => checkAffinity(d, policy, i));
   // INTx-only devices whose pins swizzle to one GSI would share a level-triggered line, which the
   // guest kernel does not support (one handler per GSI): the line would never be quieted and the run
   // would storm. Refused here until shared INTx exists.
@@ -203,6 +218,16 @@ export function validateScenario(raw: unknown): Scenario {
     if (!seen.has(fn0)) throw new ScenarioError(`devices[${i}].bdf`, `"${d.bdf}" is function ${d.bdf.slice(-1)} of a slot with no function 0: enumeration never looks past a missing function 0, so declare "${fn0}" too`);
   });
   return { ...(typeof raw.name === 'string' ? { name: raw.name } : {}), cpus, apic, engine, policy, devices, fill, mcfg, lowestPriority, ...(kernel ? { kernel } : {}), ...(destMode ? { destMode } : {}) };
+}
+
+/**
+ * PCI_IRQ_AFFINITY on a device with MSI but no MSI-X: under 'linux' its one vector is managed; the
+ * block policies would have to spread one multi-MSI block, which cannot be (one address, one CPU).
+ */
+export function checkAffinity(d: DeviceSpec, policy: Policy, i: number): void {
+  if (d.affinity && d.msi && !d.msix && policy !== 'linux') {
+    throw new ScenarioError(`devices[${i}].affinity`, `"${d.bdf}" has MSI without MSI-X: under policy "${policy}" its vectors are one block, which cannot be spread over CPUs (only "linux", with one managed vector, takes it)`);
+  }
 }
 
 /** Parses scenario JSON text; syntax errors become ScenarioError too. */
