@@ -5,7 +5,7 @@
 
 import { formatReport, contractJson } from '../scenario/report-text';
 import { runScenario, type ScenarioReport } from '../scenario/run-scenario';
-import { DEFAULT_SCENARIO, parseScenario, ScenarioError, type Policy, type Scenario } from '../scenario/scenario';
+import { checkAffinity, DEFAULT_SCENARIO, parseScenario, ScenarioError, type Policy, type Scenario } from '../scenario/scenario';
 import { listOf, oneOf, type CommandSpec, type ParsedArgs } from './args';
 import { inputName, readText, UsageError, type CliIo } from './io';
 
@@ -54,6 +54,15 @@ export async function runMain(args: ParsedArgs, io: CliIo): Promise<number> {
     }
   }
   if (engine !== undefined) scenario = { ...scenario, engine };
+  // A --policy must accept the scenario's affinity requests too: checked before any run (exit 2).
+  for (const policy of policies ?? []) {
+    try {
+      scenario.devices.forEach((d, i) => checkAffinity(d, policy, i));
+    } catch (err) {
+      if (err instanceof ScenarioError) throw new UsageError(`invalid scenario ${file === undefined ? '(built-in)' : inputName(file)} under --policy ${policy}: ${err.message}`);
+      throw err;
+    }
+  }
   const reports: ScenarioReport[] = [];
   for (const policy of policies ?? [scenario.policy]) reports.push(await runScenario(scenario, { policy }));
   if (json) {
