@@ -7,10 +7,14 @@
 // free) and irq_matrix_alloc_managed (the CPU of the mask with fewest managed_allocated, last on ties),
 // so the debugfs dump shows them in its man/mac columns as the real kernel does.
 
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { BootError } from '../../firmware/errors';
+import { kernelMain } from '../../firmware/kernel';
 import { calcAffinityVectors, createAffinityMasks } from '../../firmware/affinity-masks';
 import { runScenario } from '../../src/scenario/run-scenario';
 import { parseScenario, ScenarioError } from '../../src/scenario/scenario';
+import { createMatrixSync } from '../../src/alloc/matrix';
 
 const at = (r: Awaited<ReturnType<typeof runScenario>>) => r.devices.map((d) => [d.bdf, d.mode, d.messages.map((m) => [m.cpu, m.vector, m.ok])]);
 
@@ -29,6 +33,27 @@ describe('irq_calc_affinity_vectors / irq_create_affinity_masks', () => {
     expect(createAffinityMasks(1, { pre: 0, post: 0 }, [0, 1, 2, 3])).toEqual([[0, 1, 2, 3]]);
     // Nothing left to spread: every vector keeps the default affinity.
     expect(createAffinityMasks(1, { pre: 1, post: 0 }, [0, 1, 2, 3])).toEqual([null]);
+  });
+  it('property: the managed masks partition the CPUs in order, group sizes non-increasing and within one of each other', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 64 }), fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 3 }), fc.integer({ min: 1, max: 80 }), (ncpus, pre, post, max) => {
+        const cpus = Array.from({ length: ncpus }, (_, i) => i);
+        const n = calcAffinityVectors(pre + post, max + pre + post, { pre, post }, ncpus);
+        expect(n).toBe(pre + post + Math.min(ncpus, max));
+        const masks = createAffinityMasks(n, { pre, post }, cpus);
+        expect(masks.slice(0, pre).every((m) => m === null) && masks.slice(n - post).every((m) => m === null)).toBe(true);
+        const groups = masks.slice(pre, n - post) as number[][];
+        expect(groups.flat()).toEqual(cpus);
+        const sizes = groups.map((g) => g.length);
+        expect(Math.max(...sizes) - Math.min(...sizes)).toBeLessThanOrEqual(1);
+        expect([...sizes].sort((a, b) => b - a)).toEqual(sizes);
+      }),
+    );
+  });
+  it('the guest refuses a malformed affinity boot parameter as a BootError', () => {
+    const params = (affinity: unknown) => ({ policy: 'aligned', createMatrix: (cpus: number) => createMatrixSync({ cpus, engine: 'js' }), devices: { '00:03.0': { affinity } } });
+    for (const a of [{ pre: -1, post: 0 }, { pre: 0 }, { pre: 0, post: 0, x: 1 }, true, null]) expect(() => kernelMain(params(a) as never)).toThrow(BootError);
+    expect(() => kernelMain(params({ pre: 1, post: 2 }) as never)).not.toThrow();
   });
 });
 
