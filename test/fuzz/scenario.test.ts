@@ -87,6 +87,7 @@ const scenario = withUnknown(
     fill: maybe(field(fc.integer({ min: 0, max: 201 }), fc.constantFrom(202, -1))),
     mcfg: maybe(field(fc.boolean(), fc.constant('no'))),
     lowestPriority: maybe(field(fc.constantFrom('lowest-ppr', 'first-match'), fc.constant('round-robin'))),
+    destMode: maybe(field(fc.constantFrom('physical', 'logical'), fc.constantFrom('cluster', 'Logical'))),
     devices: field(
       fc.oneof({ weight: 20, arbitrary: fc.array(device, { maxLength: 5 }) }, { weight: 1, arbitrary: fc.constant(Array.from({ length: 257 }, (_, i) => ({ bdf: `${hex2(i >> 5)}:${hex2(i & 31)}.0` }))) }),
       fc.constant({}),
@@ -96,7 +97,7 @@ const scenario = withUnknown(
 
 // ---- Oracles -------------------------------------------------------------------------------------
 
-const TOP = ['name', 'description', 'cpus', 'apic', 'engine', 'policy', 'devices', 'fill', 'mcfg', 'lowestPriority'];
+const TOP = ['name', 'description', 'cpus', 'apic', 'engine', 'policy', 'devices', 'fill', 'mcfg', 'lowestPriority', 'destMode'];
 const DEVICE = ['bdf', 'msi', 'msix', 'want', 'min', 'intxPin', 'quirks', 'name', 'expectError'];
 
 const KNOWN = new Set([...TOP, ...DEVICE, 'vectors', 'is64', 'pvm', 'ignoreMme']);
@@ -138,6 +139,9 @@ function checkDomain(sc: Scenario, raw: Record<string, unknown>): void {
   expect(['lowest-ppr', 'first-match']).toContain(sc.lowestPriority);
   expect(isInt(sc.fill, 0, 201)).toBe(true);
   expect(typeof sc.mcfg).toBe('boolean');
+  // Flat logical only where Linux uses it: xAPIC mode, at most 8 CPUs.
+  if (sc.destMode !== undefined) expect(sc.destMode).toBe(raw.destMode);
+  if (sc.destMode === 'logical') expect([sc.apic, sc.cpus <= 8]).toEqual(['xapic', true]);
   for (const k of ['apic', 'engine', 'policy', 'fill', 'mcfg', 'lowestPriority'] as const) {
     if (raw[k] !== undefined) expect(sc[k]).toBe(typeof raw[k] === 'number' ? (raw[k] as number) + 0 : raw[k]);
   }
@@ -291,6 +295,7 @@ describe('scenario fuzz: valid scenarios run', () => {
       fill: fc.constantFrom(0, 0, 50, 150, 190, 201),
       mcfg: fc.boolean(),
       lowestPriority: fc.constantFrom('lowest-ppr', 'first-match'),
+      destMode: fc.option(fc.constantFrom('physical', 'logical'), { nil: undefined }),
       devices: fc.uniqueArray(
         fc.record({
           dev: fc.integer({ min: 2, max: 9 }),
