@@ -9,7 +9,10 @@ import { describe, expect, it } from 'vitest';
 import { runScenario } from '../../src/scenario/run-scenario';
 import { contractJson } from '../../src/scenario/report-text';
 import { DEFAULT_SCENARIO, defaultDestMode, parseScenario, ScenarioError, validateScenario } from '../../src/scenario/scenario';
-import type { Machine } from '../../src/machine/machine';
+import { createMachine, type Machine } from '../../src/machine/machine';
+import { createMatrixSync } from '../../src/alloc/matrix';
+import { kernelMain } from '../../firmware/kernel';
+import { BootError } from '../../firmware/errors';
 
 const example = () => JSON.parse(readFileSync(new URL('../../examples/scenarios/logical-4cpu.json', import.meta.url), 'utf8')) as Record<string, unknown>;
 
@@ -118,5 +121,25 @@ describe('destMode: defaults and validation', () => {
       }),
       { numRuns: 12 },
     );
+  });
+});
+
+describe('kernelMain destMode', () => {
+  const params = (destMode: unknown) => ({ policy: 'linux' as const, createMatrix: (cpus: number) => createMatrixSync({ cpus, engine: 'js', preset: 'x86' }), devices: {}, destMode: destMode as never });
+
+  it('refuses a destMode that is neither physical nor logical before anything boots', () => {
+    for (const v of ['flat', 1, null]) expect(() => kernelMain(params(v))).toThrow(BootError);
+  });
+
+  it.each([
+    [{ cpus: 2, apic: 'x2apic' as const }, 'x2apic, 2 CPUs'],
+    [{ cpus: 9 }, 'xapic, 9 CPUs'],
+  ])('a library caller asking for flat logical on %j gets a boot error (stage apic), nothing programmed', (cfg, what) => {
+    const m = createMachine(cfg);
+    const r = m.run(kernelMain(params('logical')));
+    expect(r.end).toBe('bsp-finished');
+    expect(m.console).toContain(`boot failed: apic: flat logical destination mode needs xAPIC mode and at most 8 CPUs (${what})`);
+    // In xAPIC mode the BSP's LDR was never written (in x2APIC mode it is read-only anyway).
+    if (!('apic' in cfg)) expect(m.cpus[0]!.lapic.read(0xd0) >>> 0).toBe(0);
   });
 });
