@@ -60,6 +60,8 @@ describe("aligned: exact grants, rounded-up blocks, reserved tails", () => {
     expect(r.vectors).toMatch(/\n\s+2\s+193\s+0\s+0\s+8\s+32-39\n/);
     expect(r.vectors).toMatch(/\n\s+3\s+169\s+0\s+0\s+32\s+64-95\n/);
     expect(r.vectors).toMatch(/\n\s+0\s+199\s+0\s+0\s+2\s+32,48\n/);
+    expect(r.checks.find((c) => c.name === '00:03.0 msi')?.detail).toBe('3/3 message(s) arrived as programmed (CPU 1 vectors 0x20..0x22, 1 more reserved)');
+    expect(r.checks.find((c) => c.name === '00:06.0 msi')?.detail).toBe('1/1 message(s) arrived as programmed (CPU 0 vectors 0x20..0x20)');
     const json = contractJson(r) as { devices: Array<{ bdf: string; reservedTail: number }> };
     expect(json.devices.map((d) => [d.bdf, d.reservedTail])).toEqual([['00:03.0', 1], ['00:04.0', 3], ['00:05.0', 15], ['00:06.0', 0]]);
   });
