@@ -21,7 +21,7 @@ type Pacing = 'round' | 'burst';
 async function boot(cpus: number): Promise<{ machine: Machine; cpu: number; base: number; bar0: number }> {
   let machine: Machine | undefined;
   const report = await runScenario(
-    { name: `profile msi ${cpus}`, cpus, devices: [{ bdf: BDF, msi: { vectors: MESSAGES, is64: true, pvm: true } }] },
+    { name: `profile msi ${cpus}`, cpus, destMode: 'physical', devices: [{ bdf: BDF, msi: { vectors: MESSAGES, is64: true, pvm: true } }] },
     { onMachine: (m) => (machine = m) },
   );
   const dev = report.devices[0];
