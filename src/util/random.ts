@@ -11,3 +11,9 @@ export function mulberry32(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/** Seeded integers in [0, n): mulberry32 scaled, for code that picks indices and values. */
+export function randomInts(seed: number): (n: number) => number {
+  const r = mulberry32(seed);
+  return (n: number) => Math.floor(r() * n);
+}

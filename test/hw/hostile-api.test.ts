@@ -3,6 +3,7 @@
 // the argument, never a TypeError/RangeError from inside and never be accepted silently.
 
 import { describe, expect, it } from 'vitest';
+import { each, expectTyped, type Row } from '../hostile';
 import {
   ApicBus, ApicUsageError, Bar, CapabilityList, ConfigSpace, decodeMsiAddress, decodeMsiData, encodeMsiAddress, encodeMsiData,
   formatBdf, IoApic, IoApicError, LocalApic, MsiCapability, msiLayout, MsiEndpoint, MsixCapability, parseBdf, PciError, PciFunction,
@@ -20,28 +21,6 @@ const NOT_A_BOOLEAN: [string, unknown][] = [
   ['null', null], ['undefined', undefined], ['0', 0], ['1', 1], ['"yes"', 'yes'], ['{}', {}], ['a symbol', Symbol('s')],
 ];
 const NOT_AN_OBJECT: [string, unknown][] = [['null', null], ['7', 7], ['"x"', 'x'], ['[]', []], ['true', true], ['a symbol', Symbol('s')]];
-
-type ErrorClass = abstract new (...args: never[]) => Error;
-type Row = [string, () => unknown, ErrorClass];
-
-/** Rows for `call(v)` with every value of `values`. */
-function each(label: string, values: [string, unknown][], call: (v: never) => unknown, E: ErrorClass): Row[] {
-  return values.map(([name, v]) => [`${label} ← ${name}`, () => call(v as never), E]);
-}
-
-function expectTyped(call: () => unknown, E: ErrorClass): void {
-  let thrown: unknown;
-  try {
-    call();
-  } catch (e) {
-    thrown = e;
-  }
-  expect(thrown, 'the call was accepted').toBeDefined();
-  expect(thrown).toBeInstanceOf(E);
-  // The message says what was wrong and never echoes a raw control byte.
-  expect((thrown as Error).message).toMatch(/\S/);
-  expect((thrown as Error).message).not.toMatch(/[\u0000-\u0008\u000e-\u001f\u007f]/);
-}
 
 const lapic = () => {
   const a = new LocalApic({ apicId: 1, sink, tsc: () => 0n });

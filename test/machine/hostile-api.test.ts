@@ -3,6 +3,7 @@
 // PciUsageError) with the argument named, never a TypeError from inside.
 
 import { describe, expect, it } from 'vitest';
+import { each, expectTyped, type Row } from '../hostile';
 import {
   AffinityError, BootError, createMachine, kernelMain, MachineConfigError, MachineUsageError, MsiEndpoint, PciFunction, PciUsageError,
   planBlockMove, planEvacuation, planSetAffinity, setAffinity, StepQueue, VectorShadow, createMatrixSync,
@@ -10,25 +11,10 @@ import {
 import { offlineCpu } from '../../firmware/hotplug';
 import { MigrationBench } from '../../src/migrate/bench';
 
-type ErrorClass = abstract new (...args: never[]) => Error;
-type Row = [string, () => unknown, ErrorClass];
 
 const BAD: [string, unknown][] = [
   ['null', null], ['undefined', undefined], ['NaN', NaN], ['1.5', 1.5], ['"1"', '1'], ['true', true], ['10n', 10n], ['{}', {}], ['a symbol', Symbol('s')],
 ];
-const each = (label: string, values: [string, unknown][], call: (v: never) => unknown, E: ErrorClass): Row[] =>
-  values.map(([n, v]) => [`${label} ← ${n}`, () => call(v as never), E]);
-
-function expectTyped(call: () => unknown, E: ErrorClass): void {
-  let thrown: unknown;
-  try {
-    call();
-  } catch (e) {
-    thrown = e;
-  }
-  expect(thrown, 'the call was accepted').toBeDefined();
-  expect(thrown).toBeInstanceOf(E);
-}
 
 describe('createMachine and Machine', () => {
   const m = () => createMachine({ cpus: 1 });

@@ -3,6 +3,7 @@
 // ESR bits, pin edges, events and outcomes. Checked differentially against a reference decoder on a
 // twin system, driven by a seeded random stream of topology changes, messages, INTAs and EOIs.
 import { describe, expect, it } from 'vitest';
+import { randomInts as rng } from '../../../src/util/random';
 import { ApicBus, lowestPprPolicy, MSI_DELIVERED, MSI_ILLEGAL_VECTOR, MSI_NO_DESTINATION } from '../../../src/hw/apic/apic-bus';
 import type { LocalApic, LocalApicState } from '../../../src/hw/apic/local-apic';
 import type { ApicMessage, DeliveryMode, MsiOutcome } from '../../../src/hw/signals';
@@ -46,18 +47,6 @@ function referenceMsi(lapics: readonly LocalApic[], address: bigint, data: numbe
   return { delivered: true, apicIds: ids, vector, mode, trigger };
 }
 
-/** xorshift32: a seeded, reproducible stream (no Math.random in tests). */
-function rng(seed: number) {
-  let s = seed >>> 0 || 1;
-  return (n: number) => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s % n;
-  };
-}
 
 /** PPR and INTR from the IRR/ISR/TPR registers alone (§11.8.3.1), by scanning all 256 bits. */
 function architectural(st: LocalApicState, enabled: boolean): { ppr: number; intr: boolean } {

@@ -4,21 +4,10 @@
 // the guest's own config and BAR accesses, for random writes, both doorbell paths (ring() and the
 // BAR0 write) and both upstream forms (BigInt memoryWrite, number memoryWriteParts).
 import { describe, expect, it } from 'vitest';
+import { randomInts as rng } from '../../../src/util/random';
 import { MsiEndpoint, type DoorbellOutcome } from '../../../src/hw/pci/msi-endpoint';
 import { PciHost } from '../../../src/hw/pci/pci-host';
 
-/** xorshift32: a seeded, reproducible stream (no Math.random in tests). */
-function rng(seed: number) {
-  let s = seed >>> 0 || 1;
-  return (n: number) => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s % n;
-  };
-}
 
 interface Sent {
   address: bigint;
