@@ -6,31 +6,14 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createMatrix, type VectorMatrix } from '../../src/alloc/matrix';
 import type { Placement } from '../../src/alloc/core';
-import { checkInvariants, type InvariantContext } from './invariants';
-import { apply, TraceGenerator, type Op } from './trace';
+import { checkInvariants, noteSystemOverlap, touchedCpus, type InvariantContext } from './invariants';
+import { apply, TraceGenerator } from './trace';
 
 const TOTAL_OPS = Number(process.env.FUZZ_OPS ?? 100_000);
 
 async function pair(cpus: number, placement: Placement, preset: boolean): Promise<[VectorMatrix, VectorMatrix]> {
   const opts = { cpus, placement, ...(preset ? { preset: 'x86' as const } : {}) };
   return [await createMatrix({ ...opts, engine: 'wasm' }), await createMatrix({ ...opts, engine: 'js' })];
-}
-
-function noteSystemOverlap(m: VectorMatrix, o: Op, outcome: unknown, ctx: InvariantContext): void {
-  if (o.op !== 'system' || outcome !== 'ok') return;
-  for (let c = 0; c < m.cpus; c++) {
-    if (m.isAllocated(c, o.bit) || m.managedVectors(c).includes(o.bit)) ctx.allowedSystemOverlap.add(`${c}:${o.bit}`);
-  }
-}
-
-/** The CPUs whose maps an op may have changed (all of them for system bits). */
-function touchedCpus(o: Op, outcome: unknown): ReadonlySet<number> | undefined {
-  if (o.op === 'system') return undefined;
-  const set = new Set<number>();
-  if ('cpu' in o) set.add(o.cpu);
-  if ('mask' in o) for (const c of o.mask) set.add(c);
-  if (typeof outcome === 'object' && outcome !== null && 'cpu' in outcome) set.add((outcome as { cpu: number }).cpu);
-  return set;
 }
 
 /** Runs `ops` ops of a seeded trace on both engines; returns the number of ops run. */

@@ -1,6 +1,7 @@
 // Invariants of the vector matrix, checked from the public API after every operation of a trace.
 
 import type { VectorMatrix } from '../../src/alloc/matrix';
+import type { Op } from './trace';
 
 /** Largest free aligned block (<= 32) computed directly from the maps, independent of the engine's summary. */
 export function largestFreeAligned(m: VectorMatrix, cpu: number): number {
@@ -69,4 +70,22 @@ export function checkInvariants(m: VectorMatrix, ctx: InvariantContext, only?: R
       if (!m.isAllocated(blk.cpu, b)) fail(`live block ${blk.bit}/${blk.count} on CPU ${blk.cpu}: bit ${b} not allocated`);
     }
   }
+}
+
+/** A system bit that was already allocated or managed on a CPU stays allowed there. */
+export function noteSystemOverlap(m: VectorMatrix, o: Op, outcome: unknown, ctx: InvariantContext): void {
+  if (o.op !== 'system' || outcome !== 'ok') return;
+  for (let c = 0; c < m.cpus; c++) {
+    if (m.isAllocated(c, o.bit) || m.managedVectors(c).includes(o.bit)) ctx.allowedSystemOverlap.add(`${c}:${o.bit}`);
+  }
+}
+
+/** The CPUs whose maps an op may have changed (all of them for system bits). */
+export function touchedCpus(o: Op, outcome: unknown): ReadonlySet<number> | undefined {
+  if (o.op === 'system') return undefined;
+  const set = new Set<number>();
+  if ('cpu' in o) set.add(o.cpu);
+  if ('mask' in o) for (const c of o.mask) set.add(c);
+  if (typeof outcome === 'object' && outcome !== null && 'cpu' in outcome) set.add((outcome as { cpu: number }).cpu);
+  return set;
 }

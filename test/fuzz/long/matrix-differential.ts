@@ -6,8 +6,8 @@
 
 import type { Placement } from '../../../src/alloc/core';
 import { createMatrix, type VectorMatrix } from '../../../src/alloc/matrix';
-import { checkInvariants, type InvariantContext } from '../../alloc/invariants';
-import { apply, TraceGenerator, type Op } from '../../alloc/trace';
+import { checkInvariants, noteSystemOverlap, touchedCpus, type InvariantContext } from '../../alloc/invariants';
+import { apply, TraceGenerator } from '../../alloc/trace';
 
 export interface MatrixFuzzOptions {
   ops: number;
@@ -30,15 +30,6 @@ export interface MatrixFuzzCounts {
 
 const stringify = (v: unknown) => JSON.stringify(v);
 
-function touchedCpus(o: Op, outcome: unknown): ReadonlySet<number> | undefined {
-  if (o.op === 'system') return undefined;
-  const set = new Set<number>();
-  if ('cpu' in o) set.add(o.cpu);
-  if ('mask' in o) for (const c of o.mask) set.add(c);
-  if (typeof outcome === 'object' && outcome !== null && 'cpu' in outcome) set.add((outcome as { cpu: number }).cpu);
-  return set;
-}
-
 async function trace(seed: number, cpus: number, ops: number, placement: Placement, every: number, touchedEvery: number, counts: MatrixFuzzCounts): Promise<void> {
   const opts = { cpus, placement, ...(seed % 3 !== 0 ? { preset: 'x86' as const } : {}) };
   const w: VectorMatrix = await createMatrix({ ...opts, engine: 'wasm' });
@@ -51,9 +42,7 @@ async function trace(seed: number, cpus: number, ops: number, placement: Placeme
     const b = apply(j, o);
     const where = `trace seed ${seed} (${cpus} CPUs, ${placement}) op ${i} ${stringify(o)}`;
     if (stringify(a) !== stringify(b)) throw new Error(`${where}: wasm ${stringify(a)} != js ${stringify(b)}`);
-    if (o.op === 'system' && a === 'ok') {
-      for (let c = 0; c < w.cpus; c++) if (w.isAllocated(c, o.bit) || w.managedVectors(c).includes(o.bit)) ctx.allowedSystemOverlap.add(`${c}:${o.bit}`);
-    }
+    noteSystemOverlap(w, o, a, ctx);
     gen.observe(o, a);
     const sa = stringify(w.stats());
     if (sa !== stringify(j.stats())) throw new Error(`${where}: stats differ ${sa} vs ${stringify(j.stats())}`);
