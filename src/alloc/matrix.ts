@@ -186,7 +186,7 @@ export class VectorMatrix {
     return slot;
   }
 
-  /** The mask as text for an error, read back from the engine slot the operation used. */
+  /** The mask as text for an error message (composed only when the error is read). */
   private maskText(input: CpuMaskInput): string {
     return input instanceof CpuMask ? input.toString() : toCpuMask(input, this.cpus).toString();
   }
