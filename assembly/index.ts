@@ -218,7 +218,7 @@ export function init(cpus: i32, bits: i32, start: i32, end: i32, placement: i32)
 @inline function nodePtr(i: i32): usize { return pTree + (<usize>i << 5); }
 
 /** The low four keys of `cpu` (classes 0..3); see leafHi for 4..7. */
-@inline function leafLo(cpu: i32, avl: i32, lg: i32, key: i32): v128 {
+@inline function leafLo(avl: i32, lg: i32, key: i32): v128 {
   let v = i32x4.splat(0);
   v = i32x4.replace_lane(v, 0, avl > 0 ? key : 0);
   v = i32x4.replace_lane(v, 1, avl >= 1 && lg >= 1 ? key : 0);
@@ -246,7 +246,7 @@ function writeLeaf(cpu: i32): i32 {
   const avl = u32At(pAvail, cpu);
   const lg = u32At(pLargest, cpu);
   const key = (avl << CPU_BITS) | (CPU_FIELD - cpu);
-  v128.store(p, leafLo(cpu, avl, lg, key));
+  v128.store(p, leafLo(avl, lg, key));
   v128.store(p, leafHi(cpu, avl, lg, key), 16);
   return i;
 }
@@ -259,17 +259,18 @@ function writeLeaf(cpu: i32): i32 {
   v128.store(p, i32x4.max_s(v128.load(c, 16), v128.load(c, 48)), 16);
 }
 
-/**
- * After any change to a CPU's counters, maps or online state: its summary, leaf and ancestors. The
- * walk keeps the node just computed in registers and loads only its sibling and the old parent, so
- * no level waits for the previous level's store; it stops at the first parent that does not change.
- */
+/** After a change to a CPU's maps at `bit` (and its counters): that word's summary, then its keys. */
 function refresh(cpu: i32, bit: i32): void {
   updateLargestWord(cpu, bit >> 6);
   refreshKeys(cpu);
 }
 
-/** After a change to a CPU's counters or online state only (its maps are unchanged). */
+/**
+ * After a change to a CPU's counters or online state (refresh() for map changes): its leaf and
+ * ancestors. The walk keeps the node just computed in registers and loads only its sibling and the
+ * old parent, so no level waits for the previous level's store; it stops at the first parent that
+ * does not change.
+ */
 function refreshKeys(cpu: i32): void {
   let i = writeLeaf(cpu);
   const p0 = nodePtr(i);
