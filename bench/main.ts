@@ -4,16 +4,16 @@
 import { cac } from 'cac';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { compileMatrixModule } from '../src/alloc/matrix';
-import { loadChartRenderer } from './lib/charts';
-import type { Mode, PartContext, PartResult, TargetLine } from './lib/context';
-import { machineInfo } from './lib/machine-info';
-import { benchDir, Output } from './lib/output';
-import { runBoundary } from './parts/boundary';
-import { runBoot } from './parts/boot';
-import { runEngines } from './parts/engines';
-import { runFragmentation } from './parts/fragmentation';
-import { runMsi } from './parts/msi';
+import { compileMatrixModule } from '../src/alloc/matrix.js';
+import { loadChartRenderer } from './lib/charts.js';
+import type { Mode, PartContext, PartResult, TargetLine } from './lib/context.js';
+import { machineInfo } from './lib/machine-info.js';
+import { benchDir, Output } from './lib/output.js';
+import { runBoundary } from './parts/boundary.js';
+import { runBoot } from './parts/boot.js';
+import { runEngines } from './parts/engines.js';
+import { runFragmentation } from './parts/fragmentation.js';
+import { runMsi } from './parts/msi.js';
 
 interface PartDef {
   id: number;

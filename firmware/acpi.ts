@@ -1,8 +1,8 @@
 // Guest-side ACPI discovery (ACPI 6.5 §5.2.5.1 RSDP search, §5.2.6 checksums, §5.2.12 MADT,
 // PCI Firmware 3.0 MCFG) using only physical memory reads. Rejects bad signatures/checksums.
 
-import type { CpuContext } from '../src/machine/guest-interface';
-import { BootError } from './errors';
+import type { CpuContext } from '../src/machine/guest-interface.js';
+import { BootError } from './errors.js';
 
 export interface AcpiCpu {
   apicId: number;

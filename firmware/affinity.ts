@@ -7,16 +7,16 @@
 // deferred move of a non-remapped MSI (apic_ack_irq → irq_move_irq) — so a harness can let the device
 // fire between any two of them.
 
-import { MatrixError } from '../src/alloc/errors';
-import type { VectorMatrix } from '../src/alloc/matrix';
-import type { CpuContext, GuestYield } from '../src/machine/guest-interface';
-import { IrqLayer, type IrqDesc } from './irq';
-import { LapicDriver, REG_ICR_HIGH, REG_ICR_LOW } from './lapic';
-import { msiAddressFor, type DestMode } from './msi';
-import { PciBusDriver, type PciDevice } from './pci';
-import { MAX_MSI_APIC_ID, VectorDomain, type Placement } from './vector-domain';
-import { VectorShadow } from './vector-shadow';
-import { describeValue } from '../src/hw/describe';
+import { MatrixError } from '../src/alloc/errors.js';
+import type { VectorMatrix } from '../src/alloc/matrix.js';
+import type { CpuContext, GuestYield } from '../src/machine/guest-interface.js';
+import { IrqLayer, type IrqDesc } from './irq.js';
+import { LapicDriver, REG_ICR_HIGH, REG_ICR_LOW } from './lapic.js';
+import { msiAddressFor, type DestMode } from './msi.js';
+import { PciBusDriver, type PciDevice } from './pci.js';
+import { MAX_MSI_APIC_ID, VectorDomain, type Placement } from './vector-domain.js';
+import { VectorShadow } from './vector-shadow.js';
+import { describeValue } from '../src/hw/describe.js';
 
 export { VectorShadow };
 

@@ -1,6 +1,6 @@
 // Guest console: printk over the debug console port (0xE9), one byte per OUT, as a guest would.
 
-import type { CpuContext } from '../src/machine/guest-interface';
+import type { CpuContext } from '../src/machine/guest-interface.js';
 
 export const DEBUGCON_PORT = 0xe9;
 /** Lines that carry machine-readable results start with this marker. */

@@ -7,17 +7,17 @@
 // vector on a snapshot first — largest first, each placement visible to the next — and refuses with
 // ENOSPC before anything is touched; the evacuation then follows that plan step by step.
 
-import { VectorMatrix } from '../src/alloc/matrix';
-import type { CpuContext, GuestYield } from '../src/machine/guest-interface';
+import { VectorMatrix } from '../src/alloc/matrix.js';
+import type { CpuContext, GuestYield } from '../src/machine/guest-interface.js';
 import {
   AffinityError, checkBinding, checkContext, checkCpuContext, checkMask, checkProtocol, isMarker, pendingBits, planBlockMove,
   releaseBlocks, reserveAt, sendVector, targetCpus, VectorShadow,
   type AffinityContext, type MoveProtocol, type MoveStep, type MsiBlockBinding,
-} from './affinity';
-import type { IrqDesc } from './irq';
-import { REG_SVR, SVR_ENABLE } from './lapic';
-import type { Placement } from './vector-domain';
-import { describeValue } from '../src/hw/describe';
+} from './affinity.js';
+import type { IrqDesc } from './irq.js';
+import { REG_SVR, SVR_ENABLE } from './lapic.js';
+import type { Placement } from './vector-domain.js';
+import { describeValue } from '../src/hw/describe.js';
 
 /** Something that owns vectors on the CPU going down. */
 export interface EvacItem {

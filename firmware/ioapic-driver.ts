@@ -1,6 +1,6 @@
 // Guest driver for the I/O APIC (82093AA §3.2): indirect IOREGSEL/IOWIN access, RTE programming.
 
-import type { CpuContext } from '../src/machine/guest-interface';
+import type { CpuContext } from '../src/machine/guest-interface.js';
 
 const IOREGSEL = 0x00;
 const IOWIN = 0x10;

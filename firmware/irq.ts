@@ -2,8 +2,8 @@
 // looks the vector up in the current CPU's vector_irq table (as Linux's common_interrupt does),
 // runs the owner's handler, records what arrived where, and EOIs like real code.
 
-import type { CpuContext, InterruptHandler } from '../src/machine/guest-interface';
-import { SPURIOUS_VECTOR, type LapicDriver } from './lapic';
+import type { CpuContext, InterruptHandler } from '../src/machine/guest-interface.js';
+import { SPURIOUS_VECTOR, type LapicDriver } from './lapic.js';
 
 export interface IrqDesc {
   irq: number;

@@ -2,20 +2,20 @@
 // domain like Linux, start every AP with INIT-SIPI-SIPI, enumerate PCI, allocate interrupt vectors
 // for every MSI test endpoint, probe them, and report over the debug console.
 
-import type { VectorMatrix } from '../src/alloc/matrix';
-import type { CpuContext, GuestProgram, GuestYield } from '../src/machine/guest-interface';
-import { parseAcpi, type AcpiInfo } from './acpi';
-import { Console } from './console';
-import { BootError } from './errors';
-import { describeValue } from '../src/hw/describe';
-import { IoApicDriver, legacyIsaIrqs } from './ioapic-driver';
-import { IrqLayer, type IrqDesc } from './irq';
-import { ICR_INIT, ICR_LEVEL_ASSERT, ICR_LEVEL_TRIGGER, ICR_STARTUP, LapicDriver } from './lapic';
-import type { AffinityDesc } from './affinity-masks';
-import { PCI_IRQ_ALL_TYPES, pciAllocIrqVectors, type DestMode, type DriverContext, type IrqAllocation } from './msi';
-import { cf8Access, ecamAccess, PCI_CAP_MSI, PCI_CAP_MSIX, PciBusDriver, type PciDevice } from './pci';
-import { EP_INTX_ACK, lateArrivals, probeDevice, type MessageResult } from './probe';
-import { VectorDomain, type Policy } from './vector-domain';
+import type { VectorMatrix } from '../src/alloc/matrix.js';
+import type { CpuContext, GuestProgram, GuestYield } from '../src/machine/guest-interface.js';
+import { parseAcpi, type AcpiInfo } from './acpi.js';
+import { Console } from './console.js';
+import { BootError } from './errors.js';
+import { describeValue } from '../src/hw/describe.js';
+import { IoApicDriver, legacyIsaIrqs } from './ioapic-driver.js';
+import { IrqLayer, type IrqDesc } from './irq.js';
+import { ICR_INIT, ICR_LEVEL_ASSERT, ICR_LEVEL_TRIGGER, ICR_STARTUP, LapicDriver } from './lapic.js';
+import type { AffinityDesc } from './affinity-masks.js';
+import { PCI_IRQ_ALL_TYPES, pciAllocIrqVectors, type DestMode, type DriverContext, type IrqAllocation } from './msi.js';
+import { cf8Access, ecamAccess, PCI_CAP_MSI, PCI_CAP_MSIX, PciBusDriver, type PciDevice } from './pci.js';
+import { EP_INTX_ACK, lateArrivals, probeDevice, type MessageResult } from './probe.js';
+import { VectorDomain, type Policy } from './vector-domain.js';
 
 /** The endpoint the driver binds to (src/hw/pci/msi-endpoint.ts). */
 const EP_VENDOR = 0xfff0;

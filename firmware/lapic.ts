@@ -1,7 +1,7 @@
 // Guest driver for the local APIC: xAPIC through MMIO at the MADT's address, x2APIC through
 // MSRs 0x800 + offset/16 (SDM §11.12), chosen by reading IA32_APIC_BASE as Linux does.
 
-import type { CpuContext } from '../src/machine/guest-interface';
+import type { CpuContext } from '../src/machine/guest-interface.js';
 
 export const IA32_APIC_BASE = 0x1b;
 const APIC_BASE_EXTD = 1n << 10n;
@@ -94,7 +94,7 @@ export class LapicDriver {
   }
 
   /** Sends an IPI; xAPIC waits for the delivery-status bit like native_apic_mem_write + wait_icr_idle. */
-  *sendIpi(cpu: CpuContext, dest: number, low: number): Generator<import('../src/machine/guest-interface').GuestYield, void, void> {
+  *sendIpi(cpu: CpuContext, dest: number, low: number): Generator<import('../src/machine/guest-interface.js').GuestYield, void, void> {
     if (this.mode(cpu) === 'x2apic') {
       cpu.wrmsr(0x830, (BigInt(dest >>> 0) << 32n) | BigInt(low >>> 0));
       return;

@@ -2,12 +2,12 @@
 // (multi-message as the vector domain allows), then INTx through the I/O APIC. Programs the
 // capability registers in the order Linux's msi_capability_init / msix_capability_init use.
 
-import type { CpuContext } from '../src/machine/guest-interface';
-import type { IoApicDriver } from './ioapic-driver';
-import type { IrqDesc, IrqLayer } from './irq';
-import { PCI_CAP_MSI, PCI_CAP_MSIX, type PciBusDriver, type PciDevice } from './pci';
-import type { MsiPlacement, Placement, VectorDomain } from './vector-domain';
-import { calcAffinityVectors, createAffinityMasks, type AffinityDesc } from './affinity-masks';
+import type { CpuContext } from '../src/machine/guest-interface.js';
+import type { IoApicDriver } from './ioapic-driver.js';
+import type { IrqDesc, IrqLayer } from './irq.js';
+import { PCI_CAP_MSI, PCI_CAP_MSIX, type PciBusDriver, type PciDevice } from './pci.js';
+import type { MsiPlacement, Placement, VectorDomain } from './vector-domain.js';
+import { calcAffinityVectors, createAffinityMasks, type AffinityDesc } from './affinity-masks.js';
 
 export const PCI_IRQ_INTX = 1;
 export const PCI_IRQ_MSI = 2;

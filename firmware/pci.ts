@@ -1,7 +1,7 @@
 // Guest PCI enumeration (PCI Local Bus 3.0 §6.1–6.7, PCIe ECAM): config access through the MCFG's
 // ECAM window or CF8/CFC, capability walk, BAR sizing and assignment, memory + bus master enable.
 
-import type { CpuContext } from '../src/machine/guest-interface';
+import type { CpuContext } from '../src/machine/guest-interface.js';
 
 export const PCI_CAP_MSI = 0x05;
 export const PCI_CAP_MSIX = 0x11;

@@ -2,10 +2,10 @@
 // interrupt arrived per message — vector base + i, on the CPU named by the address, through the
 // device's handler — and nothing anywhere else (no spurious, no lost, no stray vectors).
 
-import type { CpuContext, GuestYield } from '../src/machine/guest-interface';
-import type { IrqLayer, Observation } from './irq';
-import type { IrqAllocation } from './msi';
-import type { PciDevice } from './pci';
+import type { CpuContext, GuestYield } from '../src/machine/guest-interface.js';
+import type { IrqLayer, Observation } from './irq.js';
+import type { IrqAllocation } from './msi.js';
+import type { PciDevice } from './pci.js';
 
 /** Doorbell register of the MSI test endpoint's BAR0: writing i fires message i. */
 export const EP_DOORBELL = 0x00;

@@ -5,11 +5,11 @@
 //                   as freebsd-src main: a block is aligned on its IDT vector
 //   freebsd-legacy  the same with the older local_apic.c, which aligns the table index (misroutes)
 
-import { FreeBsdVectors } from '../src/alloc/freebsd-reference';
-import type { VectorMatrix } from '../src/alloc/matrix';
-import type { CpuMask } from '../src/alloc/cpumask';
-import { MatrixError } from '../src/alloc/errors';
-import { X86_LEGACY_VECTORS } from '../src/alloc/matrix';
+import { FreeBsdVectors } from '../src/alloc/freebsd-reference.js';
+import type { VectorMatrix } from '../src/alloc/matrix.js';
+import type { CpuMask } from '../src/alloc/cpumask.js';
+import { MatrixError } from '../src/alloc/errors.js';
+import { X86_LEGACY_VECTORS } from '../src/alloc/matrix.js';
 
 export type Policy = 'aligned' | 'linux' | 'freebsd' | 'freebsd-legacy';
 

@@ -1,10 +1,10 @@
 // A what-if copy of the vector matrix for planning moves and evacuations: choices made on it match
 // VectorMatrix.allocBlock/alloc (first or buddy best fit), so a plan can be checked before anything moves.
 
-import { VectorMatrix } from '../src/alloc/matrix';
-import { describeValue } from '../src/hw/describe';
-import { AffinityError, checkPlacement } from './affinity';
-import type { Placement } from './vector-domain';
+import { VectorMatrix } from '../src/alloc/matrix.js';
+import { describeValue } from '../src/hw/describe.js';
+import { AffinityError, checkPlacement } from './affinity.js';
+import type { Placement } from './vector-domain.js';
 
 /**
  * What-if copy of the vector matrix: per-CPU free bits and available counts. Its pick functions make

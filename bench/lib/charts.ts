@@ -1,7 +1,7 @@
 // SVG line charts through vega-lite → vega (rendered headless with renderer 'none' → toSVG()).
 // Both packages are optional: without them the run writes no charts and says so.
 
-import { importOptional } from './optional';
+import { importOptional } from './optional.js';
 
 export interface Point {
   x: number;

@@ -1,7 +1,7 @@
 // What every benchmark part receives and returns.
 
-import type { Output } from './output';
-import type { MachineInfo } from './machine-info';
+import type { Output } from './output.js';
+import type { MachineInfo } from './machine-info.js';
 
 export type Mode = 'quick' | 'full';
 

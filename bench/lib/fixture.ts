@@ -2,14 +2,14 @@
 // algorithm ported to JS and to WASM): x86 preset, every CPU online, pre-filled with singles, and the
 // three benchmark masks.
 
-import * as S from '../../assembly/status';
-import type { JsMatrixCore } from '../../src/alloc/js-core';
-import { KernelReference } from '../../src/alloc/kernel-reference';
-import { createMatrixSync, VectorMatrix, X86_SYSTEM_BITS } from '../../src/alloc/matrix';
-import type { CpuMask } from '../../src/alloc/cpumask';
-import type { WasmMatrixCore } from '../../src/alloc/wasm/wasm-core';
-import { compileKernelModuleSync, WasmKernelReference } from '../../src/alloc/wasm/wasm-kernel';
-import { mulberry32 } from '../../src/util/random';
+import * as S from '../../assembly/status.js';
+import type { JsMatrixCore } from '../../src/alloc/js-core.js';
+import { KernelReference } from '../../src/alloc/kernel-reference.js';
+import { createMatrixSync, VectorMatrix, X86_SYSTEM_BITS } from '../../src/alloc/matrix.js';
+import type { CpuMask } from '../../src/alloc/cpumask.js';
+import type { WasmMatrixCore } from '../../src/alloc/wasm/wasm-core.js';
+import { compileKernelModuleSync, WasmKernelReference } from '../../src/alloc/wasm/wasm-kernel.js';
+import { mulberry32 } from '../../src/util/random.js';
 
 export type MaskName = 'one' | 'node' | 'all';
 export const MASK_NAMES: readonly MaskName[] = ['one', 'node', 'all'];

@@ -2,7 +2,7 @@
 // over several rounds with the task order rotated; samples are pooled and reported as ns/op.
 
 import { Bench } from 'tinybench';
-import { summarize, type Summary } from './stats';
+import { summarize, type Summary } from './stats.js';
 
 export interface TaskSpec {
   name: string;

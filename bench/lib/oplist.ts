@@ -2,15 +2,15 @@
 // matrix exactly as they found it, so every engine can replay them any number of times; their
 // expected results come from a dry run on the JS twin and are checked on every engine before timing.
 
-import * as S from '../../assembly/status';
-import type { JsMatrixCore } from '../../src/alloc/js-core';
-import type { KernelReference } from '../../src/alloc/kernel-reference';
-import type { WasmMatrixCore } from '../../src/alloc/wasm/wasm-core';
-import type { WasmKernelReference } from '../../src/alloc/wasm/wasm-kernel';
-import type { Fixture } from './fixture';
-import type { VectorMatrix } from '../../src/alloc/matrix';
-import type { CpuMask } from '../../src/alloc/cpumask';
-import { mulberry32 } from '../../src/util/random';
+import * as S from '../../assembly/status.js';
+import type { JsMatrixCore } from '../../src/alloc/js-core.js';
+import type { KernelReference } from '../../src/alloc/kernel-reference.js';
+import type { WasmMatrixCore } from '../../src/alloc/wasm/wasm-core.js';
+import type { WasmKernelReference } from '../../src/alloc/wasm/wasm-kernel.js';
+import type { Fixture } from './fixture.js';
+import type { VectorMatrix } from '../../src/alloc/matrix.js';
+import type { CpuMask } from '../../src/alloc/cpumask.js';
+import { mulberry32 } from '../../src/util/random.js';
 
 export interface OpList {
   ops: Int32Array;

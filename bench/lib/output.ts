@@ -4,7 +4,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
-import type { ChartRenderer, LineChart } from './charts';
+import type { ChartRenderer, LineChart } from './charts.js';
 
 /** bench/ resolved from this module: bench/lib/ in source, dist/ once bundled (both sit next to bench/). */
 export function benchDir(): string {

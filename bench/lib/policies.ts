@@ -2,11 +2,11 @@
 // allocator (first/best fit), FreeBSD's placement (FreeBsdVectors, current and older), FreeBSD's CPU policy on the
 // Linux matrix, and the re-packing bound.
 
-import * as S from '../../assembly/status';
-import type { Placement } from '../../src/alloc/core';
-import { FreeBsdVectors, IDT_DTRACE_RET, IDT_SYSCALL, APIC_IO_INTS, APIC_NUM_IOINTS } from '../../src/alloc/freebsd-reference';
-import { createMatrixSync, X86_SYSTEM_BITS } from '../../src/alloc/matrix';
-import { alignedBlocks, PackingModel, type SizeCounts } from './packing';
+import * as S from '../../assembly/status.js';
+import type { Placement } from '../../src/alloc/core.js';
+import { FreeBsdVectors, IDT_DTRACE_RET, IDT_SYSCALL, APIC_IO_INTS, APIC_NUM_IOINTS } from '../../src/alloc/freebsd-reference.js';
+import { createMatrixSync, X86_SYSTEM_BITS } from '../../src/alloc/matrix.js';
+import { alignedBlocks, PackingModel, type SizeCounts } from './packing.js';
 
 export interface Grant {
   cpu: number;

@@ -1,7 +1,7 @@
 // Progress on stderr: cli-progress's bar when the package is installed and stderr is a terminal,
 // otherwise one plain line per tenth of the work.
 
-import { importOptional } from './optional';
+import { importOptional } from './optional.js';
 
 export interface Progress {
   tick(label: string): void;

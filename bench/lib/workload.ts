@@ -2,9 +2,9 @@
 // held are below the target load, departures (a random live device) otherwise; the i-th arrival asks
 // for the same block size under every policy (sizes and departures come from separate seeded streams).
 
-import { newCounts, type SizeCounts } from './packing';
-import type { Grant, Policy } from './policies';
-import { mulberry32 } from '../../src/util/random';
+import { newCounts, type SizeCounts } from './packing.js';
+import type { Grant, Policy } from './policies.js';
+import { mulberry32 } from '../../src/util/random.js';
 
 /** Request mix: [size, weight]. Many singles, NVMe-like 32s, 8s and 16s, a few 2s and 4s. */
 export const SIZE_MIX: ReadonlyArray<readonly [number, number]> = [[1, 50], [2, 5], [4, 5], [8, 12], [16, 10], [32, 18]];

@@ -1,12 +1,12 @@
 // Part 5: boot-and-probe wall time — runScenario end to end (ACPI, SMP bring-up, PCI enumeration,
 // vector allocation, every message rung and checked) for 4..1024 CPUs with 64 devices.
 
-import type { PartContext, PartResult, TargetLine } from '../lib/context';
-import type { Point } from '../lib/charts';
-import { measureAsyncTask, type MeasureConfig } from '../lib/measure';
-import { createProgress } from '../lib/progress';
-import { fmtNs, type Summary } from '../lib/stats';
-import { runScenario } from '../../src/scenario/run-scenario';
+import type { PartContext, PartResult, TargetLine } from '../lib/context.js';
+import type { Point } from '../lib/charts.js';
+import { measureAsyncTask, type MeasureConfig } from '../lib/measure.js';
+import { createProgress } from '../lib/progress.js';
+import { fmtNs, type Summary } from '../lib/stats.js';
+import { runScenario } from '../../src/scenario/run-scenario.js';
 
 const DEVICES = 64;
 

@@ -1,12 +1,12 @@
 // Part 2: what crossing the JS↔WASM boundary costs — one export call per operation vs runBatch with
 // 1, 16 or 256 operations per call (copying the list in and the results out, or filled in place).
 
-import { createFixture, SLOT } from '../lib/fixture';
-import type { PartContext, PartResult, TargetLine } from '../lib/context';
-import type { Point } from '../lib/charts';
-import { measure, type MeasureConfig, type TaskSpec } from '../lib/measure';
-import { pairList, runJs, runWasm, verifyList } from '../lib/oplist';
-import { fmtNs, fmtRatio, speedup, type Summary } from '../lib/stats';
+import { createFixture, SLOT } from '../lib/fixture.js';
+import type { PartContext, PartResult, TargetLine } from '../lib/context.js';
+import type { Point } from '../lib/charts.js';
+import { measure, type MeasureConfig, type TaskSpec } from '../lib/measure.js';
+import { pairList, runJs, runWasm, verifyList } from '../lib/oplist.js';
+import { fmtNs, fmtRatio, speedup, type Summary } from '../lib/stats.js';
 
 const LIST_OPS = 256;
 const BATCHES = [1, 16, 256] as const;

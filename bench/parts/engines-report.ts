@@ -2,11 +2,11 @@
 // Ratios are taken round by round (both medians from the same tinybench Bench) and the median of
 // those per-round ratios is reported.
 
-import type { PartContext, PartResult, TargetLine } from '../lib/context';
-import type { Point } from '../lib/charts';
-import type { MeasureConfig } from '../lib/measure';
-import { fmtNs, fmtRatio, quantileSorted, type Summary } from '../lib/stats';
-import { ENGINE_LABEL, ENGINES, HEADLINE_CPUS, type CaseResult, type EngineId, type OpName } from './engines';
+import type { PartContext, PartResult, TargetLine } from '../lib/context.js';
+import type { Point } from '../lib/charts.js';
+import type { MeasureConfig } from '../lib/measure.js';
+import { fmtNs, fmtRatio, quantileSorted, type Summary } from '../lib/stats.js';
+import { ENGINE_LABEL, ENGINES, HEADLINE_CPUS, type CaseResult, type EngineId, type OpName } from './engines.js';
 
 export interface ManagedResult {
   cpus: number;

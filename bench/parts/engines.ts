@@ -2,13 +2,13 @@
 // — plus irqslice's WASM batch entry point and its public API, over CPU counts, masks, loads and
 // operations. Every engine replays the same operation list in the same tinybench Bench.
 
-import { createFixture, MASK_NAMES, SLOT, type Fixture, type FillPattern, type MaskName } from '../lib/fixture';
-import type { PartContext, PartResult } from '../lib/context';
-import { measureRounds, roughCostNs, type MeasureConfig, type TaskSpec } from '../lib/measure';
-import { churnList, pairList, runApi, runJs, runKernel, runKernelWasm, runWasm, verifyList, type OpList } from '../lib/oplist';
-import { createProgress } from '../lib/progress';
-import { quantileSorted, type Summary } from '../lib/stats';
-import { enginesReport, type ManagedResult } from './engines-report';
+import { createFixture, MASK_NAMES, SLOT, type Fixture, type FillPattern, type MaskName } from '../lib/fixture.js';
+import type { PartContext, PartResult } from '../lib/context.js';
+import { measureRounds, roughCostNs, type MeasureConfig, type TaskSpec } from '../lib/measure.js';
+import { churnList, pairList, runApi, runJs, runKernel, runKernelWasm, runWasm, verifyList, type OpList } from '../lib/oplist.js';
+import { createProgress } from '../lib/progress.js';
+import { quantileSorted, type Summary } from '../lib/stats.js';
+import { enginesReport, type ManagedResult } from './engines-report.js';
 
 export const ENGINES = ['kernel-js', 'kernel-wasm', 'twin-js', 'wasm', 'wasm-batch', 'api'] as const;
 export type EngineId = (typeof ENGINES)[number];

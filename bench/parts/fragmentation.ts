@@ -3,12 +3,12 @@
 // code as an extra row), FreeBSD's CPU policy on the Linux matrix,
 // and the re-packing bound (an allocator allowed to move every live block).
 
-import type { PartContext, PartResult, TargetLine } from '../lib/context';
-import type { Point } from '../lib/charts';
-import { freebsdPolicy, matrixPolicy, repackBound, roundRobinMatrixPolicy, type Policy } from '../lib/policies';
-import type { SizeCounts } from '../lib/packing';
-import { createProgress } from '../lib/progress';
-import { simulate, SIZE_MIX, type WorkloadConfig, type WorkloadStats } from '../lib/workload';
+import type { PartContext, PartResult, TargetLine } from '../lib/context.js';
+import type { Point } from '../lib/charts.js';
+import { freebsdPolicy, matrixPolicy, repackBound, roundRobinMatrixPolicy, type Policy } from '../lib/policies.js';
+import type { SizeCounts } from '../lib/packing.js';
+import { createProgress } from '../lib/progress.js';
+import { simulate, SIZE_MIX, type WorkloadConfig, type WorkloadStats } from '../lib/workload.js';
 
 const POLICIES: ReadonlyArray<{ id: string; make: (m: WebAssembly.Module, cpus: number, live: () => SizeCounts) => Policy }> = [
   { id: 'first-fit', make: (m, cpus) => matrixPolicy(m, cpus, 'firstFit', 'irqslice first fit (all CPUs tried)') },

@@ -2,14 +2,14 @@
 // memory write, MSI decode on the APIC bus, LAPIC IRR, INTA, the guest kernel's handler and its EOI —
 // next to a minimal loop doing the same logical work on numbers and typed arrays (the ceiling).
 
-import type { PartContext, PartResult, TargetLine } from '../lib/context';
-import { measure, type MeasureConfig, type TaskSpec } from '../lib/measure';
-import { createCeiling, runCeiling } from '../lib/msi-ceiling';
-import { fmtNs, type Summary } from '../lib/stats';
-import { EP_DOORBELL } from '../../src/hw/pci/msi-endpoint';
-import type { Machine } from '../../src/machine/machine';
-import type { CpuContext, GuestYield } from '../../src/machine/guest-interface';
-import { runScenario } from '../../src/scenario/run-scenario';
+import type { PartContext, PartResult, TargetLine } from '../lib/context.js';
+import { measure, type MeasureConfig, type TaskSpec } from '../lib/measure.js';
+import { createCeiling, runCeiling } from '../lib/msi-ceiling.js';
+import { fmtNs, type Summary } from '../lib/stats.js';
+import { EP_DOORBELL } from '../../src/hw/pci/msi-endpoint.js';
+import type { Machine } from '../../src/machine/machine.js';
+import type { CpuContext, GuestYield } from '../../src/machine/guest-interface.js';
+import { runScenario } from '../../src/scenario/run-scenario.js';
 
 const BDF = '00:02.0';
 const MESSAGES = 32;

@@ -9,7 +9,7 @@
 // Add --cpu-prof to profile (the old and new loops alternate, so filter by function).
 // @ts-expect-error resolved by esbuild's --alias to the old worktree
 import { createMatrixSync as oldCreate, compileMatrixModule as oldCompile } from 'old-matrix';
-import { createMatrixSync as newCreate, compileMatrixModule as newCompile } from '../../src/alloc/matrix';
+import { createMatrixSync as newCreate, compileMatrixModule as newCompile } from '../../src/alloc/matrix.js';
 const variants = [['new', newCreate, await newCompile()], ['old', oldCreate, await oldCompile()]] as const;
 const engine = process.argv[2] as 'wasm' | 'js';
 for (const cpus of process.argv.slice(3).map(Number)) {

@@ -9,10 +9,10 @@
 
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
-import { EP_DOORBELL } from '../../src/hw/pci/msi-endpoint';
-import type { Machine } from '../../src/machine/machine';
-import type { CpuContext, GuestYield } from '../../src/machine/guest-interface';
-import { runScenario } from '../../src/scenario/run-scenario';
+import { EP_DOORBELL } from '../../src/hw/pci/msi-endpoint.js';
+import type { Machine } from '../../src/machine/machine.js';
+import type { CpuContext, GuestYield } from '../../src/machine/guest-interface.js';
+import { runScenario } from '../../src/scenario/run-scenario.js';
 
 const BDF = '00:02.0';
 const MESSAGES = 32;

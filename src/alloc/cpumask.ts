@@ -1,7 +1,7 @@
 // CPU masks and bit lists in Linux cpulist syntax ("0-3,8", as printed by %*pbl and parsed by
 // bitmap_parselist; the ":used/group" stride form is not supported).
 
-import { MatrixError } from './errors';
+import { MatrixError } from './errors.js';
 
 /**
  * A set of CPUs as a bitmap of 32-bit words. A frozen mask (`freeze()`, or `VectorMatrix.mask()`)

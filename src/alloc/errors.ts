@@ -1,6 +1,6 @@
 // Typed errors of the vector matrix: the kernel's errno results and its WARN_ON/BUG_ON conditions.
 
-import * as S from '../../assembly/status';
+import * as S from '../../assembly/status.js';
 
 /** ENOSPC/EINVAL are the kernel's return codes; WARN and BUG are its WARN_ON/BUG_ON conditions. */
 export type MatrixErrorCode = 'ENOSPC' | 'EINVAL' | 'WARN' | 'BUG';

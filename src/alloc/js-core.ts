@@ -4,9 +4,9 @@
 // word) instead of 64. Hot loops are written out (no closures per CPU, no boxed numbers: every map
 // read goes through an Int32Array view or is a small integer).
 
-import * as S from '../../assembly/status';
-import type { MatrixCore } from './core';
-import { bestFitRun, ctz32, firstFitRun } from './js-runs';
+import * as S from '../../assembly/status.js';
+import type { MatrixCore } from './core.js';
+import { bestFitRun, ctz32, firstFitRun } from './js-runs.js';
 
 const WORDS = 8; // 256 bits per map in 32-bit words
 const CPU_BITS = 13; // MAX_CPUS = 8192 CPUs fit the low 13 bits of a key

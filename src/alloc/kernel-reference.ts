@@ -13,8 +13,8 @@
 // Masks are Int32Arrays of 32-bit words (CPU c = word c >> 5, bit c & 31); bits at or above `cpus`
 // are ignored, as for_each_cpu stops at nr_cpu_ids.
 
-import * as S from '../../assembly/status';
-import { MatrixError } from './errors';
+import * as S from '../../assembly/status.js';
+import { MatrixError } from './errors.js';
 
 /** 32-bit words per CPU map: room for MAX_BITS whatever matrix_bits is, so CPU c's map starts at word c * 8. */
 const WORDS = 8;

@@ -4,12 +4,12 @@
 // It runs at the engine's speed: on success nothing is formatted and nothing allocated but the
 // result; error text is composed when read; frozen masks stay encoded in engine slots.
 
-import * as S from '../../assembly/status';
-import type { EngineName, MatrixCore, Placement } from './core';
-import { CpuMask, formatList, toCpuMask, type CpuMaskInput } from './cpumask';
-import { MatrixError, statusError } from './errors';
-import { JsMatrixCore } from './js-core';
-import { compileMatrixModule, WasmMatrixCore } from './wasm/wasm-core';
+import * as S from '../../assembly/status.js';
+import type { EngineName, MatrixCore, Placement } from './core.js';
+import { CpuMask, formatList, toCpuMask, type CpuMaskInput } from './cpumask.js';
+import { MatrixError, statusError } from './errors.js';
+import { JsMatrixCore } from './js-core.js';
+import { compileMatrixModule, WasmMatrixCore } from './wasm/wasm-core.js';
 
 export { compileMatrixModule };
 

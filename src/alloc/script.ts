@@ -1,10 +1,10 @@
 // The matrix script language of DESIGN.md: one operation a line, '#' comments, decimal or 0x
 // numbers, Linux cpulists for masks. Each operation line yields one JSON object.
 
-import type { EngineName, Placement } from './core';
-import { forEachRange } from './cpumask';
-import { MatrixError } from './errors';
-import { createMatrix, MATRIX_PRESETS, X86_PRESETS, type MatrixPreset, type VectorMatrix } from './matrix';
+import type { EngineName, Placement } from './core.js';
+import { forEachRange } from './cpumask.js';
+import { MatrixError } from './errors.js';
+import { createMatrix, MATRIX_PRESETS, X86_PRESETS, type MatrixPreset, type VectorMatrix } from './matrix.js';
 
 export const SCRIPT_GRAMMAR = `Matrix script: one operation per line; '#' starts a comment; numbers are decimal or 0x hex;
 MASK is a Linux cpulist (e.g. 0-3,8). Set-up lines (before any other operation but system):

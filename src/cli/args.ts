@@ -3,7 +3,7 @@
 // value to range-check, not an option), "-" is a positional (standard input), and anything unknown,
 // repeated, missing or left over is a UsageError.
 
-import { quote, UsageError } from './io';
+import { quote, UsageError } from './io.js';
 
 export interface OptionSpec {
   /** Long name without the dashes. */

@@ -1,6 +1,6 @@
 // Entry point of dist/cli.js: runs main() on the process's arguments and streams.
 
-import { main, processIo } from './main';
+import { main, processIo } from './main.js';
 
 // A reader that went away (`irqslice run | head`) is not an error of ours.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {

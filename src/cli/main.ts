@@ -3,13 +3,13 @@
 // Anything else is a bug in irqslice: one line and exit 70 (the stack with IRQSLICE_DEBUG=1).
 
 import { readFileSync } from 'node:fs';
-import { commandHelp, parseCommandArgs, type CommandSpec, type ParsedArgs } from './args';
-import { quote, UsageError, type CliIo } from './io';
+import { commandHelp, parseCommandArgs, type CommandSpec, type ParsedArgs } from './args.js';
+import { quote, UsageError, type CliIo } from './io.js';
 
-export { processIo } from './io';
-import { MATRIX_SPEC, matrixCommand } from './matrix-command';
-import { MIGRATE_SPEC, migrateMain } from './migrate-command';
-import { RUN_SPEC, runMain } from './run-command';
+export { processIo } from './io.js';
+import { MATRIX_SPEC, matrixCommand } from './matrix-command.js';
+import { MIGRATE_SPEC, migrateMain } from './migrate-command.js';
+import { RUN_SPEC, runMain } from './run-command.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;

@@ -1,10 +1,10 @@
 // `irqslice matrix [--engine wasm|js] [FILE|-]`: runs a matrix script line by line as it is read,
 // printing one JSON object per operation, so a long script never sits in memory whole.
 
-import type { EngineName } from '../alloc/core';
-import { MatrixScriptRunner, SCRIPT_GRAMMAR, ScriptSyntaxError } from '../alloc/script';
-import { oneOf, type CommandSpec, type ParsedArgs } from './args';
-import { inputName, readLines, UsageError, type CliIo } from './io';
+import type { EngineName } from '../alloc/core.js';
+import { MatrixScriptRunner, SCRIPT_GRAMMAR, ScriptSyntaxError } from '../alloc/script.js';
+import { oneOf, type CommandSpec, type ParsedArgs } from './args.js';
+import { inputName, readLines, UsageError, type CliIo } from './io.js';
 
 export const MATRIX_SPEC: CommandSpec = {
   name: 'matrix',

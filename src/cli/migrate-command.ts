@@ -2,16 +2,16 @@
 // under load (--evacuate). Exit 0 when the safe protocol kept every message, 1 when it did not, 2 for
 // bad usage: options of the other mode, more runs than --max-runs, values out of range.
 
-import { MOVE_PROTOCOLS, type MoveProtocol } from '../../firmware/affinity';
-import type { MsiVectors } from '../hw/pci/msi-capability';
-import type { BenchMode, BenchOptions, Schedule } from '../migrate/bench';
-import { evacuationGrid } from '../migrate/evacuation';
-import { exhaustive, exhaustiveRunsAtLeast, random, type ExploreOptions, type ExploreResult } from '../migrate/explore';
-import { failures } from '../migrate/fates';
-import { describeSetup, formatEvacuation, formatExample, formatOutcomes, formatPositions, resultJson } from '../migrate/report';
-import { intValue, listOf, numberList, numberValue, oneOf, type CommandSpec, type ParsedArgs } from './args';
-import { processIo, UsageError, type CliIo } from './io';
-import { createProgress } from './progress';
+import { MOVE_PROTOCOLS, type MoveProtocol } from '../../firmware/affinity.js';
+import type { MsiVectors } from '../hw/pci/msi-capability.js';
+import type { BenchMode, BenchOptions, Schedule } from '../migrate/bench.js';
+import { evacuationGrid } from '../migrate/evacuation.js';
+import { exhaustive, exhaustiveRunsAtLeast, random, type ExploreOptions, type ExploreResult } from '../migrate/explore.js';
+import { failures } from '../migrate/fates.js';
+import { describeSetup, formatEvacuation, formatExample, formatOutcomes, formatPositions, resultJson } from '../migrate/report.js';
+import { intValue, listOf, numberList, numberValue, oneOf, type CommandSpec, type ParsedArgs } from './args.js';
+import { processIo, UsageError, type CliIo } from './io.js';
+import { createProgress } from './progress.js';
 
 export interface MigrateCommandOptions {
   protocol?: unknown;

@@ -3,7 +3,7 @@
 // (and at least every 15 s) otherwise. The work loops are synchronous, so the bar is redrawn from
 // tick() rather than from a timer.
 
-import type { CliIo } from './io';
+import type { CliIo } from './io.js';
 
 export interface Progress {
   /** `n` more units done. */

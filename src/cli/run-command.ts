@@ -3,11 +3,11 @@
 // policies (with --json, only under aligned, so the output keeps the contract shape); "-" reads the
 // scenario from standard input.
 
-import { formatReport, contractJson } from '../scenario/report-text';
-import { runScenario, type ScenarioReport } from '../scenario/run-scenario';
-import { checkAffinity, DEFAULT_SCENARIO, parseScenario, ScenarioError, type Policy, type Scenario } from '../scenario/scenario';
-import { listOf, oneOf, type CommandSpec, type ParsedArgs } from './args';
-import { inputName, readText, UsageError, type CliIo } from './io';
+import { formatReport, contractJson } from '../scenario/report-text.js';
+import { runScenario, type ScenarioReport } from '../scenario/run-scenario.js';
+import { checkAffinity, DEFAULT_SCENARIO, parseScenario, ScenarioError, type Policy, type Scenario } from '../scenario/scenario.js';
+import { listOf, oneOf, type CommandSpec, type ParsedArgs } from './args.js';
+import { inputName, readText, UsageError, type CliIo } from './io.js';
 
 const POLICIES: readonly Policy[] = ['aligned', 'linux', 'freebsd', 'freebsd-legacy'];
 

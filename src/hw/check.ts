@@ -1,6 +1,6 @@
 // Argument checks shared by the hardware models: each throws the calling model's own error class with
 // a message naming the argument and the value received (described safely, see describe.ts).
-import { describeValue } from './describe';
+import { describeValue } from './describe.js';
 
 export type ErrorClass = new (message: string) => Error;
 

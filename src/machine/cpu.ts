@@ -2,9 +2,9 @@
 // CpuContext call is an instruction boundary where pending interrupts are taken (IF=1, via INTA at
 // the local APIC, through the guest's IDT, IF cleared on entry and restored on return as by IRET).
 
-import type { LocalApic } from '../hw/apic/local-apic';
-import type { LapicSink } from '../hw/signals';
-import type { CpuContext, CpuidInfo, GuestProgram, GuestYield, IdtTable } from './guest-interface';
+import type { LocalApic } from '../hw/apic/local-apic.js';
+import type { LapicSink } from '../hw/signals.js';
+import type { CpuContext, CpuidInfo, GuestProgram, GuestYield, IdtTable } from './guest-interface.js';
 
 export type CpuState = 'wait-for-sipi' | 'running' | 'halted' | 'finished' | 'shutdown';
 

@@ -2,25 +2,25 @@
 // I/O APIC, an 8259 pair, a PCI host with the configured functions, ACPI tables built into the
 // BIOS ROM, and one deterministic virtual clock that schedules the CPUs' guest threads.
 
-import { ApicBus, MSI_DELIVERED, type ApicBusOptions } from '../hw/apic/apic-bus';
-import { LocalApic } from '../hw/apic/local-apic';
-import { IoApic } from '../hw/ioapic';
-import { PciHost } from '../hw/pci/pci-host';
-import { PciFunction } from '../hw/pci/pci-function';
-import { PciError } from '../hw/pci/errors';
-import { describeValue } from '../hw/describe';
-import { BAR_READ, BAR_WRITE, DELIVER_MSI } from '../hw/internal';
-import { checkInt } from '../hw/check';
-import { parseBdf } from '../hw/pci/bdf';
-import { PciUsageError } from '../hw/pci/errors';
-import type { MsiOutcome } from '../hw/signals';
-import { buildAcpi, INTI_POLARITY_LOW, INTI_TRIGGER_LEVEL, type AcpiFaults, type AcpiImage } from './acpi/tables';
-import { Cpu, type CpuBus } from './cpu';
-import { Scheduler, type RunEnd } from './scheduler';
-import type { GuestProgram } from './guest-interface';
-import * as MAP from './memory-map';
-import { PicPair } from './pic8259';
-import { BoundedLog } from './bounded-log';
+import { ApicBus, MSI_DELIVERED, type ApicBusOptions } from '../hw/apic/apic-bus.js';
+import { LocalApic } from '../hw/apic/local-apic.js';
+import { IoApic } from '../hw/ioapic.js';
+import { PciHost } from '../hw/pci/pci-host.js';
+import { PciFunction } from '../hw/pci/pci-function.js';
+import { PciError } from '../hw/pci/errors.js';
+import { describeValue } from '../hw/describe.js';
+import { BAR_READ, BAR_WRITE, DELIVER_MSI } from '../hw/internal.js';
+import { checkInt } from '../hw/check.js';
+import { parseBdf } from '../hw/pci/bdf.js';
+import { PciUsageError } from '../hw/pci/errors.js';
+import type { MsiOutcome } from '../hw/signals.js';
+import { buildAcpi, INTI_POLARITY_LOW, INTI_TRIGGER_LEVEL, type AcpiFaults, type AcpiImage } from './acpi/tables.js';
+import { Cpu, type CpuBus } from './cpu.js';
+import { Scheduler, type RunEnd } from './scheduler.js';
+import type { GuestProgram } from './guest-interface.js';
+import * as MAP from './memory-map.js';
+import { PicPair } from './pic8259.js';
+import { BoundedLog } from './bounded-log.js';
 
 export interface MachineDevice {
   bdf: string;

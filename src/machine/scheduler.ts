@@ -3,9 +3,9 @@
 // none can. Idle CPUs cost nothing: only CPUs that may run are stepped and only armed APIC timers are
 // clocked; every other APIC catches up when its CPU next touches it.
 
-import { Cpu, CpuShutdown } from './cpu';
-import type { GuestProgram } from './guest-interface';
-import { BUS_CLOCK_NS } from './memory-map';
+import { Cpu, CpuShutdown } from './cpu.js';
+import type { GuestProgram } from './guest-interface.js';
+import { BUS_CLOCK_NS } from './memory-map.js';
 
 export type RunEnd = 'bsp-finished' | 'time-limit' | 'all-cpus-stopped' | 'bsp-shutdown';
 

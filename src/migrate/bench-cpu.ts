@@ -1,10 +1,10 @@
 // The CPU side of the migration bench: a CpuContext whose memory/port/MSR accesses reach the real
 // models (LAPIC page, ECAM, CF8/CFC, BARs). Left out: RAM, code installation, time passing (no waits).
-import type { LocalApic } from '../hw/apic/local-apic';
-import type { PciHost } from '../hw/pci/pci-host';
-import type { CpuContext, CpuidInfo, GuestYield, IdtTable } from '../machine/guest-interface';
-import { ECAM_BASE, ECAM_SIZE, LAPIC_BASE, LAPIC_SIZE } from '../machine/memory-map';
-import { MigrateUsageError } from './errors';
+import type { LocalApic } from '../hw/apic/local-apic.js';
+import type { PciHost } from '../hw/pci/pci-host.js';
+import type { CpuContext, CpuidInfo, GuestYield, IdtTable } from '../machine/guest-interface.js';
+import { ECAM_BASE, ECAM_SIZE, LAPIC_BASE, LAPIC_SIZE } from '../machine/memory-map.js';
+import { MigrateUsageError } from './errors.js';
 
 /** One bench CPU. Interrupts are taken by the bench's scheduler (service()), never behind its back. */
 export class BenchCpu implements CpuContext {

@@ -7,24 +7,24 @@
 // Q ≠ P — the case where the address and the data both change. With stale = 'busy', a third driver
 // ("nbA") owns Q..Q+n−1 on A, where the Linux dance's intermediate message lands. With target =
 // 'same-base' there is no nbB: the block can keep its base and only the address changes.
-import { createMatrixSync, type VectorMatrix } from '../alloc/matrix';
-import { ApicBus } from '../hw/apic/apic-bus';
-import { LocalApic } from '../hw/apic/local-apic';
-import type { MsiVectors } from '../hw/pci/msi-capability';
-import { MsiEndpoint } from '../hw/pci/msi-endpoint';
-import { PciHost } from '../hw/pci/pci-host';
-import type { ApicMessage, Destination, LapicSink } from '../hw/signals';
-import { ECAM_BASE, IOAPIC_BASE, LAPIC_BASE, PCI_MMIO_BASE } from '../machine/memory-map';
-import { msiBlockBinding, planSetAffinity, type AffinityContext, type MoveProtocol, type MsiBlockBinding } from '../../firmware/affinity';
-import { planOffline, StepQueue, type EvacItem } from '../../firmware/hotplug';
-import { IoApicDriver } from '../../firmware/ioapic-driver';
-import { IrqLayer } from '../../firmware/irq';
-import { LapicDriver, SPURIOUS_VECTOR } from '../../firmware/lapic';
-import { PCI_IRQ_MSI, pciAllocIrqVectors } from '../../firmware/msi';
-import { ecamAccess, PciBusDriver } from '../../firmware/pci';
-import { VectorDomain } from '../../firmware/vector-domain';
-import { BenchCpu } from './bench-cpu';
-import { MigrateUsageError } from './errors';
+import { createMatrixSync, type VectorMatrix } from '../alloc/matrix.js';
+import { ApicBus } from '../hw/apic/apic-bus.js';
+import { LocalApic } from '../hw/apic/local-apic.js';
+import type { MsiVectors } from '../hw/pci/msi-capability.js';
+import { MsiEndpoint } from '../hw/pci/msi-endpoint.js';
+import { PciHost } from '../hw/pci/pci-host.js';
+import type { ApicMessage, Destination, LapicSink } from '../hw/signals.js';
+import { ECAM_BASE, IOAPIC_BASE, LAPIC_BASE, PCI_MMIO_BASE } from '../machine/memory-map.js';
+import { msiBlockBinding, planSetAffinity, type AffinityContext, type MoveProtocol, type MsiBlockBinding } from '../../firmware/affinity.js';
+import { planOffline, StepQueue, type EvacItem } from '../../firmware/hotplug.js';
+import { IoApicDriver } from '../../firmware/ioapic-driver.js';
+import { IrqLayer } from '../../firmware/irq.js';
+import { LapicDriver, SPURIOUS_VECTOR } from '../../firmware/lapic.js';
+import { PCI_IRQ_MSI, pciAllocIrqVectors } from '../../firmware/msi.js';
+import { ecamAccess, PciBusDriver } from '../../firmware/pci.js';
+import { VectorDomain } from '../../firmware/vector-domain.js';
+import { BenchCpu } from './bench-cpu.js';
+import { MigrateUsageError } from './errors.js';
 
 export type BenchMode = 'affinity' | 'unplug';
 export type Schedule = 'eager' | 'lazy';

@@ -1,22 +1,22 @@
 // CPU hot-unplug under load: fill N CPUs with a seeded mix of single vectors and multi-MSI blocks,
 // then ask whether the last CPU can go — Linux's count check against the block-aware plan — and
 // carry the evacuation out. Left out: managed interrupts, NUMA masks, devices (owners are virtual).
-import { compileMatrixModule, createMatrixSync, type VectorMatrix } from '../alloc/matrix';
-import { MatrixError } from '../alloc/errors';
-import { ApicBus } from '../hw/apic/apic-bus';
-import { LocalApic } from '../hw/apic/local-apic';
-import { PciHost } from '../hw/pci/pci-host';
-import type { LapicSink } from '../hw/signals';
-import { ECAM_BASE, LAPIC_BASE, PCI_MMIO_BASE } from '../machine/memory-map';
-import type { AffinityContext, MoveProtocol } from '../../firmware/affinity';
-import { planEvacuation, planOffline, type EvacItem } from '../../firmware/hotplug';
-import { IrqLayer } from '../../firmware/irq';
-import { LapicDriver } from '../../firmware/lapic';
-import { ecamAccess, PciBusDriver } from '../../firmware/pci';
-import { VectorDomain } from '../../firmware/vector-domain';
-import { BenchCpu } from './bench-cpu';
-import { MigrateUsageError } from './errors';
-import { seededRandom } from './explore';
+import { compileMatrixModule, createMatrixSync, type VectorMatrix } from '../alloc/matrix.js';
+import { MatrixError } from '../alloc/errors.js';
+import { ApicBus } from '../hw/apic/apic-bus.js';
+import { LocalApic } from '../hw/apic/local-apic.js';
+import { PciHost } from '../hw/pci/pci-host.js';
+import type { LapicSink } from '../hw/signals.js';
+import { ECAM_BASE, LAPIC_BASE, PCI_MMIO_BASE } from '../machine/memory-map.js';
+import type { AffinityContext, MoveProtocol } from '../../firmware/affinity.js';
+import { planEvacuation, planOffline, type EvacItem } from '../../firmware/hotplug.js';
+import { IrqLayer } from '../../firmware/irq.js';
+import { LapicDriver } from '../../firmware/lapic.js';
+import { ecamAccess, PciBusDriver } from '../../firmware/pci.js';
+import { VectorDomain } from '../../firmware/vector-domain.js';
+import { BenchCpu } from './bench-cpu.js';
+import { MigrateUsageError } from './errors.js';
+import { seededRandom } from './explore.js';
 
 /** Device sizes drawn when filling CPUs (probability, vectors): half single vectors, half multi-MSI. */
 export const DEVICE_MIX: readonly (readonly [number, number])[] = [[0.5, 1], [0.1, 2], [0.1, 4], [0.1, 8], [0.1, 16], [0.1, 32]];

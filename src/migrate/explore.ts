@@ -2,10 +2,10 @@
 // stateless model checking (every run replayed from a fresh bench, choices advanced like an odometer);
 // random mode draws fire points and message numbers from a seeded generator. Left out: parallelism.
 
-import { mulberry32 } from '../util/random';
-import { MigrationBench, type BenchOptions } from './bench';
-import { MigrateUsageError } from './errors';
-import { emptyTally, fateOf, FATES, tallyRun, type Fate, type Tally } from './fates';
+import { mulberry32 } from '../util/random.js';
+import { MigrationBench, type BenchOptions } from './bench.js';
+import { MigrateUsageError } from './errors.js';
+import { emptyTally, fateOf, FATES, tallyRun, type Fate, type Tally } from './fates.js';
 
 export interface ExploreOptions extends BenchOptions {
   /** Messages the device fires per run (1 or 2 for exhaustive runs of small blocks). */

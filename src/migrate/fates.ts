@@ -1,7 +1,7 @@
 // What became of each message the device fired during a move, and of each handler run, decided from
 // the bench's trace (request → IRR bit → INTA → handler). Left out: timing; only causality counts.
 
-import type { FireRecord, MigrationBench } from './bench';
+import type { FireRecord, MigrationBench } from './bench.js';
 
 /**
  * delivered  its request reached its own handler where it landed (old or new place, while owned)

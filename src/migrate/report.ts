@@ -1,9 +1,9 @@
 // Text and JSON renderings of migration and evacuation results (the `irqslice migrate` report).
 // Left out: colour, widths beyond the fixed columns.
 
-import type { EvacuationCell } from './evacuation';
-import type { ExploreResult } from './explore';
-import { FATES, failures } from './fates';
+import type { EvacuationCell } from './evacuation.js';
+import type { ExploreResult } from './explore.js';
+import { FATES, failures } from './fates.js';
 
 const pad = (v: string | number, w: number) => String(v).padStart(w);
 const padEnd = (v: string | number, w: number) => String(v).padEnd(w);

@@ -1,8 +1,8 @@
 // The human-readable report of a boot-and-probe run: boot log, a /proc/interrupts-style table,
 // per-device placement, the vector allocator's state, and PASS/FAIL per check.
 
-import type { InterruptCounts, ScenarioReport } from './run-scenario';
-import { ScenarioError } from './scenario';
+import type { InterruptCounts, ScenarioReport } from './run-scenario.js';
+import { ScenarioError } from './scenario.js';
 
 const hex = (n: number) => `0x${n.toString(16)}`;
 

@@ -1,15 +1,15 @@
 // Boot-and-probe: build the machine a scenario describes, boot the guest kernel on it, and turn the
 // guest's console output into the report of DESIGN.md (plus the boot log and the checks).
 
-import { compileMatrixModule, createMatrixSync, type MatrixPreset } from '../alloc/matrix';
-import { firstMatchPolicy, lowestPprPolicy } from '../hw/apic/apic-bus';
-import { MsiEndpoint } from '../hw/pci/msi-endpoint';
-import type { AcpiFaults } from '../machine/acpi/tables';
-import { createMachine, type Machine, type RunResult } from '../machine/machine';
-import { kernelMain, type DeviceReport } from '../../firmware/kernel';
-import { RESULT_MARKER } from '../../firmware/console';
-import type { MessageResult } from '../../firmware/probe';
-import { checkAffinity, defaultDestMode, validateScenario, type DestMode, type DeviceErrno, type DeviceSpec, type KernelGeneration, type Policy, type Scenario } from './scenario';
+import { compileMatrixModule, createMatrixSync, type MatrixPreset } from '../alloc/matrix.js';
+import { firstMatchPolicy, lowestPprPolicy } from '../hw/apic/apic-bus.js';
+import { MsiEndpoint } from '../hw/pci/msi-endpoint.js';
+import type { AcpiFaults } from '../machine/acpi/tables.js';
+import { createMachine, type Machine, type RunResult } from '../machine/machine.js';
+import { kernelMain, type DeviceReport } from '../../firmware/kernel.js';
+import { RESULT_MARKER } from '../../firmware/console.js';
+import type { MessageResult } from '../../firmware/probe.js';
+import { checkAffinity, defaultDestMode, validateScenario, type DestMode, type DeviceErrno, type DeviceSpec, type KernelGeneration, type Policy, type Scenario } from './scenario.js';
 
 /** The guest links the matrix preset of its kernel generation. */
 const KERNEL_PRESET: Readonly<Record<KernelGeneration, MatrixPreset>> = { '6.1': 'x86-6.1', '6.6': 'x86-6.6', '6.10': 'x86' };

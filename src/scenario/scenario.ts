@@ -1,7 +1,7 @@
 // Scenario files (DESIGN.md "Public contract"): parsed and validated field by field; every error
 // names the field so a user can fix the file.
 
-import type { EngineName } from '../alloc/core';
+import type { EngineName } from '../alloc/core.js';
 
 export type Policy = 'aligned' | 'linux' | 'freebsd' | 'freebsd-legacy';
 

@@ -2,8 +2,8 @@
 // FACTS.md §8, first-fit and best-fit placement; every expected base is derived from the free map by hand.
 
 import { describe, expect, it } from 'vitest';
-import { createMatrix } from '../../src/alloc/matrix';
-import { ENGINES, expectRefused, range, smallMatrix, snapshot, x86Online, x86WithLegacy } from './helpers';
+import { createMatrix } from '../../src/alloc/matrix.js';
+import { ENGINES, expectRefused, range, smallMatrix, snapshot, x86Online, x86WithLegacy } from './helpers.js';
 
 /*
  * Free map of an empty non-BSP CPU with the x86 preset, range [0x20, 0xEB), system bits 0x32, 0x80:

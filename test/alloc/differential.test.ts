@@ -4,10 +4,10 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createMatrix, type VectorMatrix } from '../../src/alloc/matrix';
-import type { Placement } from '../../src/alloc/core';
-import { checkInvariants, noteSystemOverlap, touchedCpus, type InvariantContext } from './invariants';
-import { apply, TraceGenerator } from './trace';
+import { createMatrix, type VectorMatrix } from '../../src/alloc/matrix.js';
+import type { Placement } from '../../src/alloc/core.js';
+import { checkInvariants, noteSystemOverlap, touchedCpus, type InvariantContext } from './invariants.js';
+import { apply, TraceGenerator } from './trace.js';
 
 const TOTAL_OPS = Number(process.env.FUZZ_OPS ?? 100_000);
 

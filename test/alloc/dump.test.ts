@@ -2,8 +2,8 @@
 // line is written out by hand from the seq_printf formats quoted below (lists are %*pbl, decimal).
 
 import { describe, expect, it } from 'vitest';
-import { createMatrix } from '../../src/alloc/matrix';
-import { ENGINES, LEGACY_VECTORS, range, x86Online, x86WithLegacy } from './helpers';
+import { createMatrix } from '../../src/alloc/matrix.js';
+import { ENGINES, LEGACY_VECTORS, range, x86Online, x86WithLegacy } from './helpers.js';
 
 /*
  * seq_printf formats (ind = 1, so "%*s" prints one space):

@@ -2,9 +2,9 @@
 // matrices; error text composed only when read.
 
 import { describe, expect, it } from 'vitest';
-import { CpuMask } from '../../src/alloc/cpumask';
-import { MatrixError } from '../../src/alloc/errors';
-import { createMatrix } from '../../src/alloc/matrix';
+import { CpuMask } from '../../src/alloc/cpumask.js';
+import { MatrixError } from '../../src/alloc/errors.js';
+import { createMatrix } from '../../src/alloc/matrix.js';
 
 describe.each(['wasm', 'js'] as const)('frozen masks (%s)', (engine) => {
   it('matrix.mask() returns a frozen mask that allocates like the same cpulist string', async () => {

@@ -1,6 +1,6 @@
-import { createMatrix, type MatrixOptions, type VectorMatrix } from '../../src/alloc/matrix';
-import type { EngineName } from '../../src/alloc/core';
-import { MatrixError, type MatrixErrorCode } from '../../src/alloc/errors';
+import { createMatrix, type MatrixOptions, type VectorMatrix } from '../../src/alloc/matrix.js';
+import type { EngineName } from '../../src/alloc/core.js';
+import { MatrixError, type MatrixErrorCode } from '../../src/alloc/errors.js';
 import { expect } from 'vitest';
 
 export const ENGINES: EngineName[] = ['wasm', 'js'];

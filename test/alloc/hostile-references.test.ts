@@ -1,10 +1,10 @@
 // Hostile arguments to the reference allocators and to mask parsing: typed errors, short messages.
 
 import { describe, expect, it } from 'vitest';
-import { CpuMask } from '../../src/alloc/cpumask';
-import { MatrixError } from '../../src/alloc/errors';
-import { FreeBsdVectors, FreeBsdVectorsError } from '../../src/alloc/freebsd-reference';
-import { KernelReference } from '../../src/alloc/kernel-reference';
+import { CpuMask } from '../../src/alloc/cpumask.js';
+import { MatrixError } from '../../src/alloc/errors.js';
+import { FreeBsdVectors, FreeBsdVectorsError } from '../../src/alloc/freebsd-reference.js';
+import { KernelReference } from '../../src/alloc/kernel-reference.js';
 
 describe('reference allocators refuse hostile constructor arguments with their typed errors', () => {
   it.each([[Symbol('x')], [null], ['4'], [0], [8193], [1.5], [NaN]])('KernelReference(%s)', (cpus) => {

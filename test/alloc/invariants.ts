@@ -1,7 +1,7 @@
 // Invariants of the vector matrix, checked from the public API after every operation of a trace.
 
-import type { VectorMatrix } from '../../src/alloc/matrix';
-import type { Op } from './trace';
+import type { VectorMatrix } from '../../src/alloc/matrix.js';
+import type { Op } from './trace.js';
 
 /** Largest free aligned block (<= 32) computed directly from the maps, independent of the engine's summary. */
 export function largestFreeAligned(m: VectorMatrix, cpu: number): number {

@@ -2,11 +2,11 @@
 // Kernel quirks live in quirks.test.ts, blocks in blocks.test.ts, argument validation in validation.test.ts.
 
 import { describe, expect, it } from 'vitest';
-import { createMatrix } from '../../src/alloc/matrix';
+import { createMatrix } from '../../src/alloc/matrix.js';
 import {
   ENGINES, IA32_SYSCALL_VECTOR, LEGACY_VECTORS as LEGACY, PIC_CASCADE_VECTOR, X86_ALLOC_SIZE, X86_AVAILABLE,
   expectRefused, range, smallMatrix, x86Online, x86WithLegacy,
-} from './helpers';
+} from './helpers.js';
 
 describe.each(ENGINES)('%s engine: irq_matrix operations', (engine) => {
   describe('online', () => {

@@ -2,10 +2,10 @@
 // arch/x86/include/asm/irq_vectors.h + lapic_assign_system_vectors() (arch/x86/kernel/apic/vector.c).
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createMatrix, MATRIX_PRESETS, type MatrixPreset } from '../../src/alloc/matrix';
-import { MatrixError } from '../../src/alloc/errors';
-import { runMatrixScript } from '../../src/alloc/script';
-import { ENGINES } from './helpers';
+import { createMatrix, MATRIX_PRESETS, type MatrixPreset } from '../../src/alloc/matrix.js';
+import { MatrixError } from '../../src/alloc/errors.js';
+import { runMatrixScript } from '../../src/alloc/script.js';
+import { ENGINES } from './helpers.js';
 
 /** [end, in-range system bits] per generation: 6.1 keeps IRQ_MOVE_CLEANUP_VECTOR (0x20), 6.6 drops it, 6.10 ends at 0xEB. */
 const EXPECTED: Record<MatrixPreset, [number, number[]]> = {

@@ -2,10 +2,10 @@
 // each built from a small state. Plain per-operation behaviour is in ops.test.ts.
 
 import { describe, expect, it } from 'vitest';
-import { createMatrix } from '../../src/alloc/matrix';
+import { createMatrix } from '../../src/alloc/matrix.js';
 import {
   ENGINES, LEGACY_VECTORS as LEGACY, X86_ALLOC_SIZE, expectRefused, range, smallMatrix, x86Online, x86WithLegacy,
-} from './helpers';
+} from './helpers.js';
 
 describe.each(ENGINES)('%s engine: kernel quirks', (engine) => {
   it('fresh x86 preset, 4 CPUs: alloc 0-3 spreads 0x20 over CPUs 0..3, the fifth is CPU 0 0x21', async () => {

@@ -1,9 +1,9 @@
 // Regressions found by the long differential fuzz run (npm run fuzz), named after what they caught.
 
 import { describe, expect, it } from 'vitest';
-import { MatrixError } from '../../src/alloc/errors';
-import { createMatrix } from '../../src/alloc/matrix';
-import { ENGINES } from './helpers';
+import { MatrixError } from '../../src/alloc/errors.js';
+import { createMatrix } from '../../src/alloc/matrix.js';
+import { ENGINES } from './helpers.js';
 
 describe.each(ENGINES)('%s', (engine) => {
   it('assignSystem(replace) of a managed allocation is refused, so managed_allocated keeps matching the maps', async () => {

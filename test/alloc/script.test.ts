@@ -2,9 +2,9 @@
 // malformed lines stop the script with their line number and exit status 2.
 
 import { describe, expect, it } from 'vitest';
-import { MatrixError } from '../../src/alloc/errors';
-import { runMatrixScript } from '../../src/alloc/script';
-import { ENGINES } from './helpers';
+import { MatrixError } from '../../src/alloc/errors.js';
+import { runMatrixScript } from '../../src/alloc/script.js';
+import { ENGINES } from './helpers.js';
 
 const lines = (out: string) => out.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
 

@@ -5,8 +5,8 @@
 // groups, partial groups, ranges and single CPUs.
 
 import { describe, expect, it } from 'vitest';
-import { createMatrix, type VectorMatrix } from '../../src/alloc/matrix';
-import { apply, TraceGenerator, type Op } from './trace';
+import { createMatrix, type VectorMatrix } from '../../src/alloc/matrix.js';
+import { apply, TraceGenerator, type Op } from './trace.js';
 
 interface Expect { cpu: number | null }
 

@@ -1,9 +1,9 @@
 // Random operation traces for differential tests: a seeded generator of matrix operations that
 // mostly make sense (frees of live allocations, masks over existing CPUs) and sometimes do not.
 
-import { mulberry32 } from '../../src/util/random';
-import { MatrixError } from '../../src/alloc/errors';
-import type { VectorMatrix } from '../../src/alloc/matrix';
+import { mulberry32 } from '../../src/util/random.js';
+import { MatrixError } from '../../src/alloc/errors.js';
+import type { VectorMatrix } from '../../src/alloc/matrix.js';
 
 export type Op =
   | { op: 'online' | 'offline'; cpu: number }

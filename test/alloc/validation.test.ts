@@ -2,10 +2,10 @@
 // bad createMatrix options): always MatrixError EINVAL with every counter, map and the dump unchanged.
 
 import { describe, expect, it } from 'vitest';
-import { CpuMask } from '../../src/alloc/cpumask';
-import { MatrixError } from '../../src/alloc/errors';
-import { createMatrix, type MatrixOptions, type VectorMatrix } from '../../src/alloc/matrix';
-import { ENGINES, catchMatrixError, expectRefused, x86WithLegacy } from './helpers';
+import { CpuMask } from '../../src/alloc/cpumask.js';
+import { MatrixError } from '../../src/alloc/errors.js';
+import { createMatrix, type MatrixOptions, type VectorMatrix } from '../../src/alloc/matrix.js';
+import { ENGINES, catchMatrixError, expectRefused, x86WithLegacy } from './helpers.js';
 
 /** A busy 4-CPU state (CPU 3 offline) so that "unchanged" covers every kind of counter and map. */
 async function busy(engine: (typeof ENGINES)[number]): Promise<VectorMatrix> {

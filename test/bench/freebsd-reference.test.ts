@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   APIC_IO_INTS, APIC_NUM_IOINTS, FREEBSD_VECTORS_PER_CPU, FreeBsdVectors, FreeBsdVectorsError, IDT_DTRACE_RET, IDT_SYSCALL,
-} from '../../src/alloc/freebsd-reference';
+} from '../../src/alloc/freebsd-reference.js';
 
 // Older local_apic.c: `(vector & (align - 1))` on the la_ioint_irqs index.
 const IDX = { alignment: 'index' } as const;

@@ -4,12 +4,12 @@
 // port then replays the same trace through runBatch on a fresh instance and must end identical.
 
 import { beforeAll, describe, expect, it } from 'vitest';
-import * as S from '../../assembly/status';
-import type { MatrixCore } from '../../src/alloc/core';
-import { KernelReference } from '../../src/alloc/kernel-reference';
-import { compileMatrixModule, createMatrixSync } from '../../src/alloc/matrix';
-import { compileKernelModule, WasmKernelReference } from '../../src/alloc/wasm/wasm-kernel';
-import { mulberry32 } from '../../src/util/random';
+import * as S from '../../assembly/status.js';
+import type { MatrixCore } from '../../src/alloc/core.js';
+import { KernelReference } from '../../src/alloc/kernel-reference.js';
+import { compileMatrixModule, createMatrixSync } from '../../src/alloc/matrix.js';
+import { compileKernelModule, WasmKernelReference } from '../../src/alloc/wasm/wasm-kernel.js';
+import { mulberry32 } from '../../src/util/random.js';
 
 let matrixModule: WebAssembly.Module;
 let kernelModule: WebAssembly.Module;

@@ -1,9 +1,9 @@
 // The two ports of kernel/irq/matrix.c's algorithm behind one interface for the tests: the JS port
 // takes masks by reference, the AssemblyScript port through a mask slot (written before each call).
 
-import * as S from '../../assembly/status';
-import { KernelReference } from '../../src/alloc/kernel-reference';
-import { WasmKernelReference } from '../../src/alloc/wasm/wasm-kernel';
+import * as S from '../../assembly/status.js';
+import { KernelReference } from '../../src/alloc/kernel-reference.js';
+import { WasmKernelReference } from '../../src/alloc/wasm/wasm-kernel.js';
 
 export interface KernelPort {
   online(cpu: number): number;

@@ -5,11 +5,11 @@
 
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import * as S from '../../assembly/status';
-import { JsMatrixCore } from '../../src/alloc/js-core';
-import { findNextBit, findNextZeroArea, findNextZeroBit, KernelReference } from '../../src/alloc/kernel-reference';
-import { compileKernelModule, WasmKernelReference } from '../../src/alloc/wasm/wasm-kernel';
-import { makePort, maskWords, PORT_NAMES, type KernelPort, type PortName } from './kernel-ports';
+import * as S from '../../assembly/status.js';
+import { JsMatrixCore } from '../../src/alloc/js-core.js';
+import { findNextBit, findNextZeroArea, findNextZeroBit, KernelReference } from '../../src/alloc/kernel-reference.js';
+import { compileKernelModule, WasmKernelReference } from '../../src/alloc/wasm/wasm-kernel.js';
+import { makePort, maskWords, PORT_NAMES, type KernelPort, type PortName } from './kernel-ports.js';
 
 const X86 = { bits: 256, start: 0x20, end: 0xeb };
 

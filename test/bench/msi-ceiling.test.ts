@@ -1,7 +1,7 @@
 // The part-4 ceiling loop must really deliver: every message reaches its handler once, on the vector
 // base + (k mod 2^MME) of the CPU named by the address, and nothing is left in IRR or ISR.
 import { describe, expect, it } from 'vitest';
-import { createCeiling, runCeiling } from '../../bench/lib/msi-ceiling';
+import { createCeiling, runCeiling } from '../../bench/lib/msi-ceiling.js';
 
 describe('MSI ceiling loop', () => {
   it('delivers n messages round-robin over the 32 vectors of the block', () => {

@@ -2,11 +2,11 @@
 // leave the matrix exactly as they found it and give the same results on every engine.
 
 import { beforeAll, describe, expect, it } from 'vitest';
-import * as S from '../../assembly/status';
-import { createFixture, fillBits, maskCpus, scatteredBits, SLOT, type Fixture } from '../../bench/lib/fixture';
-import { churnList, pairList, runJs, runKernel, runWasm, verifyList } from '../../bench/lib/oplist';
-import { quantileSorted, summarize, speedup } from '../../bench/lib/stats';
-import { compileMatrixModule } from '../../src/alloc/matrix';
+import * as S from '../../assembly/status.js';
+import { createFixture, fillBits, maskCpus, scatteredBits, SLOT, type Fixture } from '../../bench/lib/fixture.js';
+import { churnList, pairList, runJs, runKernel, runWasm, verifyList } from '../../bench/lib/oplist.js';
+import { quantileSorted, summarize, speedup } from '../../bench/lib/stats.js';
+import { compileMatrixModule } from '../../src/alloc/matrix.js';
 
 let module: WebAssembly.Module;
 beforeAll(async () => {

@@ -3,8 +3,8 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { alignedBlocks, newCounts, PackingModel } from '../../bench/lib/packing';
-import { freebsdModel, linuxModel } from '../../bench/lib/policies';
+import { alignedBlocks, newCounts, PackingModel } from '../../bench/lib/packing.js';
+import { freebsdModel, linuxModel } from '../../bench/lib/policies.js';
 
 function countsOf(rec: Record<number, number>) {
   const c = newCounts();

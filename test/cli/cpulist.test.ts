@@ -6,9 +6,9 @@ import fc from 'fast-check';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CpuMask, parseList } from '../../src/alloc/cpumask';
-import { MatrixError } from '../../src/alloc/errors';
-import { fixtureDir, runInProcess } from './harness';
+import { CpuMask, parseList } from '../../src/alloc/cpumask.js';
+import { MatrixError } from '../../src/alloc/errors.js';
+import { fixtureDir, runInProcess } from './harness.js';
 
 /** The grammar as it was written before (split on commas, one regular expression per part). */
 function reference(text: string): Array<[number, number]> | 'malformed' | 'descending' {

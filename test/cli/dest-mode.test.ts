@@ -3,7 +3,7 @@
 
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { expectUsageError, root, runBundle } from './harness';
+import { expectUsageError, root, runBundle } from './harness.js';
 
 describe('irqslice run: destMode', () => {
   it.each([

@@ -6,8 +6,8 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'vitest';
-import { main } from '../../src/cli/main';
-import type { CliIo } from '../../src/cli/io';
+import { main } from '../../src/cli/main.js';
+import type { CliIo } from '../../src/cli/io.js';
 
 export const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
 export const cliBundle = path.join(root, 'dist', 'cli.js');

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { expectUsageError, fixtureDir, root, runBundle, runInProcess, type Invocation, type Outcome } from './harness';
+import { expectUsageError, fixtureDir, root, runBundle, runInProcess, type Invocation, type Outcome } from './harness.js';
 
 const sc = (o: object) => JSON.stringify(o);
 const dev = (bdf: string, extra: object = {}) => ({ bdf, msi: { vectors: 4 }, ...extra });

@@ -1,8 +1,8 @@
 // Progress of long CLI work (src/cli/progress.ts) on a non-terminal stderr, with a fake clock.
 
 import { describe, expect, it } from 'vitest';
-import type { CliIo } from '../../src/cli/io';
-import { createProgress } from '../../src/cli/progress';
+import type { CliIo } from '../../src/cli/io.js';
+import { createProgress } from '../../src/cli/progress.js';
 
 function io(): { io: CliIo; err: string[] } {
   const err: string[] = [];

@@ -7,11 +7,11 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ApicBus } from '../../src/hw/apic/apic-bus';
-import { ApicUsageError, GeneralProtectionFault } from '../../src/hw/apic/errors';
-import { LocalApic, type LocalApicState } from '../../src/hw/apic/local-apic';
-import { enterX2apic, makeApic, recorder, swEnable, type Rig } from '../hw/apic/helpers';
-import { fcParams, intRng, withSeed } from './params';
+import { ApicBus } from '../../src/hw/apic/apic-bus.js';
+import { ApicUsageError, GeneralProtectionFault } from '../../src/hw/apic/errors.js';
+import { LocalApic, type LocalApicState } from '../../src/hw/apic/local-apic.js';
+import { enterX2apic, makeApic, recorder, swEnable, type Rig } from '../hw/apic/helpers.js';
+import { fcParams, intRng, withSeed } from './params.js';
 
 // ---- The SDM, as tables --------------------------------------------------------------------------
 

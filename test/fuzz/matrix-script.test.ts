@@ -6,9 +6,9 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MatrixError } from '../../src/alloc/errors';
-import { runMatrixScript, type ScriptResult } from '../../src/alloc/script';
-import { fcParams } from './params';
+import { MatrixError } from '../../src/alloc/errors.js';
+import { runMatrixScript, type ScriptResult } from '../../src/alloc/script.js';
+import { fcParams } from './params.js';
 
 /** A generated line: its text and whether the grammar rejects it in any context. */
 interface Line {

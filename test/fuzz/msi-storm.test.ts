@@ -3,8 +3,8 @@
 // counted on the CPUs and on the wire against the PCI 3.0 §6.8 reference model.
 
 import { describe, expect, it } from 'vitest';
-import { runMsiStorm, stormPassed, type StormCounts } from './long/msi-storm';
-import { runs, seedFor } from './params';
+import { runMsiStorm, stormPassed, type StormCounts } from './long/msi-storm.js';
+import { runs, seedFor } from './params.js';
 
 function judge(c: StormCounts): void {
   expect(c.problems).toEqual([]);

@@ -8,10 +8,10 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ApicBus, firstMatchPolicy, lowestPprPolicy, MSI_DELIVERED } from '../../src/hw/apic/apic-bus';
-import type { MsiOutcome } from '../../src/hw/signals';
-import { makeApic, type Rig } from '../hw/apic/helpers';
-import { fcParams } from './params';
+import { ApicBus, firstMatchPolicy, lowestPprPolicy, MSI_DELIVERED } from '../../src/hw/apic/apic-bus.js';
+import type { MsiOutcome } from '../../src/hw/signals.js';
+import { makeApic, type Rig } from '../hw/apic/helpers.js';
+import { fcParams } from './params.js';
 
 /** What the test programmed into one APIC. */
 interface Cfg {

@@ -6,9 +6,9 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { runScenario } from '../../src/scenario/run-scenario';
-import { parseScenario, ScenarioError, validateScenario, type Scenario } from '../../src/scenario/scenario';
-import { fcParams } from './params';
+import { runScenario } from '../../src/scenario/run-scenario.js';
+import { parseScenario, ScenarioError, validateScenario, type Scenario } from '../../src/scenario/scenario.js';
+import { fcParams } from './params.js';
 
 // ---- Generators ----------------------------------------------------------------------------------
 

@@ -3,12 +3,12 @@
 // the argument, never a TypeError/RangeError from inside and never be accepted silently.
 
 import { describe, expect, it } from 'vitest';
-import { each, expectTyped, type Row } from '../hostile';
+import { each, expectTyped, type Row } from '../hostile.js';
 import {
   ApicBus, ApicUsageError, Bar, CapabilityList, ConfigSpace, decodeMsiAddress, decodeMsiData, encodeMsiAddress, encodeMsiData,
   formatBdf, IoApic, IoApicError, LocalApic, MsiCapability, msiLayout, MsiEndpoint, MsixCapability, parseBdf, PciError, PciFunction,
   PciHost, PciLayoutError, PciUsageError,
-} from '../../src/index';
+} from '../../src/index.js';
 
 const sink = { intr() {}, nmi() {}, init() {}, sipi() {}, extint() {} };
 

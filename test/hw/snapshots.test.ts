@@ -4,7 +4,7 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ApicBus, ApicStateError, IoApic, IoApicStateError, LocalApic, MsiCapability, MsixCapability, PciFunction, PciStateError } from '../../src/index';
+import { ApicBus, ApicStateError, IoApic, IoApicStateError, LocalApic, MsiCapability, MsixCapability, PciFunction, PciStateError } from '../../src/index.js';
 
 const sink = { intr() {}, nmi() {}, init() {}, sipi() {}, extint() {}, smi() {} };
 const json = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;

@@ -1,7 +1,7 @@
 // The platform's ACPI tables against ACPI 6.5 §5.2 layouts, read back byte by byte.
 
 import { describe, expect, it } from 'vitest';
-import { buildAcpi, buildMadt, type AcpiPlatform } from '../../src/machine/acpi/tables';
+import { buildAcpi, buildMadt, type AcpiPlatform } from '../../src/machine/acpi/tables.js';
 
 const platform = (apicIds: number[]): AcpiPlatform => ({
   cpus: apicIds.map((apicId, uid) => ({ apicId, uid, enabled: true })),

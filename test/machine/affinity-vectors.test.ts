@@ -9,12 +9,12 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { BootError } from '../../firmware/errors';
-import { kernelMain } from '../../firmware/kernel';
-import { calcAffinityVectors, createAffinityMasks } from '../../firmware/affinity-masks';
-import { runScenario } from '../../src/scenario/run-scenario';
-import { parseScenario, ScenarioError } from '../../src/scenario/scenario';
-import { createMatrixSync } from '../../src/alloc/matrix';
+import { BootError } from '../../firmware/errors.js';
+import { kernelMain } from '../../firmware/kernel.js';
+import { calcAffinityVectors, createAffinityMasks } from '../../firmware/affinity-masks.js';
+import { runScenario } from '../../src/scenario/run-scenario.js';
+import { parseScenario, ScenarioError } from '../../src/scenario/scenario.js';
+import { createMatrixSync } from '../../src/alloc/matrix.js';
 
 const at = (r: Awaited<ReturnType<typeof runScenario>>) => r.devices.map((d) => [d.bdf, d.mode, d.messages.map((m) => [m.cpu, m.vector, m.ok])]);
 

@@ -5,9 +5,9 @@
 // Also: a relocated page overrides RAM for its own CPU only, and device MSIs still decode at 0xFEE00000.
 
 import { describe, expect, it } from 'vitest';
-import type { CpuContext, GuestYield } from '../../src/machine/guest-interface';
-import { createMachine } from '../../src/machine/machine';
-import { PciFunction } from '../../src/hw/pci';
+import type { CpuContext, GuestYield } from '../../src/machine/guest-interface.js';
+import { createMachine } from '../../src/machine/machine.js';
+import { PciFunction } from '../../src/hw/pci/index.js';
 
 const APIC_DEFAULT_PHYS_BASE = 0xfee0_0000;
 const ALTERNATE_APIC_BASE = 0xfed4_0000; // kvm-unit-tests since 2019 (TPM range, UC)

@@ -2,8 +2,8 @@
 // by priority class, HLT wake-up, INIT-SIPI-SIPI start-up, shutdown on a missing IDT entry.
 
 import { describe, expect, it } from 'vitest';
-import type { CpuContext, GuestYield, InterruptHandler } from '../../src/machine/guest-interface';
-import { createMachine, MachineConfigError } from '../../src/machine/machine';
+import type { CpuContext, GuestYield, InterruptHandler } from '../../src/machine/guest-interface.js';
+import { createMachine, MachineConfigError } from '../../src/machine/machine.js';
 
 const LAPIC = 0xfee00000;
 const enableApic = (c: CpuContext) => c.write32(LAPIC + 0xf0, 0x1ff);

@@ -6,13 +6,13 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { runScenario } from '../../src/scenario/run-scenario';
-import { contractJson } from '../../src/scenario/report-text';
-import { DEFAULT_SCENARIO, defaultDestMode, parseScenario, ScenarioError, validateScenario } from '../../src/scenario/scenario';
-import { createMachine, type Machine } from '../../src/machine/machine';
-import { createMatrixSync } from '../../src/alloc/matrix';
-import { kernelMain } from '../../firmware/kernel';
-import { BootError } from '../../firmware/errors';
+import { runScenario } from '../../src/scenario/run-scenario.js';
+import { contractJson } from '../../src/scenario/report-text.js';
+import { DEFAULT_SCENARIO, defaultDestMode, parseScenario, ScenarioError, validateScenario } from '../../src/scenario/scenario.js';
+import { createMachine, type Machine } from '../../src/machine/machine.js';
+import { createMatrixSync } from '../../src/alloc/matrix.js';
+import { kernelMain } from '../../firmware/kernel.js';
+import { BootError } from '../../firmware/errors.js';
 
 const example = () => JSON.parse(readFileSync(new URL('../../examples/scenarios/logical-4cpu.json', import.meta.url), 'utf8')) as Record<string, unknown>;
 

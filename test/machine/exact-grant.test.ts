@@ -12,10 +12,10 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { MsiEndpoint } from '../../src/hw/pci/msi-endpoint';
-import type { Machine } from '../../src/machine/machine';
-import { contractJson } from '../../src/scenario/report-text';
-import { runScenario } from '../../src/scenario/run-scenario';
+import type { MsiEndpoint } from '../../src/hw/pci/msi-endpoint.js';
+import type { Machine } from '../../src/machine/machine.js';
+import { contractJson } from '../../src/scenario/report-text.js';
+import { runScenario } from '../../src/scenario/run-scenario.js';
 
 const DEVICES = [
   { bdf: '00:03.0', msi: { vectors: 4, is64: true, pvm: false }, want: 3, min: 3 },

@@ -2,9 +2,9 @@
 // the probe must report it precisely, never pass it and never crash.
 
 import { describe, expect, it } from 'vitest';
-import type { Machine } from '../../src/machine/machine';
-import { runScenario } from '../../src/scenario/run-scenario';
-import { parseScenario, ScenarioError, validateScenario, type Scenario } from '../../src/scenario/scenario';
+import type { Machine } from '../../src/machine/machine.js';
+import { runScenario } from '../../src/scenario/run-scenario.js';
+import { parseScenario, ScenarioError, validateScenario, type Scenario } from '../../src/scenario/scenario.js';
 
 const base: Scenario = validateScenario({
   cpus: 2,

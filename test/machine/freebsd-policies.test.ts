@@ -9,9 +9,9 @@
 // message i arrives on (base & ~(count - 1)) | i — for a 32-block at 0x30 that is 0x20 + i.
 
 import { describe, expect, it } from 'vitest';
-import { runScenario } from '../../src/scenario/run-scenario';
-import { formatReport } from '../../src/scenario/report-text';
-import { parseScenario, ScenarioError, type Scenario } from '../../src/scenario/scenario';
+import { runScenario } from '../../src/scenario/run-scenario.js';
+import { formatReport } from '../../src/scenario/report-text.js';
+import { parseScenario, ScenarioError, type Scenario } from '../../src/scenario/scenario.js';
 
 const SIZES = [32, 16, 8, 4, 2, 1] as const;
 

@@ -3,13 +3,13 @@
 // PciUsageError) with the argument named, never a TypeError from inside.
 
 import { describe, expect, it } from 'vitest';
-import { each, expectTyped, type Row } from '../hostile';
+import { each, expectTyped, type Row } from '../hostile.js';
 import {
   AffinityError, BootError, createMachine, kernelMain, MachineConfigError, MachineUsageError, MsiEndpoint, PciFunction, PciUsageError,
   planBlockMove, planEvacuation, planSetAffinity, setAffinity, StepQueue, VectorShadow, createMatrixSync,
-} from '../../src/index';
-import { offlineCpu } from '../../firmware/hotplug';
-import { MigrationBench } from '../../src/migrate/bench';
+} from '../../src/index.js';
+import { offlineCpu } from '../../firmware/hotplug.js';
+import { MigrationBench } from '../../src/migrate/bench.js';
 
 
 const BAD: [string, unknown][] = [

@@ -2,12 +2,12 @@
 // vector_configure_legacy / lapic_update_legacy_vectors, arch/x86/kernel/acpi/boot.c
 // mp_config_acpi_legacy_irqs), and the scenario's "kernel" generation.
 import { describe, expect, it } from 'vitest';
-import { createMatrixSync } from '../../src/alloc/matrix';
-import type { Machine } from '../../src/machine/machine';
-import { runScenario } from '../../src/scenario/run-scenario';
-import { DEFAULT_SCENARIO, ScenarioError, validateScenario } from '../../src/scenario/scenario';
-import { legacyIsaIrqs } from '../../firmware/ioapic-driver';
-import { VectorDomain } from '../../firmware/vector-domain';
+import { createMatrixSync } from '../../src/alloc/matrix.js';
+import type { Machine } from '../../src/machine/machine.js';
+import { runScenario } from '../../src/scenario/run-scenario.js';
+import { DEFAULT_SCENARIO, ScenarioError, validateScenario } from '../../src/scenario/scenario.js';
+import { legacyIsaIrqs } from '../../firmware/ioapic-driver.js';
+import { VectorDomain } from '../../firmware/vector-domain.js';
 
 const ISA_BUT_2 = [0, 1, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
 

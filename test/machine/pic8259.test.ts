@@ -1,7 +1,7 @@
 // The 8259 pair: initialisation words, masking, INTA priorities and spurious IRQ 7 / 15.
 
 import { describe, expect, it } from 'vitest';
-import { PicPair } from '../../src/machine/pic8259';
+import { PicPair } from '../../src/machine/pic8259.js';
 
 function initialised() {
   const intr: boolean[] = [];

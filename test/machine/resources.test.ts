@@ -4,14 +4,14 @@
 // are measured by hand with --cpu-prof and process.memoryUsage(); nothing here is timed).
 
 import { describe, expect, it } from 'vitest';
-import { EP_DOORBELL, MsiEndpoint } from '../../src/hw/pci/msi-endpoint';
-import { PciFunction } from '../../src/hw/pci/pci-function';
-import { PciHost } from '../../src/hw/pci/pci-host';
-import type { CpuContext } from '../../src/machine/guest-interface';
-import { createMachine } from '../../src/machine/machine';
-import { ECAM_BASE } from '../../src/machine/memory-map';
-import { runScenario } from '../../src/scenario/run-scenario';
-import { validateScenario } from '../../src/scenario/scenario';
+import { EP_DOORBELL, MsiEndpoint } from '../../src/hw/pci/msi-endpoint.js';
+import { PciFunction } from '../../src/hw/pci/pci-function.js';
+import { PciHost } from '../../src/hw/pci/pci-host.js';
+import type { CpuContext } from '../../src/machine/guest-interface.js';
+import { createMachine } from '../../src/machine/machine.js';
+import { ECAM_BASE } from '../../src/machine/memory-map.js';
+import { runScenario } from '../../src/scenario/run-scenario.js';
+import { validateScenario } from '../../src/scenario/scenario.js';
 
 const plain = (deviceId: number) => new PciFunction({ vendorId: 0xfff0, deviceId, classCode: 0 });
 

@@ -1,12 +1,12 @@
 // Regression tests for the review findings of issue 11: each failed before its fix.
 
 import { describe, expect, it } from 'vitest';
-import { isMarker, planSetAffinity } from '../../firmware/affinity';
-import { createMachine, type Machine } from '../../src/machine/machine';
-import { MigrationBench, NEW_CPU, OLD_CPU } from '../../src/migrate/bench';
-import { PciFunction } from '../../src/hw/pci/pci-function';
-import { runScenario } from '../../src/scenario/run-scenario';
-import { validateScenario } from '../../src/scenario/scenario';
+import { isMarker, planSetAffinity } from '../../firmware/affinity.js';
+import { createMachine, type Machine } from '../../src/machine/machine.js';
+import { MigrationBench, NEW_CPU, OLD_CPU } from '../../src/migrate/bench.js';
+import { PciFunction } from '../../src/hw/pci/pci-function.js';
+import { runScenario } from '../../src/scenario/run-scenario.js';
+import { validateScenario } from '../../src/scenario/scenario.js';
 
 /** "Global available: N" of the debugfs text (the matrix policies) after the run. */
 const globalAvailable = (vectors: string) => Number(/Global available:\s+(\d+)/.exec(vectors)?.[1]);
@@ -107,7 +107,7 @@ describe('device DMA is claimed only when a target holds all four bytes (else a 
 describe('event logs are bounded: the newest eventLimit events are kept and the rest counted', () => {
   /** A guest that writes the BIOS ROM `n` times: one 'rom-write' event each. */
   const romWriter = (n: number) =>
-    function* (cpu: import('../../src/machine/guest-interface').CpuContext) {
+    function* (cpu: import('../../src/machine/guest-interface.js').CpuContext) {
       for (let i = 0; i < n; i++) cpu.write8(0xe_0000 + i, 1);
     };
 

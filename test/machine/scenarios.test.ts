@@ -3,9 +3,9 @@
 
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { runScenario } from '../../src/scenario/run-scenario';
-import { formatReport } from '../../src/scenario/report-text';
-import { DEFAULT_SCENARIO, parseScenario } from '../../src/scenario/scenario';
+import { runScenario } from '../../src/scenario/run-scenario.js';
+import { formatReport } from '../../src/scenario/report-text.js';
+import { DEFAULT_SCENARIO, parseScenario } from '../../src/scenario/scenario.js';
 
 const load = (name: string) => parseScenario(readFileSync(new URL(`../../examples/scenarios/${name}`, import.meta.url), 'utf8'));
 

@@ -2,10 +2,10 @@
 // kernel's state untouched, and the steps each protocol emits.
 
 import { describe, expect, it } from 'vitest';
-import { AffinityError, planBlockMove, planSetAffinity, setAffinity } from '../../firmware/affinity';
-import { MatrixError } from '../../src/alloc/errors';
-import { MigrationBench, NEW_CPU, OLD_CPU } from '../../src/migrate/bench';
-import { opts } from './helpers';
+import { AffinityError, planBlockMove, planSetAffinity, setAffinity } from '../../firmware/affinity.js';
+import { MatrixError } from '../../src/alloc/errors.js';
+import { MigrationBench, NEW_CPU, OLD_CPU } from '../../src/migrate/bench.js';
+import { opts } from './helpers.js';
 
 function finish(b: MigrationBench): string[] {
   while (b.step() !== null);

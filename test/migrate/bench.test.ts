@@ -2,9 +2,9 @@
 // pending bits, IRR coalescing, and the causal trace from a message to the handler it ran.
 
 import { describe, expect, it } from 'vitest';
-import { DEVICE_BDF, MigrationBench, NEW_CPU, OLD_CPU } from '../../src/migrate/bench';
-import { fateOf } from '../../src/migrate/fates';
-import { opts } from './helpers';
+import { DEVICE_BDF, MigrationBench, NEW_CPU, OLD_CPU } from '../../src/migrate/bench.js';
+import { fateOf } from '../../src/migrate/fates.js';
+import { opts } from './helpers.js';
 
 const IRR_0x20 = 0x210; // IRR register holding vectors 0x20..0x3F
 

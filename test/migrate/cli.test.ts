@@ -1,9 +1,9 @@
 // `irqslice migrate` (src/cli/migrate-command.ts): the report, its JSON form, exit codes and usage errors.
 
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { UsageError } from '../../src/cli/io';
-import { migrateCommand } from '../../src/cli/migrate-command';
-import { exhaustive, exhaustiveRunsAtLeast, quietLength, type ExploreOptions } from '../../src/migrate/explore';
+import { UsageError } from '../../src/cli/io.js';
+import { migrateCommand } from '../../src/cli/migrate-command.js';
+import { exhaustive, exhaustiveRunsAtLeast, quietLength, type ExploreOptions } from '../../src/migrate/explore.js';
 
 function capture(): { text: () => string } {
   let out = '';

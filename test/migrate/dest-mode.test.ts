@@ -4,10 +4,10 @@
 // and the address the move writes must name the new CPU logically.
 
 import { describe, expect, it } from 'vitest';
-import { exhaustive } from '../../src/migrate/explore';
-import { MigrationBench, NEW_CPU } from '../../src/migrate/bench';
-import { MOVE_PROTOCOLS } from '../../firmware/affinity';
-import { opts } from './helpers';
+import { exhaustive } from '../../src/migrate/explore.js';
+import { MigrationBench, NEW_CPU } from '../../src/migrate/bench.js';
+import { MOVE_PROTOCOLS } from '../../firmware/affinity.js';
+import { opts } from './helpers.js';
 
 describe('migration protocols in flat logical mode', () => {
   for (const protocol of MOVE_PROTOCOLS) {

@@ -2,11 +2,11 @@
 // check, refusal before anything is touched, execution exactly as planned, and the load experiment.
 
 import { describe, expect, it } from 'vitest';
-import { AffinityError } from '../../firmware/affinity';
-import { evacuationItems, planEvacuation, planOffline, type EvacItem } from '../../firmware/hotplug';
-import { VectorDomain } from '../../firmware/vector-domain';
-import { createMatrixSync } from '../../src/alloc/matrix';
-import { evacuationCell, evacuationGrid, evacuationGuest } from '../../src/migrate/evacuation';
+import { AffinityError } from '../../firmware/affinity.js';
+import { evacuationItems, planEvacuation, planOffline, type EvacItem } from '../../firmware/hotplug.js';
+import { VectorDomain } from '../../firmware/vector-domain.js';
+import { createMatrixSync } from '../../src/alloc/matrix.js';
+import { evacuationCell, evacuationGrid, evacuationGuest } from '../../src/migrate/evacuation.js';
 
 const IDS = [0, 1, 2];
 

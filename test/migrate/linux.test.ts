@@ -4,10 +4,10 @@
 // retrigger, then sti and cleanup (affinity) = 14 steps, 15 places to fire.
 
 import { describe, expect, it } from 'vitest';
-import { MigrationBench, OLD_CPU } from '../../src/migrate/bench';
-import { exhaustive } from '../../src/migrate/explore';
-import { fateOf } from '../../src/migrate/fates';
-import { opts, WRITE_MSG_64 } from './helpers';
+import { MigrationBench, OLD_CPU } from '../../src/migrate/bench.js';
+import { exhaustive } from '../../src/migrate/explore.js';
+import { fateOf } from '../../src/migrate/fates.js';
+import { opts, WRITE_MSG_64 } from './helpers.js';
 
 const AFFINITY_STEPS = 2 + 2 * WRITE_MSG_64 + 2 + 2;
 /** Unplug: allocate, install, mark, 8 writes, check, retrigger, free in the matrix, fixup_irqs, offline. */

@@ -4,8 +4,8 @@
 // on (new CPU, old base + i), which belongs to another driver on the bench.
 
 import { describe, expect, it } from 'vitest';
-import { exhaustive } from '../../src/migrate/explore';
-import { opts, WRITE_MSG_32, WRITE_MSG_64 } from './helpers';
+import { exhaustive } from '../../src/migrate/explore.js';
+import { opts, WRITE_MSG_32, WRITE_MSG_64 } from './helpers.js';
 
 describe('naive: address then data', () => {
   it('block of 1, 32-bit address: the one message fired between the address and the data write is misrouted', () => {

@@ -2,9 +2,9 @@
 // interleaving of one or two messages with every guest step, for every bench variant.
 
 import { describe, expect, it } from 'vitest';
-import { exhaustive, random } from '../../src/migrate/explore';
-import { failures, type Tally } from '../../src/migrate/fates';
-import { opts } from './helpers';
+import { exhaustive, random } from '../../src/migrate/explore.js';
+import { failures, type Tally } from '../../src/migrate/fates.js';
+import { opts } from './helpers.js';
 
 const clean = (t: Tally) => ({ misrouted: t.misrouted, lost: t.lost, duplicated: t.duplicated, spurious: t.spurious, stuck: t.stuck });
 const ZERO = { misrouted: 0, lost: 0, duplicated: 0, spurious: 0, stuck: 0 };

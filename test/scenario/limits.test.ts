@@ -2,9 +2,9 @@
 // for in the report (wall time and memory are measured by hand, see the commit; nothing timed here).
 
 import { describe, expect, it } from 'vitest';
-import { contractJson, formatReport } from '../../src/scenario/report-text';
-import { runScenario } from '../../src/scenario/run-scenario';
-import { validateScenario } from '../../src/scenario/scenario';
+import { contractJson, formatReport } from '../../src/scenario/report-text.js';
+import { runScenario } from '../../src/scenario/run-scenario.js';
+import { validateScenario } from '../../src/scenario/scenario.js';
 
 const bdf = (i: number) => `${(i >> 5).toString(16).padStart(2, '0')}:${(i & 31).toString(16).padStart(2, '0')}.0`;
 

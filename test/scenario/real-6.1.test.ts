@@ -2,7 +2,7 @@
 // every number irqslice can reproduce is compared with the real one; the rest is pinned with why.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { runScenario } from '../../src/scenario/run-scenario';
+import { runScenario } from '../../src/scenario/run-scenario.js';
 
 interface MatrixDump {
   onlineMaps: number;

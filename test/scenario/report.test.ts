@@ -1,9 +1,9 @@
 // The report formatters: refuse what is not a report, and carry eventsDropped.
 
 import { describe, expect, it } from 'vitest';
-import { contractJson, formatReport } from '../../src/scenario/report-text';
-import { runScenario } from '../../src/scenario/run-scenario';
-import { ScenarioError } from '../../src/scenario/scenario';
+import { contractJson, formatReport } from '../../src/scenario/report-text.js';
+import { runScenario } from '../../src/scenario/run-scenario.js';
+import { ScenarioError } from '../../src/scenario/scenario.js';
 
 describe('report formatters', () => {
   it.each([[null], [undefined], [42], [{}], [{ scenario: {}, devices: [] }]])('refuse %s with a ScenarioError', (r) => {
@@ -24,7 +24,7 @@ describe('report formatters', () => {
 
 describe('scenario parsing', () => {
   it('a JSON syntax error never carries raw control characters', async () => {
-    const { parseScenario } = await import('../../src/scenario/scenario');
+    const { parseScenario } = await import('../../src/scenario/scenario.js');
     let err: unknown;
     try {
       parseScenario('{"cpus": \u0001}');
@@ -35,7 +35,7 @@ describe('scenario parsing', () => {
     expect((err as Error).message).not.toMatch(/[\u0000-\u001f]/);
   });
   it('fill -0 is returned as 0', async () => {
-    const { validateScenario } = await import('../../src/scenario/scenario');
+    const { validateScenario } = await import('../../src/scenario/scenario.js');
     expect(Object.is(validateScenario({ cpus: 1, fill: -0, devices: [] }).fill, 0)).toBe(true);
   });
 });

@@ -1,10 +1,10 @@
 // Binding of the AssemblyScript core (assembly/index.ts). The module's exports take and return
 // numbers only, so the raw WebAssembly API is enough: no loader, no generated glue.
 
-import * as S from '../../../assembly/status';
-import type { MatrixCore } from '../core';
-import { MATRIX_WASM_BASE64 } from './matrix-wasm.generated';
-import { decodeBase64 } from './base64';
+import * as S from '../../../assembly/status.js';
+import type { MatrixCore } from '../core.js';
+import { MATRIX_WASM_BASE64 } from './matrix-wasm.generated.js';
+import { decodeBase64 } from './base64.js';
 
 /** The module's exports: the core operations under the same names and signatures, plus queries. */
 type MatrixExports = Pick<

@@ -3,10 +3,10 @@
 // once, one instance per matrix, memory grown once by init(). Masks go in numbered slots as in the
 // engines (MASK_SLOTS slots of ceil(cpus/64) 64-bit words, written here as 32-bit words).
 
-import * as S from '../../../assembly/status';
-import { MatrixError } from '../errors';
-import { KERNEL_WASM_BASE64 } from './kernel-wasm.generated';
-import { decodeBase64 } from './base64';
+import * as S from '../../../assembly/status.js';
+import { MatrixError } from '../errors.js';
+import { KERNEL_WASM_BASE64 } from './kernel-wasm.generated.js';
+import { decodeBase64 } from './base64.js';
 
 interface KernelExports {
   memory: WebAssembly.Memory;

@@ -1,17 +1,17 @@
 // APIC bus / system bus interrupt fabric: destination decode (SDM vol. 3A §11.6.2), lowest-priority
 // arbitration (§11.6.2.4), MSI decode (§11.11), EOI broadcast to I/O APICs. No focus processor, no IOMMU.
-import type { ApicMessage, DeliveryMode, Destination, EoiListener, InterruptRouter, MsiOutcome } from '../signals';
-import { ApicUsageError } from './errors';
-import { checkBool, checkFunction, checkInt, checkOptions } from '../check';
-import { describeValue } from '../describe';
-import { checkMessage } from './lapic-core';
-import { ACCEPT_FIXED, DELIVER_MSI } from '../internal';
-import { LocalApic } from './local-apic';
-import type { LapicRouter } from './lapic-types';
+import type { ApicMessage, DeliveryMode, Destination, EoiListener, InterruptRouter, MsiOutcome } from '../signals.js';
+import { ApicUsageError } from './errors.js';
+import { checkBool, checkFunction, checkInt, checkOptions } from '../check.js';
+import { describeValue } from '../describe.js';
+import { checkMessage } from './lapic-core.js';
+import { ACCEPT_FIXED, DELIVER_MSI } from '../internal.js';
+import { LocalApic } from './local-apic.js';
+import type { LapicRouter } from './lapic-types.js';
 import {
   MSI_ADDRESS_DM_LOGICAL, MSI_ADDRESS_EXT_DEST_MASK, MSI_ADDRESS_EXT_DEST_SHIFT, MSI_ADDRESS_IR_FORMAT,
   MSI_ADDRESS_RH, MSI_ADDRESS_WINDOW, MSI_DATA_LEVEL_ASSERT, MSI_DATA_TRIGGER_LEVEL,
-} from './msi-format';
+} from './msi-format.js';
 
 /**
  * Picks the one APIC that takes a lowest-priority message. `candidates` are the matching, enabled-or-not

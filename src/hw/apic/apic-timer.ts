@@ -1,6 +1,6 @@
 // Count-down core of the local APIC timer in one-shot/periodic mode: Intel SDM vol. 3A §11.5.4. Time is
 // bus-clock ticks handed in by the caller; TSC-deadline mode and interrupt delivery live in LocalApic.
-import { divisorFor } from './registers';
+import { divisorFor } from './registers.js';
 
 /**
  * The current-count register decrements once every `divisor` bus ticks; reaching 0 is an expiry. The

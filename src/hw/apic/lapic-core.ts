@@ -1,16 +1,16 @@
 // Local APIC interrupt acceptance: Intel SDM vol. 3A §11.8 (IRR/ISR/TMR, TPR/PPR, INTA, EOI), §11.5.3
 // (ESR, error LVT), §11.6 message acceptance, §11.4.7 reset/INIT. Sources: lapic-sources; access: local-apic.
-import type { ApicMessage, LapicSink } from '../signals';
-import { ApicTimer } from './apic-timer';
-import { ApicUsageError } from './errors';
-import { checkBool, checkFunction, checkInt, checkOptions } from '../check';
-import { describeValue } from '../describe';
-import { ACCEPT_FIXED } from '../internal';
-import type { ApicMode, LapicEvent, LapicEventKind, LapicRouter, LocalApicOptions } from './lapic-types';
-import * as R from './registers';
-import { clearVector, highestVector, highestVectorFrom, newVectorBitmap, setVector, testVector } from './vector-bitmap';
+import type { ApicMessage, LapicSink } from '../signals.js';
+import { ApicTimer } from './apic-timer.js';
+import { ApicUsageError } from './errors.js';
+import { checkBool, checkFunction, checkInt, checkOptions } from '../check.js';
+import { describeValue } from '../describe.js';
+import { ACCEPT_FIXED } from '../internal.js';
+import type { ApicMode, LapicEvent, LapicEventKind, LapicRouter, LocalApicOptions } from './lapic-types.js';
+import * as R from './registers.js';
+import { clearVector, highestVector, highestVectorFrom, newVectorBitmap, setVector, testVector } from './vector-bitmap.js';
 
-export type { ApicMode, LapicEvent, LapicEventKind, LapicRouter, LocalApicOptions } from './lapic-types';
+export type { ApicMode, LapicEvent, LapicEventKind, LapicRouter, LocalApicOptions } from './lapic-types.js';
 
 const DELIVERY_MODES: ReadonlySet<string> = new Set(['fixed', 'lowest', 'smi', 'nmi', 'init', 'sipi', 'extint']);
 /** A bus message as ApicMessage describes it (shared with the bus, which checks before routing). */

@@ -1,10 +1,10 @@
 // Local APIC interrupt sources: LVT LINT0/1 pins, thermal/PMC/CMCI, the timer (one-shot, periodic,
 // TSC-deadline) and IPIs from the ICR — SDM vol. 3A §11.5.1, §11.5.4, §11.6.1. Acceptance is in lapic-core.
-import type { DeliveryMode } from '../signals';
-import { ApicUsageError } from './errors';
-import { describeValue } from '../describe';
-import { LapicCore } from './lapic-core';
-import * as R from './registers';
+import type { DeliveryMode } from '../signals.js';
+import { ApicUsageError } from './errors.js';
+import { describeValue } from '../describe.js';
+import { LapicCore } from './lapic-core.js';
+import * as R from './registers.js';
 
 export abstract class LapicSources extends LapicCore {
   /** Drives LINT0/LINT1 (electrical level; LVT polarity applies). Hardware-disabled: the pins act as INTR/NMI. */

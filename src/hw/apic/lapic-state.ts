@@ -1,8 +1,8 @@
 // Snapshot format of a local APIC (plain JSON, no bigint) and its validation on restore: every field must
 // be reachable by architected register accesses (SDM vol. 3A ch. 11). Host-side wiring is not state.
-import { ApicStateError } from './errors';
-import * as R from './registers';
-import { describeValue } from '../describe';
+import { ApicStateError } from './errors.js';
+import * as R from './registers.js';
+import { describeValue } from '../describe.js';
 
 // /2: the version register is recorded and the CMCI LVT is present only when that version has one.
 export const LAPIC_STATE_FORMAT = 'irqslice.lapic/2';

@@ -1,6 +1,6 @@
 // Public types of the local APIC model: its modes, options, reported events and the router it sends
 // through (SDM vol. 3A ch. 11). Types only; the behaviour lives in lapic-core/lapic-sources/local-apic.
-import type { InterruptRouter, LapicSink } from '../signals';
+import type { InterruptRouter, LapicSink } from '../signals.js';
 
 export type ApicMode = 'disabled' | 'xapic' | 'x2apic';
 

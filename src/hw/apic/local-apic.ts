@@ -1,16 +1,16 @@
 // Local APIC access paths: xAPIC MMIO page (SDM vol. 3A §11.4.1, Table 11-1), x2APIC MSRs and their #GP
 // rules (§11.12.1, Table 11-6), IA32_APIC_BASE mode transitions (§11.4.3, §11.12.5), snapshots.
 // Not modelled: focus-processor checks. The embedder decodes the MMIO window at `mmioBase` (relocatable).
-import { ApicUsageError, GeneralProtectionFault, type GpReason } from './errors';
-import { describeValue } from '../describe';
-import type { ApicMode } from './lapic-core';
-import { LapicSources } from './lapic-sources';
-import { LAPIC_STATE_FORMAT, validateLapicState, type LocalApicState } from './lapic-state';
-import * as R from './registers';
+import { ApicUsageError, GeneralProtectionFault, type GpReason } from './errors.js';
+import { describeValue } from '../describe.js';
+import type { ApicMode } from './lapic-core.js';
+import { LapicSources } from './lapic-sources.js';
+import { LAPIC_STATE_FORMAT, validateLapicState, type LocalApicState } from './lapic-state.js';
+import * as R from './registers.js';
 
-export type { ApicMode, LapicEvent, LapicEventKind, LapicRouter, LocalApicOptions } from './lapic-core';
-export type { LocalApicState } from './lapic-state';
-export { GeneralProtectionFault } from './errors';
+export type { ApicMode, LapicEvent, LapicEventKind, LapicRouter, LocalApicOptions } from './lapic-core.js';
+export type { LocalApicState } from './lapic-state.js';
+export { GeneralProtectionFault } from './errors.js';
 
 const U64_MAX = 0xffff_ffff_ffff_ffffn;
 

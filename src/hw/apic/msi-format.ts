@@ -1,9 +1,9 @@
 // x86 MSI address/data format: Intel SDM vol. 3A §11.11 (FACTS §5). Decodes a memory write into typed
 // fields and encodes them back. Interrupt-remapping (IR) format addresses are recognised, not decoded.
-import type { DeliveryMode, DestinationMode, TriggerMode } from '../signals';
-import { ApicUsageError } from './errors';
-import { checkBool, checkInt, checkOneOf, checkOptions } from '../check';
-import { describeValue } from '../describe';
+import type { DeliveryMode, DestinationMode, TriggerMode } from '../signals.js';
+import { ApicUsageError } from './errors.js';
+import { checkBool, checkInt, checkOneOf, checkOptions } from '../check.js';
+import { describeValue } from '../describe.js';
 
 export const MSI_ADDRESS_WINDOW = 0xfee; // address bits 31:20
 export const MSI_ADDRESS_DEST_SHIFT = 12; // bits 19:12 destination ID

@@ -1,6 +1,6 @@
 // Local APIC register map and packed-field codecs: Intel SDM vol. 3A §11.4–11.6 (xAPIC MMIO page),
 // §11.5.1 (LVT), §11.6.1 (ICR), §11.9 (SVR), §11.12.1 (x2APIC MSRs). P6/Pentium-only fields are left out.
-import type { DeliveryMode, DestinationMode, Shorthand, TriggerMode } from '../signals';
+import type { DeliveryMode, DestinationMode, Shorthand, TriggerMode } from '../signals.js';
 
 // ---- xAPIC MMIO offsets (Table 11-1); the x2APIC MSR is 0x800 + (offset >> 4) (Table 11-6) ----
 export const REG_ID = 0x020;

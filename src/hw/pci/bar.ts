@@ -1,10 +1,10 @@
 // Base address registers of PCI Local Bus 3.0 §6.2.5.1: 32-bit and 64-bit memory BARs, I/O BARs, sizing by writing all ones.
 // Left out: legacy "below 1 MiB" memory type (01), expansion ROM BAR, resizable BAR; I/O BARs keep all 32 address bits writable.
-import { ConfigSpace } from './config-space';
-import { PCI_BASE_ADDRESS_0 } from './header';
-import { PciLayoutError, PciUsageError } from './errors';
-import { describeValue } from '../describe';
-import { checkOptions } from '../check';
+import { ConfigSpace } from './config-space.js';
+import { PCI_BASE_ADDRESS_0 } from './header.js';
+import { PciLayoutError, PciUsageError } from './errors.js';
+import { describeValue } from '../describe.js';
+import { checkOptions } from '../check.js';
 
 export const PCI_BASE_ADDRESS_SPACE_IO = 0x1;
 export const PCI_BASE_ADDRESS_MEM_TYPE_64 = 0x4;

@@ -1,7 +1,7 @@
 // Bus/device/function numbers of PCI Local Bus 3.0 §3.2.2.3 (8-bit bus, 5-bit device, 3-bit function).
 // Accepts lspci-style strings ("00:03.0", optional "0000:" segment); segments other than 0 are not modelled.
-import { PciUsageError } from './errors';
-import { describeValue } from '../describe';
+import { PciUsageError } from './errors.js';
+import { describeValue } from '../describe.js';
 
 export interface Bdf {
   bus: number;

@@ -1,10 +1,10 @@
 // Capability list of PCI Local Bus 3.0 §6.7: capabilities chained from the pointer at 0x34, each starting with ID and next pointer.
 // Placement is first-fit from 0x40, dword aligned, within the 256-byte conventional space; PCIe extended capabilities are not built.
-import { ConfigSpace, CONVENTIONAL_CONFIG_SIZE } from './config-space';
-import type { PciEvent } from './errors';
-import { PciLayoutError, PciUsageError } from './errors';
-import { describeValue } from '../describe';
-import { PCI_CAPABILITY_LIST, PCI_CAPABILITY_START, PCI_STATUS, PCI_STATUS_CAP_LIST } from './header';
+import { ConfigSpace, CONVENTIONAL_CONFIG_SIZE } from './config-space.js';
+import type { PciEvent } from './errors.js';
+import { PciLayoutError, PciUsageError } from './errors.js';
+import { describeValue } from '../describe.js';
+import { PCI_CAPABILITY_LIST, PCI_CAPABILITY_START, PCI_STATUS, PCI_STATUS_CAP_LIST } from './header.js';
 
 /** Offsets inside every capability. */
 export const PCI_CAP_LIST_ID = 0;

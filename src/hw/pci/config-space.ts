@@ -1,8 +1,8 @@
 // A function's 4 KiB configuration space (PCI Local Bus 3.0 §6.1; PCIe Base §7.2.2: 256 B conventional + extended up to 4 KiB).
 // Per-byte write masks and write-1-to-clear masks; undefined bytes read 0 and ignore writes. No extended capabilities are laid out here.
-import { PciLayoutError, PciUsageError } from './errors';
-import { describeValue } from '../describe';
-import { checkBool, checkFunction, checkInt, checkOptions } from '../check';
+import { PciLayoutError, PciUsageError } from './errors.js';
+import { describeValue } from '../describe.js';
+import { checkBool, checkFunction, checkInt, checkOptions } from '../check.js';
 
 export const CONFIG_SPACE_SIZE = 0x1000;
 export const CONVENTIONAL_CONFIG_SIZE = 0x100;

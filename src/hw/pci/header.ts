@@ -1,6 +1,6 @@
 // Type 0 configuration header of PCI Local Bus 3.0 §6.2 (offsets and bits as in Linux pci_regs.h).
 // Modelled command bits: I/O, memory, bus master, INTx disable; parity/SERR/MWI/VGA snoop, BIST and expansion ROM read 0.
-import type { ConfigSpace } from './config-space';
+import type { ConfigSpace } from './config-space.js';
 
 export const PCI_VENDOR_ID = 0x00;
 export const PCI_DEVICE_ID = 0x02;

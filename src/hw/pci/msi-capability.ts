@@ -1,11 +1,11 @@
 // MSI capability (ID 0x05) of PCI Local Bus 3.0 §6.8.1/§6.8.3: the four layouts, Message Control, multiple messages, per-vector masking.
 // Left out: extended message data (ctrl bits 9/10 read 0); the message is a plain DWORD write, its destination decoded by the APIC bus.
-import type { CapabilityHost, PciCapability } from './capability';
-import { FIRE_BEYOND_MME, FIRE_BUS_MASTER_OFF, FIRE_DISABLED, FIRE_NO_UPSTREAM, FIRE_PENDING, FIRE_SENT } from './capability';
-import { PciStateError, PciUsageError } from './errors';
-import { describeValue } from '../describe';
-import { checkBool, checkInt, checkOptions } from '../check';
-import { checkCapabilityHost } from './capability';
+import type { CapabilityHost, PciCapability } from './capability.js';
+import { FIRE_BEYOND_MME, FIRE_BUS_MASTER_OFF, FIRE_DISABLED, FIRE_NO_UPSTREAM, FIRE_PENDING, FIRE_SENT } from './capability.js';
+import { PciStateError, PciUsageError } from './errors.js';
+import { describeValue } from '../describe.js';
+import { checkBool, checkInt, checkOptions } from '../check.js';
+import { checkCapabilityHost } from './capability.js';
 
 export const PCI_CAP_ID_MSI = 0x05;
 const MSI_STATE_KEYS: readonly string[] = ['format', 'vectors', 'is64', 'pvm', 'enabled', 'mme', 'address', 'upperAddress', 'data', 'mask', 'pending'];

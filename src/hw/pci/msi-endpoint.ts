@@ -16,15 +16,15 @@
 //   0x18 MODE         R: mode a doorbell uses now: 0 none, 1 INTx, 2 MSI, 3 MSI-X
 //   0x20 + 4·code     R: suppressions by reason: 1 no-such-message, 2 beyond-mme, 3 bus-master-off, 4 no-upstream, 5 no-interrupt-pin
 // MSI-X (when configured): table at BAR1 offset 0, PBA right after it (BAR1 is 32-bit memory, ≥ 4 KiB).
-import type { AccessSize } from './config-space';
-import type { MsiVectors } from './msi-capability';
-import { MsiCapability } from './msi-capability';
-import { MsixCapability, PCI_MSIX_ENTRY_SIZE } from './msix-capability';
-import { PciFunction } from './pci-function';
-import { FIRE_BEYOND_MME, FIRE_BUS_MASTER_OFF, FIRE_NO_UPSTREAM, FIRE_PENDING, FIRE_SENT } from './capability';
-import { PciUsageError } from './errors';
-import { describeValue } from '../describe';
-import { checkInt, checkOptions } from '../check';
+import type { AccessSize } from './config-space.js';
+import type { MsiVectors } from './msi-capability.js';
+import { MsiCapability } from './msi-capability.js';
+import { MsixCapability, PCI_MSIX_ENTRY_SIZE } from './msix-capability.js';
+import { PciFunction } from './pci-function.js';
+import { FIRE_BEYOND_MME, FIRE_BUS_MASTER_OFF, FIRE_NO_UPSTREAM, FIRE_PENDING, FIRE_SENT } from './capability.js';
+import { PciUsageError } from './errors.js';
+import { describeValue } from '../describe.js';
+import { checkInt, checkOptions } from '../check.js';
 
 export const MSI_ENDPOINT_VENDOR_ID = 0xfff0;
 export const MSI_ENDPOINT_DEVICE_ID = 0x0001;

@@ -1,12 +1,12 @@
 // MSI-X capability (ID 0x11) of PCI Local Bus 3.0 §6.8.2: control word, table and PBA locations, the vector table and pending bit array in a memory BAR.
 // Left out: QWORD (8-byte) MMIO accesses (the board splits them into dwords) and the PCIe TPH steering tags in vector control 31:16.
-import type { CapabilityHost, PciCapability } from './capability';
-import { FIRE_BUS_MASTER_OFF, FIRE_DISABLED, FIRE_NO_UPSTREAM, FIRE_PENDING, FIRE_SENT } from './capability';
-import { PciLayoutError, PciStateError, PciUsageError } from './errors';
-import { describeValue } from '../describe';
-import { checkInt, checkOptions } from '../check';
-import { checkCapabilityHost } from './capability';
-import { checkValue } from './config-space';
+import type { CapabilityHost, PciCapability } from './capability.js';
+import { FIRE_BUS_MASTER_OFF, FIRE_DISABLED, FIRE_NO_UPSTREAM, FIRE_PENDING, FIRE_SENT } from './capability.js';
+import { PciLayoutError, PciStateError, PciUsageError } from './errors.js';
+import { describeValue } from '../describe.js';
+import { checkInt, checkOptions } from '../check.js';
+import { checkCapabilityHost } from './capability.js';
+import { checkValue } from './config-space.js';
 
 export const PCI_CAP_ID_MSIX = 0x11;
 export const PCI_MSIX_FLAGS = 0x02;

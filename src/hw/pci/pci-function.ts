@@ -1,14 +1,14 @@
 // A PCI function (PCI Local Bus 3.0 §6.2–§6.8): type 0 header, BARs, capability list, INTx per §6.2.2/§6.2.3, MSI/MSI-X upstream writes.
 // Base class for device models; left out: expansion ROM, power management, parity/SERR reporting, PCIe extended capabilities.
-import type { PciUpstream } from '../signals';
-import type { AccessSize } from './config-space';
-import type { BarSpec } from './bar';
-import type { CapabilityHost, PciCapability } from './capability';
-import type { PciEvent } from './errors';
-import { ConfigSpace, checkValue } from './config-space';
-import { Bar, PCI_BAR_COUNT } from './bar';
-import { CapabilityList } from './capability';
-import { PciLayoutError, PciUsageError } from './errors';
+import type { PciUpstream } from '../signals.js';
+import type { AccessSize } from './config-space.js';
+import type { BarSpec } from './bar.js';
+import type { CapabilityHost, PciCapability } from './capability.js';
+import type { PciEvent } from './errors.js';
+import { ConfigSpace, checkValue } from './config-space.js';
+import { Bar, PCI_BAR_COUNT } from './bar.js';
+import { CapabilityList } from './capability.js';
+import { PciLayoutError, PciUsageError } from './errors.js';
 import {
   PCI_COMMAND,
   PCI_COMMAND_INTX_DISABLE,
@@ -21,10 +21,10 @@ import {
   PCI_STATUS_INTERRUPT,
   PCI_STATUS_REC_MASTER_ABORT,
   defineType0Header,
-} from './header';
-import { describeValue } from '../describe';
-import { BAR_READ, BAR_WRITE } from '../internal';
-import { checkBigint, checkBool, checkFunction, checkInt, checkOptions } from '../check';
+} from './header.js';
+import { describeValue } from '../describe.js';
+import { BAR_READ, BAR_WRITE } from '../internal.js';
+import { checkBigint, checkBool, checkFunction, checkInt, checkOptions } from '../check.js';
 
 export interface PciFunctionOptions {
   vendorId: number;

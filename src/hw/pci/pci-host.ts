@@ -1,15 +1,15 @@
 // Host bridge: configuration mechanism #1 (CF8/CFC, PCI Local Bus 3.0 §3.2.2.3.2), ECAM (PCIe Base §7.2.2) and BAR decode routing.
 // Left out: PCI-to-PCI bridges and type 1 forwarding (every registered bus is reachable directly), segments ≠ 0, special cycles.
-import type { PciUpstream } from '../signals';
-import type { AccessSize } from './config-space';
-import type { Bdf } from './bdf';
-import type { PciEvent } from './errors';
-import { PciFunction } from './pci-function';
-import { bdfKey, formatBdf, parseBdf } from './bdf';
-import { checkValue } from './config-space';
-import { PciLayoutError, PciUsageError } from './errors';
-import { describeValue } from '../describe';
-import { checkFunction, checkOptions } from '../check';
+import type { PciUpstream } from '../signals.js';
+import type { AccessSize } from './config-space.js';
+import type { Bdf } from './bdf.js';
+import type { PciEvent } from './errors.js';
+import { PciFunction } from './pci-function.js';
+import { bdfKey, formatBdf, parseBdf } from './bdf.js';
+import { checkValue } from './config-space.js';
+import { PciLayoutError, PciUsageError } from './errors.js';
+import { describeValue } from '../describe.js';
+import { checkFunction, checkOptions } from '../check.js';
 
 export const CONFIG_ADDRESS_PORT = 0xcf8;
 export const CONFIG_DATA_PORT = 0xcfc;

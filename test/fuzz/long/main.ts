@@ -3,8 +3,8 @@
 // moves. Progress goes to stderr; the last stdout line is the summary; the exit status is 1 on any failure.
 
 import { parseArgs } from 'node:util';
-import { runMatrixFuzz } from './matrix-differential';
-import { runMsiStorm, stormPassed, type StormCounts } from './msi-storm';
+import { runMatrixFuzz } from './matrix-differential.js';
+import { runMsiStorm, stormPassed, type StormCounts } from './msi-storm.js';
 
 const USAGE = 'usage: fuzz-long [--matrix-ops N] [--msi-deliveries N] [--seed N]';
 

@@ -4,10 +4,10 @@
 // operation touched every `touchedEvery` operations, on all CPUs every `fullEvery` operations and at
 // the end of each trace.
 
-import type { Placement } from '../../../src/alloc/core';
-import { createMatrix, type VectorMatrix } from '../../../src/alloc/matrix';
-import { checkInvariants, noteSystemOverlap, touchedCpus, type InvariantContext } from '../../alloc/invariants';
-import { apply, TraceGenerator } from '../../alloc/trace';
+import type { Placement } from '../../../src/alloc/core.js';
+import { createMatrix, type VectorMatrix } from '../../../src/alloc/matrix.js';
+import { checkInvariants, noteSystemOverlap, touchedCpus, type InvariantContext } from '../../alloc/invariants.js';
+import { apply, TraceGenerator } from '../../alloc/trace.js';
 
 export interface MatrixFuzzOptions {
   ops: number;

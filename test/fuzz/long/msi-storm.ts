@@ -6,14 +6,14 @@
 // predicts how often every (CPU, vector) must take an interrupt; the CPUs' own counters must agree:
 // nothing lost, nothing duplicated. Used by the test suite (small) and `npm run fuzz -- --long`.
 
-import { createMatrixSync } from '../../../src/alloc/matrix';
-import { RESULT_MARKER } from '../../../firmware/console';
-import { kernelMain } from '../../../firmware/kernel';
-import { MsiEndpoint } from '../../../src/hw/pci/msi-endpoint';
-import type { CpuContext, GuestYield } from '../../../src/machine/guest-interface';
-import { createMachine, type Machine } from '../../../src/machine/machine';
-import { ECAM_BASE } from '../../../src/machine/memory-map';
-import { mulberry32 } from '../../../src/util/random';
+import { createMatrixSync } from '../../../src/alloc/matrix.js';
+import { RESULT_MARKER } from '../../../firmware/console.js';
+import { kernelMain } from '../../../firmware/kernel.js';
+import { MsiEndpoint } from '../../../src/hw/pci/msi-endpoint.js';
+import type { CpuContext, GuestYield } from '../../../src/machine/guest-interface.js';
+import { createMachine, type Machine } from '../../../src/machine/machine.js';
+import { ECAM_BASE } from '../../../src/machine/memory-map.js';
+import { mulberry32 } from '../../../src/util/random.js';
 
 export interface StormOptions {
   /** Stop once the reference expects at least this many interrupts. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fixed, makeApic, swEnable, gpReason } from './helpers';
+import { fixed, makeApic, swEnable, gpReason } from './helpers.js';
 
 // SDM vol. 3A §11.4.4 (IA32_APIC_BASE) and §11.12.5 (x2APIC state transitions, Figure 11-30).
 const XAPIC = 0xfee0_0900n; // base | EN | BSP

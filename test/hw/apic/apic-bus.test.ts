@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ApicBus, firstMatchPolicy, lowestPprPolicy, type LowestPriorityPolicy } from '../../../src/hw/apic/apic-bus';
-import { ApicUsageError } from '../../../src/hw/apic/errors';
-import { enterX2apic, fixed, makeApic, swEnable, type Rig } from './helpers';
+import { ApicBus, firstMatchPolicy, lowestPprPolicy, type LowestPriorityPolicy } from '../../../src/hw/apic/apic-bus.js';
+import { ApicUsageError } from '../../../src/hw/apic/errors.js';
+import { enterX2apic, fixed, makeApic, swEnable, type Rig } from './helpers.js';
 
 // SDM vol. 3A §11.6.2 (destination modes, lowest priority), §11.11 (MSI), §11.12.10 (x2APIC logical).
 function system(ids: number[], opts: { policy?: LowestPriorityPolicy; x2apic?: boolean; extendedDestId?: boolean } = {}) {

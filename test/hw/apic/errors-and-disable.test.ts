@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { enterX2apic, fixed, makeApic, swEnable } from './helpers';
+import { enterX2apic, fixed, makeApic, swEnable } from './helpers.js';
 
 // SDM vol. 3A §11.5.3 (ESR, error LVT), §11.4.7.2 (software-disabled state).
 const ESR_SEND_ILLEGAL = 1 << 5;

@@ -1,7 +1,7 @@
 // Test doubles for the local APIC: a sink that records the CPU pins it drives, and small builders.
-import { GeneralProtectionFault } from '../../../src/hw/apic/errors';
-import type { LapicSink } from '../../../src/hw/signals';
-import { LocalApic, type LapicEvent, type LocalApicOptions } from '../../../src/hw/apic/local-apic';
+import { GeneralProtectionFault } from '../../../src/hw/apic/errors.js';
+import type { LapicSink } from '../../../src/hw/signals.js';
+import { LocalApic, type LapicEvent, type LocalApicOptions } from '../../../src/hw/apic/local-apic.js';
 
 export interface Recorder {
   sink: LapicSink;

@@ -2,9 +2,9 @@
 // messages reach the local APICs and level EOIs come back to clear remote IRR (82093AA §3.2.4).
 
 import { describe, expect, it } from 'vitest';
-import { ApicBus } from '../../../src/hw/apic/apic-bus';
-import { LocalApic } from '../../../src/hw/apic/local-apic';
-import { IoApic } from '../../../src/hw/ioapic';
+import { ApicBus } from '../../../src/hw/apic/apic-bus.js';
+import { LocalApic } from '../../../src/hw/apic/local-apic.js';
+import { IoApic } from '../../../src/hw/ioapic.js';
 
 function wired(how: 'attach' | 'attachIoApic') {
   const bus = new ApicBus();

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ApicBus } from '../../../src/hw/apic/apic-bus';
-import { encodeIcr } from '../../../src/hw/apic/registers';
-import { enterX2apic, makeApic, swEnable, type Rig } from './helpers';
+import { ApicBus } from '../../../src/hw/apic/apic-bus.js';
+import { encodeIcr } from '../../../src/hw/apic/registers.js';
+import { enterX2apic, makeApic, swEnable, type Rig } from './helpers.js';
 
 // SDM vol. 3A §11.6.1 (ICR), §11.6.2 (destinations), §9.4 (INIT/SIPI), §11.12.9 (x2APIC ICR).
 function system(n: number, opts: { enable?: boolean } = {}): { bus: ApicBus; cpus: Rig[] } {

@@ -7,9 +7,9 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ApicStateError, ApicUsageError, GeneralProtectionFault } from '../../../src/hw/apic/errors';
-import { LocalApic, type LocalApicState } from '../../../src/hw/apic/local-apic';
-import { enterX2apic, gpReason, makeApic, recorder, swEnable } from './helpers';
+import { ApicStateError, ApicUsageError, GeneralProtectionFault } from '../../../src/hw/apic/errors.js';
+import { LocalApic, type LocalApicState } from '../../../src/hw/apic/local-apic.js';
+import { enterX2apic, gpReason, makeApic, recorder, swEnable } from './helpers.js';
 
 const VERSION_NO_CMCI = 0x0005_0014; // the default: Max LVT 5 (6 entries)
 const VERSION_CMCI = 0x0006_0014; // Max LVT 6: timer, thermal, PMC, LINT0, LINT1, error, CMCI

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ApicBus } from '../../../src/hw/apic/apic-bus';
-import { makeApic, swEnable } from './helpers';
+import { ApicBus } from '../../../src/hw/apic/apic-bus.js';
+import { makeApic, swEnable } from './helpers.js';
 
 // SDM vol. 3A §11.5.1 (LVT: LINT0/1 delivery modes, polarity, trigger, remote IRR; thermal, PMC, CMCI)
 // and §11.4.3 (LINT pins act as INTR/NMI while the APIC is hardware-disabled).

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ApicUsageError } from '../../../src/hw/apic/errors';
-import { fixed, makeApic, swEnable } from './helpers';
+import { ApicUsageError } from '../../../src/hw/apic/errors.js';
+import { fixed, makeApic, swEnable } from './helpers.js';
 
 // SDM vol. 3A Table 11-1 access types; caller misuse of the embedding API is a typed error.
 describe('xAPIC MMIO access semantics', () => {

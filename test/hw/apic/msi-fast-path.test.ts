@@ -3,11 +3,11 @@
 // ESR bits, pin edges, events and outcomes. Checked differentially against a reference decoder on a
 // twin system, driven by a seeded random stream of topology changes, messages, INTAs and EOIs.
 import { describe, expect, it } from 'vitest';
-import { randomInts as rng } from '../../../src/util/random';
-import { ApicBus, lowestPprPolicy, MSI_DELIVERED, MSI_ILLEGAL_VECTOR, MSI_NO_DESTINATION } from '../../../src/hw/apic/apic-bus';
-import type { LocalApic, LocalApicState } from '../../../src/hw/apic/local-apic';
-import type { ApicMessage, DeliveryMode, MsiOutcome } from '../../../src/hw/signals';
-import { enterX2apic, makeApic, swEnable, type Rig } from './helpers';
+import { randomInts as rng } from '../../../src/util/random.js';
+import { ApicBus, lowestPprPolicy, MSI_DELIVERED, MSI_ILLEGAL_VECTOR, MSI_NO_DESTINATION } from '../../../src/hw/apic/apic-bus.js';
+import type { LocalApic, LocalApicState } from '../../../src/hw/apic/local-apic.js';
+import type { ApicMessage, DeliveryMode, MsiOutcome } from '../../../src/hw/signals.js';
+import { enterX2apic, makeApic, swEnable, type Rig } from './helpers.js';
 
 const MODES: (DeliveryMode | null)[] = ['fixed', 'lowest', 'smi', null, 'nmi', 'init', null, 'extint'];
 

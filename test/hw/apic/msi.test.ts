@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ApicBus, firstMatchPolicy } from '../../../src/hw/apic/apic-bus';
-import { decodeMsiAddress, decodeMsiData, encodeMsiAddress, encodeMsiData } from '../../../src/hw/apic/msi-format';
-import { enterX2apic, makeApic, swEnable, type Rig } from './helpers';
+import { ApicBus, firstMatchPolicy } from '../../../src/hw/apic/apic-bus.js';
+import { decodeMsiAddress, decodeMsiData, encodeMsiAddress, encodeMsiData } from '../../../src/hw/apic/msi-format.js';
+import { enterX2apic, makeApic, swEnable, type Rig } from './helpers.js';
 
 // SDM vol. 3A §11.11.1 (address: 0xFEE, dest 19:12, RH bit 3, DM bit 2) and §11.11.2 (data: vector 7:0,
 // delivery mode 10:8, level 14, trigger 15). FACTS §5.

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ApicBus } from '../../../src/hw/apic/apic-bus';
-import { fixed, makeApic, swEnable } from './helpers';
+import { ApicBus } from '../../../src/hw/apic/apic-bus.js';
+import { fixed, makeApic, swEnable } from './helpers.js';
 
 // SDM vol. 3A §11.8.3 (priority classes, PPR), §11.8.4 (IRR/ISR/TMR), §11.8.5 (EOI), §11.9 (spurious).
 function enabled() {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   decodeIcr, decodeLvt, divideConfigFor, divisorFor, encodeIcr, encodeLvt, msrForOffset, offsetForMsr, x2apicLogicalId,
-} from '../../../src/hw/apic/registers';
+} from '../../../src/hw/apic/registers.js';
 
 // SDM vol. 3A Figure 11-8 (LVT), Figure 11-10 (divide), Figure 11-12 (ICR), Table 11-6 (MSR = 0x800 + off/16).
 describe('register codecs', () => {

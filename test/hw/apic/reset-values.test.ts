@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { enterX2apic, makeApic } from './helpers';
+import { enterX2apic, makeApic } from './helpers.js';
 
 // Expected values: SDM vol. 3A Table 11-1 / §11.4.7.1 (power-up state) and FACTS §6.
 describe('local APIC power-up register values (xAPIC MMIO)', () => {

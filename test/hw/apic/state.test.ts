@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ApicStateError } from '../../../src/hw/apic/errors';
-import { LocalApic, type LocalApicState } from '../../../src/hw/apic/local-apic';
-import { makeApic, recorder, swEnable } from './helpers';
+import { ApicStateError } from '../../../src/hw/apic/errors.js';
+import { LocalApic, type LocalApicState } from '../../../src/hw/apic/local-apic.js';
+import { makeApic, recorder, swEnable } from './helpers.js';
 
 // saveState/loadState: plain-JSON snapshots that round-trip exactly and are validated on restore.
 const WRITABLE = [0x020, 0x080, 0x0b0, 0x0d0, 0x0e0, 0x0f0, 0x280, 0x2f0, 0x300, 0x310, 0x320, 0x330, 0x340, 0x350, 0x360, 0x370, 0x380, 0x3e0];

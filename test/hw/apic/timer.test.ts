@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { GeneralProtectionFault } from '../../../src/hw/apic/local-apic';
-import { enterX2apic, makeApic, swEnable } from './helpers';
+import { GeneralProtectionFault } from '../../../src/hw/apic/local-apic.js';
+import { enterX2apic, makeApic, swEnable } from './helpers.js';
 
 // SDM vol. 3A §11.5.4 (Figure 11-10 divide configuration, one-shot/periodic), §11.5.4.1 (TSC-deadline).
 const DIVIDE_TABLE: [number, number][] = [

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { enterX2apic, makeApic, swEnable, gpReason } from './helpers';
+import { enterX2apic, makeApic, swEnable, gpReason } from './helpers.js';
 
 // SDM vol. 3A Table 11-6 (x2APIC register address space) and §11.12.1.3 (reserved bit checking).
 // LVT CMCI (0x82F) is left out: the default version 0x00050014 reports Max LVT 5, so it does not exist

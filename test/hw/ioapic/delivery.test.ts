@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { IOREDTBL, IoApic } from '../../../src/hw/ioapic';
-import { RecordingRouter, makeIoApic, program, readReg } from './helpers';
+import { IOREDTBL, IoApic } from '../../../src/hw/ioapic.js';
+import { RecordingRouter, makeIoApic, program, readReg } from './helpers.js';
 
 // RTE low values used below, field by field (82093AA §3.2.4):
 const EDGE_0x30 = 0x0000_0030; // fixed, physical, active-high, edge, unmasked, vector 0x30

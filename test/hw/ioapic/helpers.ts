@@ -1,7 +1,7 @@
 // Test doubles for the I/O APIC: a router that records messages and accepts on demand.
-import type { ApicMessage, Destination, InterruptRouter } from '../../../src/hw/signals';
-import type { IoApicEvent } from '../../../src/hw/ioapic';
-import { IOREDTBL, IOREGSEL, IOWIN, IoApic } from '../../../src/hw/ioapic';
+import type { ApicMessage, Destination, InterruptRouter } from '../../../src/hw/signals.js';
+import type { IoApicEvent } from '../../../src/hw/ioapic.js';
+import { IOREDTBL, IOREGSEL, IOWIN, IoApic } from '../../../src/hw/ioapic.js';
 
 export class RecordingRouter implements InterruptRouter {
   readonly log: { dest: Destination; msg: ApicMessage }[] = [];

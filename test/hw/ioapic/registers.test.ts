@@ -9,8 +9,8 @@ import {
   IOREGSEL,
   IoApic,
   IoApicError,
-} from '../../../src/hw/ioapic';
-import { makeIoApic, program, readReg, writeReg } from './helpers';
+} from '../../../src/hw/ioapic.js';
+import { makeIoApic, program, readReg, writeReg } from './helpers.js';
 
 describe('I/O APIC registers (82093AA §3.2)', () => {
   it('sits at the architected default base 0xFEC00000', () => {

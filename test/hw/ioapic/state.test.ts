@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { IoApic, IoApicStateError } from '../../../src/hw/ioapic';
-import { RecordingRouter, makeIoApic, program } from './helpers';
+import { IoApic, IoApicStateError } from '../../../src/hw/ioapic.js';
+import { RecordingRouter, makeIoApic, program } from './helpers.js';
 
 function busyIoApic() {
   const { io, router } = makeIoApic();

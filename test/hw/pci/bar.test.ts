@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { PciLayoutError } from '../../../src/hw/pci/errors';
-import { makeHost, plainFunction } from './helpers';
+import { PciLayoutError } from '../../../src/hw/pci/errors.js';
+import { makeHost, plainFunction } from './helpers.js';
 
 describe('BAR sizing (PCI 3.0 §6.2.5.1)', () => {
   it('32-bit 4 KiB memory BAR reads back 0xFFFFF000 after all ones', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigSpace } from '../../../src/hw/pci/config-space';
-import { PciLayoutError, PciUsageError } from '../../../src/hw/pci/errors';
-import { plainFunction } from './helpers';
+import { ConfigSpace } from '../../../src/hw/pci/config-space.js';
+import { PciLayoutError, PciUsageError } from '../../../src/hw/pci/errors.js';
+import { plainFunction } from './helpers.js';
 
 describe('ConfigSpace mask discipline', () => {
   it('assembles byte, word and dword reads little-endian at any offset within a dword', () => {

@@ -9,9 +9,9 @@ import {
   EP_SUPPRESSED,
   EP_SUPPRESSED_BY,
   MsiEndpoint,
-} from '../../../src/hw/pci/msi-endpoint';
-import type { MsiEndpointOptions } from '../../../src/hw/pci/msi-endpoint';
-import { cfgRead, cfgWrite, makeHost } from './helpers';
+} from '../../../src/hw/pci/msi-endpoint.js';
+import type { MsiEndpointOptions } from '../../../src/hw/pci/msi-endpoint.js';
+import { cfgRead, cfgWrite, makeHost } from './helpers.js';
 
 const BAR0 = 0xfebf_0000;
 

@@ -7,13 +7,13 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { BarSpec } from '../../../src/hw/pci/bar';
-import { PciUsageError } from '../../../src/hw/pci/errors';
-import { MsiEndpoint } from '../../../src/hw/pci/msi-endpoint';
-import type { PciFunction } from '../../../src/hw/pci/pci-function';
-import type { PciHost } from '../../../src/hw/pci/pci-host';
-import { fcParams, intRng, withSeed } from '../../fuzz/params';
-import { capabilityChain, cf8, ecam, makeHost, plainFunction } from './helpers';
+import type { BarSpec } from '../../../src/hw/pci/bar.js';
+import { PciUsageError } from '../../../src/hw/pci/errors.js';
+import { MsiEndpoint } from '../../../src/hw/pci/msi-endpoint.js';
+import type { PciFunction } from '../../../src/hw/pci/pci-function.js';
+import type { PciHost } from '../../../src/hw/pci/pci-host.js';
+import { fcParams, intRng, withSeed } from '../../fuzz/params.js';
+import { capabilityChain, cf8, ecam, makeHost, plainFunction } from './helpers.js';
 
 // ---- The specification, as tables ----------------------------------------------------------------
 

@@ -1,7 +1,7 @@
 // Shared rigs for the PCI tests: a host whose upstream sink records MSI writes and INTx levels.
-import type { PciEvent } from '../../../src/hw/pci/errors';
-import { PciHost } from '../../../src/hw/pci/pci-host';
-import { PciFunction } from '../../../src/hw/pci/pci-function';
+import type { PciEvent } from '../../../src/hw/pci/errors.js';
+import { PciHost } from '../../../src/hw/pci/pci-host.js';
+import { PciFunction } from '../../../src/hw/pci/pci-function.js';
 
 export function makeHost() {
   const writes: { address: bigint; data: number }[] = [];

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { ECAM_SIZE, PciHost } from '../../../src/hw/pci/pci-host';
-import { PciLayoutError, PciUsageError } from '../../../src/hw/pci/errors';
-import { MsiEndpoint } from '../../../src/hw/pci/msi-endpoint';
-import { capabilityChain, cf8, cfgRead, cfgWrite, ecam, makeHost, plainFunction } from './helpers';
+import { ECAM_SIZE, PciHost } from '../../../src/hw/pci/pci-host.js';
+import { PciLayoutError, PciUsageError } from '../../../src/hw/pci/errors.js';
+import { MsiEndpoint } from '../../../src/hw/pci/msi-endpoint.js';
+import { capabilityChain, cf8, cfgRead, cfgWrite, ecam, makeHost, plainFunction } from './helpers.js';
 
 describe('configuration mechanism #1 (CF8/CFC)', () => {
   it('CONFIG_ADDRESS keeps enable, bus, dev, fn, register; 30:24 and 1:0 read 0', () => {

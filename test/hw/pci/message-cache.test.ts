@@ -4,9 +4,9 @@
 // the guest's own config and BAR accesses, for random writes, both doorbell paths (ring() and the
 // BAR0 write) and both upstream forms (BigInt memoryWrite, number memoryWriteParts).
 import { describe, expect, it } from 'vitest';
-import { randomInts as rng } from '../../../src/util/random';
-import { MsiEndpoint, type DoorbellOutcome } from '../../../src/hw/pci/msi-endpoint';
-import { PciHost } from '../../../src/hw/pci/pci-host';
+import { randomInts as rng } from '../../../src/util/random.js';
+import { MsiEndpoint, type DoorbellOutcome } from '../../../src/hw/pci/msi-endpoint.js';
+import { PciHost } from '../../../src/hw/pci/pci-host.js';
 
 
 interface Sent {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { MsiOptions } from '../../../src/hw/pci/msi-capability';
-import { MsiCapability } from '../../../src/hw/pci/msi-capability';
-import { PciStateError, PciUsageError } from '../../../src/hw/pci/errors';
-import { makeHost, plainFunction } from './helpers';
+import type { MsiOptions } from '../../../src/hw/pci/msi-capability.js';
+import { MsiCapability } from '../../../src/hw/pci/msi-capability.js';
+import { PciStateError, PciUsageError } from '../../../src/hw/pci/errors.js';
+import { makeHost, plainFunction } from './helpers.js';
 
 /** A function at 00:03.0 with one MSI capability, bus mastering on, INTA#. */
 function rig(opts: MsiOptions) {

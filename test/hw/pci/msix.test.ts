@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { MsixCapability } from '../../../src/hw/pci/msix-capability';
-import { PciLayoutError, PciStateError, PciUsageError } from '../../../src/hw/pci/errors';
-import { makeHost, plainFunction } from './helpers';
+import { MsixCapability } from '../../../src/hw/pci/msix-capability.js';
+import { PciLayoutError, PciStateError, PciUsageError } from '../../../src/hw/pci/errors.js';
+import { makeHost, plainFunction } from './helpers.js';
 
 const BAR2 = 0xfeb0_0000;
 
