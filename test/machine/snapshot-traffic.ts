@@ -9,7 +9,7 @@ export interface MachineSpec {
   cpus: number;
   apic: 'xapic' | 'x2apic';
   mcfg: boolean;
-  devices: { bdf: string; msi?: { vectors: 1 | 2 | 4 | 8 | 16 | 32; is64: boolean; pvm: boolean }; msix?: { tableSize: number }; intxPin: 0 | 1 | 2 | 3 | 4 }[];
+  devices: { bdf: string; msi?: { vectors: 1 | 2 | 4 | 8 | 16 | 32; is64: boolean; pvm: boolean }; msix?: { tableSize: number }; intxPin: 0 | 1 | 2 | 3 | 4; barSize?: number }[];
 }
 
 /** The spec of a machine whose functions are all MsiEndpoints (as runScenario builds them). */
@@ -37,7 +37,7 @@ export function buildMachine(spec: MachineSpec, extra: Partial<MachineConfig> = 
     mcfg: spec.mcfg,
     devices: spec.devices.map((d) => ({
       bdf: d.bdf,
-      fn: new MsiEndpoint({ ...(d.msi ? { msi: d.msi } : {}), ...(d.msix ? { msix: d.msix } : {}), intxPin: d.intxPin }),
+      fn: new MsiEndpoint({ ...(d.msi ? { msi: d.msi } : {}), ...(d.msix ? { msix: d.msix } : {}), intxPin: d.intxPin, ...(d.barSize ? { barSize: d.barSize } : {}) }),
     })),
     ...extra,
   });
@@ -55,6 +55,7 @@ export type TrafficOp =
   | { kind: 'ack'; cpu: number } // INTA at a local APIC (when something is deliverable)
   | { kind: 'eoi'; cpu: number } // EOI at a local APIC (when something is in service)
   | { kind: 'tick'; cpu: number; ticks: number } // clock a local APIC timer
+  | { kind: 'lapic'; cpu: number; reg: number; value: number } // a local APIC register store (MMIO or x2APIC MSR)
   | { kind: 'ram'; address: number; value: number }; // a CPU store to RAM
 
 /** What one operation left behind. */
@@ -129,6 +130,12 @@ export function apply(m: Machine, op: TrafficOp): void {
     case 'tick':
       m.cpus[op.cpu]!.lapic.tick(op.ticks);
       return;
+    case 'lapic': {
+      const l = m.cpus[op.cpu]!.lapic;
+      if (l.mode === 'x2apic') l.wrmsr(0x800 + (op.reg >> 4), BigInt(op.value));
+      else l.write(op.reg, op.value);
+      return;
+    }
     case 'ram':
       m.memWrite(cpu0, op.address, 4, op.value);
       return;
@@ -206,6 +213,8 @@ export function workload(m: Machine): TrafficOp[] {
   ops.push({ kind: 'pin', pin: 10, level: true }, { kind: 'pin', pin: 10, level: false }, { kind: 'pin', pin: 10, level: true }, { kind: 'pin', pin: 11, level: true });
   service();
   ops.push({ kind: 'pin', pin: 11, level: false }, { kind: 'pic', irq: 1, level: true }, { kind: 'pic', irq: 1, level: false });
+  // A one-shot timer (LVT 0x320 vector 0x74, divide by 1, count 500) on the last CPU, then every timer clocked.
+  ops.push({ kind: 'lapic', cpu: n - 1, reg: 0x3e0, value: 0xb }, { kind: 'lapic', cpu: n - 1, reg: 0x320, value: 0x74 }, { kind: 'lapic', cpu: n - 1, reg: 0x380, value: 500 });
   for (let c = 0; c < n; c++) ops.push({ kind: 'tick', cpu: c, ticks: 1_000_000 });
   service();
   ops.push({ kind: 'ram', address: 0x5000, value: 0x1234_5678 });

@@ -44,6 +44,11 @@ async function probed(scenario: object = SCENARIO): Promise<Machine> {
     { kind: 'ring', bdf: '00:03.0', index: 5 },
     ...m.cpus.map((c) => ({ kind: 'ack' as const, cpu: c.index })), // in service, no EOI yet
     { kind: 'ring', bdf: '01:00.0', index: 7 },
+    // A periodic timer on CPU 2 (vector 0x73, divide by 1, count 3000), a third of the way down.
+    { kind: 'lapic', cpu: 2, reg: 0x3e0, value: 0xb },
+    { kind: 'lapic', cpu: 2, reg: 0x320, value: 0x20073 },
+    { kind: 'lapic', cpu: 2, reg: 0x380, value: 3000 },
+    { kind: 'tick', cpu: 2, ticks: 1000 },
     { kind: 'ram', address: 0x3000, value: 0xdead_beef },
     { kind: 'ram', address: 0x4ffc, value: 1 },
     { kind: 'ram', address: 0x10_0000, value: 0x0102_0304 },
@@ -94,6 +99,9 @@ describe('snapshot round trip through a fresh process', () => {
     expect(wire.length).toBeGreaterThan(40);
     expect(wire.every((w) => (w.outcome as { delivered: boolean }).delivered)).toBe(true);
     expect(here.some((o) => o.tmr.some((t) => t.some((w) => w !== 0)))).toBe(true);
+    // The timers fired: vector 0x73 (CPU 2, periodic, armed before the save) and 0x74 (CPU 7, one-shot).
+    expect(here.some((o) => (o.irr[2]![0x73 >> 5]! >>> (0x73 & 31)) & 1)).toBe(true);
+    expect(here.some((o) => (o.irr[7]![0x74 >> 5]! >>> (0x74 & 31)) & 1)).toBe(true);
     expect(there.observations).toEqual(here);
     expect(there.final).toEqual(json(m.saveState()));
   });
@@ -124,6 +132,7 @@ describe('snapshot contents', () => {
     // Status (config 0x06) bit 3: the function's interrupt request, which keeps INTx asserted.
     expect(parseInt(fn('00:05.0').config.slice(12, 14), 16) & 0x08).toBe(0x08);
     expect(s.cpus.some((c) => c.lapic.isr.some((w) => w !== 0))).toBe(true);
+    expect(s.cpus[2]!.lapic.timer).toMatchObject({ initialCount: 3000, currentCount: 2000 });
     // Pages 3 and 4 (adjacent: one run) and page 0x100 hold the host's stores; base64 is 4 characters
     // per 3 bytes, padded: 8192 bytes → 10924 characters, 4096 → 5464.
     expect(s.ram.runs.map((r) => [r.address, r.data.length])).toEqual([[0x3000, 10924], [0x10_0000, 5464]]);
@@ -224,6 +233,7 @@ describe('hostile states are refused, naming the field, and change nothing', () 
     ['no MCFG', { mcfg: false }, 'config.mcfg'],
     ['a device missing', (s) => ({ ...s, devices: s.devices.slice(1) }), 'pci.functions'],
     ['an MSI device with fewer messages', (s) => ({ ...s, devices: s.devices.map((d) => (d.msi ? { ...d, msi: { ...d.msi, vectors: 2 as const } } : d)) }), 'pci.functions[0].state'],
+    ['a device with a larger BAR0', (s) => ({ ...s, devices: s.devices.map((d) => (d.bdf === '00:05.0' ? { ...d, barSize: 0x2000 } : d)) }), 'pci.functions[2].state.bars'],
     ['an INTx device with another pin', (s) => ({ ...s, devices: s.devices.map((d) => (d.bdf === '00:05.0' ? { ...d, intxPin: 2 as const } : d)) }), 'pci.functions[2].state.config[0x03d]'],
   ])('a machine of another configuration: %s', async (_what, change, field) => {
     const m = await probed();

@@ -13,12 +13,22 @@ export const PCI_FUNCTION_STATE_FORMAT = 'irqslice.pci-function/1';
 
 export interface PciFunctionState {
   format: typeof PCI_FUNCTION_STATE_FORMAT;
+  /** The implemented BARs (the function's shape: a state loads only into a function with the same). */
+  bars: PciBarShape[];
   /** The 4 KiB configuration space as lower-case hex, trailing zero bytes left out. */
   config: string;
   /** Every capability that has a state of its own (saveState), in list order. */
   capabilities: { offset: number; id: number; state: unknown }[];
   /** A device model's own registers (e.g. the MSI test endpoint's counters); absent when it has none. */
   device?: unknown;
+}
+
+export interface PciBarShape {
+  index: number;
+  kind: 'memory32' | 'memory64' | 'io';
+  /** Size in bytes as lower-case hex ("0x1000"): a 64-bit BAR may decode more than 2^53 bytes. */
+  size: string;
+  prefetchable: boolean;
 }
 
 /** A checked state: the decoded config bytes and, per stateful capability, its state. */
@@ -28,7 +38,7 @@ export interface CheckedFunctionState {
   device: unknown;
 }
 
-const KEYS: readonly string[] = ['format', 'config', 'capabilities', 'device'];
+const KEYS: readonly string[] = ['format', 'bars', 'config', 'capabilities', 'device'];
 const CAP_KEYS: readonly string[] = ['offset', 'id', 'state'];
 
 /** Capabilities that snapshot themselves (saveState, checkState and loadState all present). */
@@ -60,6 +70,7 @@ const hex = (v: number, digits = 2) => `0x${v.toString(16).padStart(digits, '0')
  */
 export function checkFunctionState(
   raw: unknown,
+  bars: readonly PciBarShape[],
   config: ConfigSpace,
   caps: readonly { offset: number; cap: PciCapability }[],
   hasDevice: boolean,
@@ -69,6 +80,9 @@ export function checkFunctionState(
   const s = raw as Record<string, unknown>;
   for (const k of Object.keys(s)) if (!KEYS.includes(k)) throw new PciStateError('unknown field', k);
   if (s.format !== PCI_FUNCTION_STATE_FORMAT) throw new PciStateError(`expected '${PCI_FUNCTION_STATE_FORMAT}'`, 'format');
+  if (JSON.stringify(s.bars) !== JSON.stringify(bars)) {
+    throw new PciStateError(`the state's BARs are ${JSON.stringify(s.bars) ?? 'missing'}; this function implements ${JSON.stringify(bars)}`, 'bars');
+  }
   const bytes = decodeConfig(s.config);
 
   // Each stateful capability: same place and ID, a state it accepts, and the registers it implies.

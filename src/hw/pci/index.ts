@@ -5,7 +5,7 @@ export type { PciHostOptions, PciHostUpstream } from './pci-host.js';
 export { PciFunction } from './pci-function.js';
 export type { PciFunctionOptions, FunctionBinding } from './pci-function.js';
 export { PCI_FUNCTION_STATE_FORMAT } from './function-state.js';
-export type { PciFunctionState } from './function-state.js';
+export type { PciFunctionState, PciBarShape } from './function-state.js';
 export { ConfigSpace, CONFIG_SPACE_SIZE, CONVENTIONAL_CONFIG_SIZE } from './config-space.js';
 export type { AccessSize, FieldSpec } from './config-space.js';
 export { Bar } from './bar.js';

@@ -24,7 +24,7 @@ import {
 } from './header.js';
 import { describeValue } from '../describe.js';
 import { BAR_READ, BAR_WRITE } from '../internal.js';
-import { checkFunctionState, encodeConfig, statefulCapabilities, PCI_FUNCTION_STATE_FORMAT, type PciFunctionState } from './function-state.js';
+import { checkFunctionState, encodeConfig, statefulCapabilities, PCI_FUNCTION_STATE_FORMAT, type PciBarShape, type PciFunctionState } from './function-state.js';
 import { checkBigint, checkBool, checkFunction, checkInt, checkOptions } from '../check.js';
 
 export interface PciFunctionOptions {
@@ -343,6 +343,7 @@ export class PciFunction implements CapabilityHost {
   saveState(): PciFunctionState {
     const state: PciFunctionState = {
       format: PCI_FUNCTION_STATE_FORMAT,
+      bars: this.barShapes(),
       config: encodeConfig(this.config.snapshot()),
       capabilities: statefulCapabilities(this.caps.entries()).map(({ offset, cap }) => ({ offset, id: cap.id, state: cap.saveState!() })),
     };
@@ -380,8 +381,12 @@ export class PciFunction implements CapabilityHost {
     }
   }
 
+  private barShapes(): PciBarShape[] {
+    return this.bars.flatMap((b) => (b === null ? [] : [{ index: b.index, kind: b.kind, size: `0x${b.size.toString(16)}`, prefetchable: b.prefetchable }]));
+  }
+
   private checkedState(state: unknown) {
-    return checkFunctionState(state, this.config, this.caps.entries(), this.saveDeviceState() !== undefined, (d) => this.checkDeviceState(d));
+    return checkFunctionState(state, this.barShapes(), this.config, this.caps.entries(), this.saveDeviceState() !== undefined, (d) => this.checkDeviceState(d));
   }
 
   /** A device model's own registers as JSON-safe data; undefined (the default) when it has none. */
