@@ -16,9 +16,11 @@ export { ApicUsageError, ApicStateError } from './hw/apic/errors.js';
 export { decodeMsiAddress, decodeMsiData, encodeMsiAddress, encodeMsiData } from './hw/apic/msi-format.js';
 export * from './hw/ioapic.js';
 export * from './hw/pci/index.js';
+export * from './hw/iommu/index.js';
 
 // The machine, the guest kernel and boot-and-probe.
-export { createMachine, Machine, MachineConfigError, MachineUsageError, DEFAULT_EVENT_LIMIT, type MachineConfig, type RunResult } from './machine/machine.js';
+export { createMachine, Machine, MachineConfigError, MachineUsageError, DEFAULT_EVENT_LIMIT, type MachineConfig, type MachineIommuConfig, type RunResult } from './machine/machine.js';
+export { DMAR_UNIT_BASE, DMAR_UNIT_SIZE, IOAPIC_SOURCE_ID } from './machine/memory-map.js';
 export { MACHINE_STATE_FORMAT, type MachineState, type MachineStateConfig, type MachineCpuState } from './machine/snapshot.js';
 export { MachineStateError } from './machine/state-check.js';
 export { PIC_STATE_FORMAT, type PicState, type Pic8259State } from './machine/pic8259.js';

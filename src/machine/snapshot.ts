@@ -13,7 +13,8 @@
 //   pci      CONFIG_ADDRESS (CF8) and every function (irqslice.pci-function/1: config space, MSI,
 //            MSI-X table and PBA, device registers such as the endpoint's counters)
 //   ram      the non-zero 4 KiB pages, base64
-//   iommu    the interrupt-remapping unit (irqslice.vtd/1), when the machine has one
+//   iommu    the VT-d interrupt-remapping unit (irqslice.vtd/1: registers, latched table, invalidation
+//            queue, fault records, IRTE cache), when the machine has one
 // Derived and rebuilt rather than saved: the APIC bus's routing tables (re-indexed as each local APIC
 // is restored; the bus has no arbitration state of its own), the board's wired-OR INTx counts, the BAR
 // decode cache, the scheduler's run sets. The BIOS ROM (ACPI tables) follows from the configuration.
@@ -28,6 +29,8 @@ import { IoApic, IoApicStateError, type IoApicState } from '../hw/ioapic.js';
 import { ApicStateError } from '../hw/apic/errors.js';
 import { validateLapicState, type LocalApicState } from '../hw/apic/lapic-state.js';
 import { PciStateError } from '../hw/pci/errors.js';
+import type { RemappingUnit } from '../hw/iommu/remapping-unit.js';
+import { RemappingStateError } from '../hw/iommu/errors.js';
 import { CONFIG_ADDRESS_MASK, CONFIG_ADDRESS_PORT } from '../hw/pci/pci-host.js';
 import { describeValue } from '../hw/describe.js';
 import { at, int, list, MachineStateError, record } from './state-check.js';
@@ -44,6 +47,8 @@ export interface MachineStateConfig {
   mcfg: boolean;
   /** Names of the ACPI faults switched on, sorted. */
   acpiFaults: string[];
+  /** Whether the board has an interrupt-remapping unit (its options are checked by the unit's own state). */
+  iommu: boolean;
 }
 
 export interface MachineCpuState extends CpuInterruptState {
@@ -80,35 +85,35 @@ export interface SnapshotBoard {
   readonly pci: PciHost;
   readonly ram: Uint8Array;
   readonly scheduler: Scheduler;
-  /** The interrupt-remapping unit, if the machine has one (see remappingUnit()). */
-  readonly iommu: unknown;
+  /** The interrupt-remapping unit (MachineConfig.iommu), or null. */
+  readonly iommu: RemappingUnit | null;
   /** Rebuilds board-derived state (INTx wired-OR counts, BAR decode cache) and forgets installed guest code. */
   afterRestore(): void;
 }
 
 const ROOT_KEYS: readonly string[] = ['format', 'config', 'clock', 'cpus', 'ioapic', 'pic', 'pci', 'ram', 'iommu'];
-const CONFIG_KEYS: readonly string[] = ['cpus', 'apic', 'ramSize', 'mcfg', 'acpiFaults'];
+const CONFIG_KEYS: readonly string[] = ['cpus', 'apic', 'ramSize', 'mcfg', 'acpiFaults', 'iommu'];
 
-// ---- The interrupt-remapping unit: the one place that wires it in ------------------------------
-// A unit with saveState()/loadState() (VT-d, irqslice.vtd/1) is saved under `iommu`. Its loadState()
-// validates before it applies (the models' convention) and runs first, so a refusal leaves everything
-// as it was; INTx edges are kept away from it during the rest of the restore (PciFunction.loadState).
+// ---- The interrupt-remapping unit --------------------------------------------------------------
+// The VT-d unit (machine.iommu) is saved under `iommu` in its own format (irqslice.vtd/1). Its
+// loadState() validates before it applies (the models' convention) and runs first, so a refusal leaves
+// everything as it was; nothing in the rest of the restore reaches it (functions restore their INTx
+// level without an edge, the I/O APIC and the APICs send nothing), so its restored state stays exact.
 
-interface SnapshotUnit {
-  saveState(): unknown;
-  loadState(state: unknown): void;
-}
-
-function remappingUnit(board: SnapshotBoard): SnapshotUnit | null {
-  const u = board.iommu as Partial<SnapshotUnit> | null | undefined;
-  return typeof u === 'object' && u !== null && typeof u.saveState === 'function' && typeof u.loadState === 'function' ? (u as SnapshotUnit) : null;
+function loadUnit(unit: RemappingUnit, state: unknown): void {
+  try {
+    unit.loadState(state);
+  } catch (e) {
+    if (!(e instanceof RemappingStateError)) throw e;
+    throw new MachineStateError(at('iommu', e.field), e.message.replace(/^RemappingUnit\.loadState: [^:]*: /, ''), { cause: e });
+  }
 }
 
 // ---- Save ---------------------------------------------------------------------------------------
 
 export function stateConfig(config: MachineConfig): MachineStateConfig {
   const faults = Object.entries(config.acpiFaults ?? {}).filter(([, on]) => on === true).map(([k]) => k).sort();
-  return { cpus: config.cpus, apic: config.apic ?? 'xapic', ramSize: config.ramSize ?? DEFAULT_RAM_SIZE, mcfg: config.mcfg !== false, acpiFaults: faults };
+  return { cpus: config.cpus, apic: config.apic ?? 'xapic', ramSize: config.ramSize ?? DEFAULT_RAM_SIZE, mcfg: config.mcfg !== false, acpiFaults: faults, iommu: Boolean(config.iommu) };
 }
 
 export function saveMachineState(board: SnapshotBoard): MachineState {
@@ -130,8 +135,7 @@ export function saveMachineState(board: SnapshotBoard): MachineState {
     },
     ram: saveRam(board.ram),
   };
-  const unit = remappingUnit(board);
-  if (unit !== null) state.iommu = unit.saveState();
+  if (board.iommu !== null) state.iommu = board.iommu.saveState();
   return state;
 }
 
@@ -225,9 +229,8 @@ function checkMachineState(board: SnapshotBoard, raw: unknown): Checked {
   const pic = board.pic.checkState(s.pic, 'pic');
   const pci = checkPci(s.pci, board);
   const ram = checkRam(s.ram, 'ram', board.ram.length);
-  const unit = remappingUnit(board);
-  if ((unit !== null) !== ('iommu' in s)) {
-    throw new MachineStateError('iommu', unit !== null ? 'missing: this machine has an interrupt-remapping unit' : 'this machine has no interrupt-remapping unit');
+  if ((board.iommu !== null) !== ('iommu' in s)) {
+    throw new MachineStateError('iommu', board.iommu !== null ? 'missing: this machine has an interrupt-remapping unit' : 'this machine has no interrupt-remapping unit');
   }
   return { timeNs, cpus, ioapic: s.ioapic, pic, configAddress: pci.configAddress, functions: pci.functions, ram, iommu: s.iommu };
 }
@@ -237,14 +240,7 @@ function checkMachineState(board: SnapshotBoard, raw: unknown): Checked {
 /** Validates the whole state, then applies it model by model; a refused state changes nothing. */
 export function loadMachineState(board: SnapshotBoard, raw: unknown): void {
   const s = checkMachineState(board, raw);
-  const unit = remappingUnit(board);
-  if (unit !== null) {
-    try {
-      unit.loadState(s.iommu);
-    } catch (e) {
-      throw new MachineStateError('iommu', e instanceof Error ? e.message : String(e), { cause: e });
-    }
-  }
+  if (board.iommu !== null) loadUnit(board.iommu, s.iommu); // validates itself before it applies
   loadRam(board.ram, s.ram);
   // Functions first: their INTx pins take the restored level without an edge (PciFunction.loadState),
   // and no MSI is sent; the I/O APIC then gets its own pin levels and the APICs their IRR/ISR.

@@ -9,6 +9,8 @@ export interface MachineSpec {
   cpus: number;
   apic: 'xapic' | 'x2apic';
   mcfg: boolean;
+  /** A VT-d remapping unit with the default options. */
+  iommu?: boolean;
   devices: { bdf: string; msi?: { vectors: 1 | 2 | 4 | 8 | 16 | 32; is64: boolean; pvm: boolean }; msix?: { tableSize: number }; intxPin: 0 | 1 | 2 | 3 | 4; barSize?: number }[];
 }
 
@@ -18,6 +20,7 @@ export function specOf(m: Machine): MachineSpec {
     cpus: m.config.cpus,
     apic: m.config.apic ?? 'xapic',
     mcfg: m.config.mcfg !== false,
+    ...(m.config.iommu ? { iommu: true } : {}),
     devices: m.pci.functions().map(({ bdf, fn }) => {
       const ep = fn as MsiEndpoint;
       return {
@@ -35,6 +38,7 @@ export function buildMachine(spec: MachineSpec, extra: Partial<MachineConfig> = 
     cpus: spec.cpus,
     apic: spec.apic,
     mcfg: spec.mcfg,
+    ...(spec.iommu ? { iommu: true } : {}),
     devices: spec.devices.map((d) => ({
       bdf: d.bdf,
       fn: new MsiEndpoint({ ...(d.msi ? { msi: d.msi } : {}), ...(d.msix ? { msix: d.msix } : {}), intxPin: d.intxPin, ...(d.barSize ? { barSize: d.barSize } : {}) }),
@@ -56,7 +60,8 @@ export type TrafficOp =
   | { kind: 'eoi'; cpu: number } // EOI at a local APIC (when something is in service)
   | { kind: 'tick'; cpu: number; ticks: number } // clock a local APIC timer
   | { kind: 'lapic'; cpu: number; reg: number; value: number } // a local APIC register store (MMIO or x2APIC MSR)
-  | { kind: 'ram'; address: number; value: number }; // a CPU store to RAM
+  | { kind: 'ram'; address: number; value: number } // a CPU store to RAM (or any MMIO: the DMAR unit)
+  | { kind: 'message'; bdf: string; address: number; data: number }; // a function's own DWORD write upstream
 
 /** What one operation left behind. */
 export interface Observation {
@@ -67,6 +72,8 @@ export interface Observation {
   tmr: number[][];
   rte: number[];
   counters: unknown[];
+  /** The remapping unit's state, when the machine has one. */
+  iommu: unknown;
   intx: boolean[];
 }
 
@@ -139,6 +146,9 @@ export function apply(m: Machine, op: TrafficOp): void {
     case 'ram':
       m.memWrite(cpu0, op.address, 4, op.value);
       return;
+    case 'message':
+      endpoint(m, op.bdf).sendMessageParts(op.address, 0, op.data);
+      return;
   }
 }
 
@@ -162,6 +172,7 @@ export function drive(m: Machine, ops: readonly TrafficOp[]): Observation[] {
       rte: m.ioapic.saveState().redirection.map((r) => r.low),
       counters: m.pci.functions().map(({ fn }) => (fn as MsiEndpoint).counters()),
       intx: m.pci.functions().map(({ fn }) => fn.intxAsserted),
+      iommu: m.iommu?.saveState() ?? null,
     };
   });
 }
