@@ -10,7 +10,7 @@ import path from 'node:path';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  encodeIrte, encodeRemappableAddress, IOAPIC_SOURCE_ID, irteDestination, MachineStateError, MachineUsageError, MsiEndpoint, runScenario, type Machine, type MachineState,
+  DMAR_UNIT_BASE, encodeIrte, encodeRemappableAddress, IOAPIC_SOURCE_ID, irteDestination, MachineStateError, MachineUsageError, MsiEndpoint, runScenario, type Machine, type MachineState,
 } from '../../src/index.js';
 import { apply, buildMachine, drive, specOf, workload, type MachineSpec, type Observation, type TrafficOp } from './snapshot-traffic.js';
 
@@ -68,6 +68,90 @@ function thrown(call: () => unknown): Error {
   throw new Error('expected the call to throw');
 }
 
+const UNIT = DMAR_UNIT_BASE; // the unit's register page
+const IRT = 0x10_0000; // interrupt-remapping table: 256 entries (IRTA.S = 7)
+const IQ = 0x0c_0000; // invalidation queue: one page of 256 descriptors
+const STATUS = 0x0d_0000; // the wait descriptor's status write
+const GCMD_QIE = 1 << 26;
+const GCMD_IRE = 1 << 25;
+const GCMD_SIRTP = 1 << 24;
+
+/**
+ * A board whose remapping is set up from the host the way Linux's intel/irq_remapping.c does it (QI on,
+ * IRTA + SIRTP, a global IEC and a wait, IRE; VT-d spec §10.4), with IRTEs for an MSI block, MSI-X
+ * entries and the INTx device's I/O APIC pin, and the devices programmed with remappable addresses.
+ */
+function remapped(): { m: Machine; ops: TrafficOp[] } {
+  const m = buildMachine({
+    cpus: 8, apic: 'xapic', mcfg: true, iommu: true,
+    devices: [
+      { bdf: '00:03.0', msi: { vectors: 4, is64: false, pvm: true }, intxPin: 1 },
+      { bdf: '00:04.0', msix: { tableSize: 4 }, intxPin: 1 },
+      { bdf: '00:05.0', intxPin: 1 },
+    ],
+  });
+  const w = (address: number, value: number) => apply(m, { kind: 'ram', address, value });
+  const irte = (index: number, e: { low: bigint; high: bigint }) => {
+    [e.low & 0xffff_ffffn, e.low >> 32n, e.high & 0xffff_ffffn, e.high >> 32n].forEach((d, k) => w(IRT + index * 16 + 4 * k, Number(d)));
+  };
+  for (const c of m.cpus) m.memWrite(c, 0xfee0_00f0, 4, 0x1ff); // each APIC software-enabled, spurious 0xFF
+  for (let i = 0; i < 4; i++) irte(32 + i, encodeIrte({ vector: 0x41 + i, destination: irteDestination(3, false), sourceId: 0x0018, sourceValidation: 1 }));
+  for (let i = 0; i < 4; i++) irte(40 + i, encodeIrte({ vector: 0x51 + i, destination: irteDestination(4 + i, false), sourceId: 0x0020, sourceValidation: 1 }));
+  irte(50, encodeIrte({ vector: 0x61, trigger: 'level', destination: irteDestination(2, false), sourceId: IOAPIC_SOURCE_ID, sourceValidation: 1 }));
+  w(UNIT + 0x88, 0); // IQT
+  w(UNIT + 0x90, IQ); // IQA, QS = 0
+  w(UNIT + 0x94, 0);
+  w(UNIT + 0x18, GCMD_QIE);
+  w(UNIT + 0xb8, IRT | 7); // IRTA: S = 7
+  w(UNIT + 0xbc, 0);
+  w(UNIT + 0x18, GCMD_QIE | GCMD_SIRTP);
+  [4, 0, 0, 0, 5 | (1 << 5), 1, STATUS, 0].forEach((d, k) => w(IQ + 4 * k, d)); // global IEC; wait with status write
+  w(UNIT + 0x88, 0x20);
+  w(UNIT + 0x18, GCMD_QIE | GCMD_IRE);
+  expect(m.memRead(m.cpus[0]!, STATUS, 4)).toBe(1);
+  const msi = (m.pci.get('00:03.0') as MsiEndpoint).msi!;
+  const setup: TrafficOp[] = [
+    // BARs from the PCI window, as firmware would assign them: BAR0 (doorbells) and BAR1 (MSI-X table).
+    ...m.pci.functions().flatMap(({ bdf }, k): TrafficOp[] => [
+      { kind: 'config', bdf, offset: 0x10, size: 4, value: 0xc000_0000 + k * 0x10000 },
+      { kind: 'config', bdf, offset: 0x14, size: 4, value: 0xc000_8000 + k * 0x10000 },
+    ]),
+    { kind: 'config', bdf: '00:03.0', offset: 0x04, size: 2, value: 0x6 },
+    { kind: 'config', bdf: '00:03.0', offset: msi.offset + 4, size: 4, value: encodeRemappableAddress(32) },
+    { kind: 'config', bdf: '00:03.0', offset: msi.offset + 8, size: 2, value: 0 }, // sub-handles 0..3
+    { kind: 'config', bdf: '00:03.0', offset: msi.offset + 2, size: 2, value: 0x21 }, // MME 2, enable
+    { kind: 'config', bdf: '00:04.0', offset: 0x04, size: 2, value: 0x6 },
+    ...[0, 1, 2, 3].flatMap((i): TrafficOp[] => [
+      { kind: 'msix-entry', bdf: '00:04.0', entry: i, dword: 0, value: encodeRemappableAddress(40 + i) },
+      { kind: 'msix-entry', bdf: '00:04.0', entry: i, dword: 3, value: 0 },
+    ]),
+    { kind: 'config', bdf: '00:04.0', offset: (m.pci.get('00:04.0') as MsiEndpoint).msix!.offset + 2, size: 2, value: 0x8000 },
+    { kind: 'config', bdf: '00:05.0', offset: 0x04, size: 2, value: 0x6 },
+  ];
+  const gsi = m.gsiFor('00:05.0', 1);
+  // Remappable RTE (VT-d §5.1.5.1): bit 48 format, 63:49 index 50; level, active low, vector = the IRTE's.
+  setup.push({ kind: 'ioapic', offset: 0, value: 0x10 + 2 * gsi + 1 }, { kind: 'ioapic', offset: 0x10, value: (0x1_0000 | (50 << 17)) >>> 0 });
+  setup.push({ kind: 'ioapic', offset: 0, value: 0x10 + 2 * gsi }, { kind: 'ioapic', offset: 0x10, value: 0x61 | (1 << 13) | (1 << 15) });
+  for (const op of setup) apply(m, op);
+  // Before the save: a translated message in the IRTE cache, a pending masked one, INTx in service, a fault recorded.
+  for (const op of [
+    { kind: 'ring', bdf: '00:03.0', index: 1 },
+    { kind: 'config', bdf: '00:03.0', offset: msi.offset + 0x0c, size: 4, value: 0b1000 },
+    { kind: 'ring', bdf: '00:03.0', index: 3 },
+    { kind: 'ring', bdf: '00:05.0', index: 0 },
+    { kind: 'ack', cpu: 2 },
+    { kind: 'message', bdf: '00:04.0', address: encodeRemappableAddress(60), data: 0 }, // not present: fault 0x22
+  ] as TrafficOp[]) apply(m, op);
+  const ops: TrafficOp[] = [
+    ...workload(m),
+    { kind: 'config', bdf: '00:03.0', offset: msi.offset + 0x0c, size: 4, value: 0 }, // the pending message 3 goes out
+    { kind: 'message', bdf: '00:03.0', address: encodeRemappableAddress(33), data: 0 }, // SID 00:03.0: translated
+    { kind: 'message', bdf: '00:05.0', address: encodeRemappableAddress(33), data: 0 }, // SID mismatch: fault
+    { kind: 'message', bdf: '00:04.0', address: encodeRemappableAddress(61), data: 0 },
+  ];
+  return { m, ops };
+}
+
 describe('snapshot round trip through a fresh process', () => {
   let dir: string;
   let child: string;
@@ -107,6 +191,15 @@ describe('snapshot round trip through a fresh process', () => {
     expect(there.observations).toEqual(here);
     expect(there.final).toEqual(json(m.saveState()));
   });
+
+  it('with a VT-d remapping unit: IRTE cache, fault records and remappable entries come back in the other process', () => {
+    const { m, ops } = remapped();
+    const state = m.saveState();
+    const there = inFreshProcess(specOf(m), state, ops);
+    expect(there.reloaded).toEqual(json(state));
+    expect(there.observations).toEqual(json(drive(m, ops)));
+    expect(there.final).toEqual(json(m.saveState()));
+  });
 });
 
 describe('snapshot contents', () => {
@@ -124,7 +217,7 @@ describe('snapshot contents', () => {
     const m = await probed();
     const s = m.saveState();
     expect(s.format).toBe('irqslice.machine/1');
-    expect(s.config).toEqual({ cpus: 8, apic: 'xapic', ramSize: 0x20_0000, mcfg: true, acpiFaults: [] });
+    expect(s.config).toEqual({ cpus: 8, apic: 'xapic', ramSize: 0x20_0000, mcfg: true, acpiFaults: [], iommu: false });
     const fn = (bdf: string) => s.pci.functions.find((f) => f.bdf === bdf)!.state;
     expect((fn('00:03.0').capabilities[0]!.state as { pending: number }).pending).toBe(0b100);
     expect((fn('00:04.0').capabilities[0]!.state as { pending: number[] }).pending).toEqual([3]);
@@ -258,85 +351,6 @@ describe('hostile states are refused, naming the field, and change nothing', () 
 });
 
 describe('a board with a VT-d remapping unit', () => {
-  const UNIT = 0xfed9_0000; // DMAR_UNIT_BASE
-  const IRT = 0x10_0000; // interrupt-remapping table: 256 entries (IRTA.S = 7)
-  const IQ = 0x0c_0000; // invalidation queue: one page of 256 descriptors
-  const STATUS = 0x0d_0000; // the wait descriptor's status write
-  const GCMD_QIE = 1 << 26;
-  const GCMD_IRE = 1 << 25;
-  const GCMD_SIRTP = 1 << 24;
-
-  /**
-   * A board whose remapping is set up from the host the way Linux's intel/irq_remapping.c does it (QI on,
-   * IRTA + SIRTP, a global IEC and a wait, IRE; VT-d spec §10.4), with IRTEs for an MSI block, MSI-X
-   * entries and the INTx device's I/O APIC pin, and the devices programmed with remappable addresses.
-   */
-  function remapped(): { m: Machine; ops: TrafficOp[] } {
-    const m = buildMachine({
-      cpus: 8, apic: 'xapic', mcfg: true, iommu: true,
-      devices: [
-        { bdf: '00:03.0', msi: { vectors: 4, is64: false, pvm: true }, intxPin: 1 },
-        { bdf: '00:04.0', msix: { tableSize: 4 }, intxPin: 1 },
-        { bdf: '00:05.0', intxPin: 1 },
-      ],
-    });
-    const w = (address: number, value: number) => apply(m, { kind: 'ram', address, value });
-    const irte = (index: number, e: { low: bigint; high: bigint }) => {
-      [e.low & 0xffff_ffffn, e.low >> 32n, e.high & 0xffff_ffffn, e.high >> 32n].forEach((d, k) => w(IRT + index * 16 + 4 * k, Number(d)));
-    };
-    for (const c of m.cpus) m.memWrite(c, 0xfee0_00f0, 4, 0x1ff); // each APIC software-enabled, spurious 0xFF
-    for (let i = 0; i < 4; i++) irte(32 + i, encodeIrte({ vector: 0x41 + i, destination: irteDestination(3, false), sourceId: 0x0018, sourceValidation: 1 }));
-    for (let i = 0; i < 4; i++) irte(40 + i, encodeIrte({ vector: 0x51 + i, destination: irteDestination(4 + i, false), sourceId: 0x0020, sourceValidation: 1 }));
-    irte(50, encodeIrte({ vector: 0x61, trigger: 'level', destination: irteDestination(2, false), sourceId: IOAPIC_SOURCE_ID, sourceValidation: 1 }));
-    w(UNIT + 0x88, 0); // IQT
-    w(UNIT + 0x90, IQ); // IQA, QS = 0
-    w(UNIT + 0x94, 0);
-    w(UNIT + 0x18, GCMD_QIE);
-    w(UNIT + 0xb8, IRT | 7); // IRTA: S = 7
-    w(UNIT + 0xbc, 0);
-    w(UNIT + 0x18, GCMD_QIE | GCMD_SIRTP);
-    [4, 0, 0, 0, 5 | (1 << 5), 1, STATUS, 0].forEach((d, k) => w(IQ + 4 * k, d)); // global IEC; wait with status write
-    w(UNIT + 0x88, 0x20);
-    w(UNIT + 0x18, GCMD_QIE | GCMD_IRE);
-    expect(m.memRead(m.cpus[0]!, STATUS, 4)).toBe(1);
-    const msi = (m.pci.get('00:03.0') as MsiEndpoint).msi!;
-    const setup: TrafficOp[] = [
-      { kind: 'config', bdf: '00:03.0', offset: 0x04, size: 2, value: 0x6 },
-      { kind: 'config', bdf: '00:03.0', offset: msi.offset + 4, size: 4, value: encodeRemappableAddress(32) },
-      { kind: 'config', bdf: '00:03.0', offset: msi.offset + 8, size: 2, value: 0 }, // sub-handles 0..3
-      { kind: 'config', bdf: '00:03.0', offset: msi.offset + 2, size: 2, value: 0x21 }, // MME 2, enable
-      { kind: 'config', bdf: '00:04.0', offset: 0x04, size: 2, value: 0x6 },
-      ...[0, 1, 2, 3].flatMap((i): TrafficOp[] => [
-        { kind: 'msix-entry', bdf: '00:04.0', entry: i, dword: 0, value: encodeRemappableAddress(40 + i) },
-        { kind: 'msix-entry', bdf: '00:04.0', entry: i, dword: 3, value: 0 },
-      ]),
-      { kind: 'config', bdf: '00:04.0', offset: (m.pci.get('00:04.0') as MsiEndpoint).msix!.offset + 2, size: 2, value: 0x8000 },
-      { kind: 'config', bdf: '00:05.0', offset: 0x04, size: 2, value: 0x6 },
-    ];
-    const gsi = m.gsiFor('00:05.0', 1);
-    // Remappable RTE (VT-d §5.1.5.1): bit 48 format, 63:49 index 50; level, active low, vector = the IRTE's.
-    setup.push({ kind: 'ioapic', offset: 0, value: 0x10 + 2 * gsi + 1 }, { kind: 'ioapic', offset: 0x10, value: (0x1_0000 | (50 << 17)) >>> 0 });
-    setup.push({ kind: 'ioapic', offset: 0, value: 0x10 + 2 * gsi }, { kind: 'ioapic', offset: 0x10, value: 0x61 | (1 << 13) | (1 << 15) });
-    for (const op of setup) apply(m, op);
-    // Before the save: a translated message in the IRTE cache, a pending masked one, INTx in service, a fault recorded.
-    for (const op of [
-      { kind: 'ring', bdf: '00:03.0', index: 1 },
-      { kind: 'config', bdf: '00:03.0', offset: msi.offset + 0x0c, size: 4, value: 0b1000 },
-      { kind: 'ring', bdf: '00:03.0', index: 3 },
-      { kind: 'ring', bdf: '00:05.0', index: 0 },
-      { kind: 'ack', cpu: 2 },
-      { kind: 'message', bdf: '00:04.0', address: encodeRemappableAddress(60), data: 0 }, // not present: fault 0x22
-    ] as TrafficOp[]) apply(m, op);
-    const ops: TrafficOp[] = [
-      ...workload(m),
-      { kind: 'config', bdf: '00:03.0', offset: msi.offset + 0x0c, size: 4, value: 0 }, // the pending message 3 goes out
-      { kind: 'message', bdf: '00:03.0', address: encodeRemappableAddress(33), data: 0 }, // SID 00:03.0: translated
-      { kind: 'message', bdf: '00:05.0', address: encodeRemappableAddress(33), data: 0 }, // SID mismatch: fault
-      { kind: 'message', bdf: '00:04.0', address: encodeRemappableAddress(61), data: 0 },
-    ];
-    return { m, ops };
-  }
-
   it('the unit is saved under iommu and restored with the board; the same traffic translates and faults alike', () => {
     const { m, ops } = remapped();
     const state = json(m.saveState());
