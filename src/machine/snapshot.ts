@@ -31,6 +31,7 @@ import { validateLapicState, type LocalApicState } from '../hw/apic/lapic-state.
 import { PciStateError } from '../hw/pci/errors.js';
 import type { RemappingUnit } from '../hw/iommu/remapping-unit.js';
 import { RemappingStateError } from '../hw/iommu/errors.js';
+import type { RemappingUnitState } from '../hw/iommu/unit-state.js';
 import { CONFIG_ADDRESS_MASK, CONFIG_ADDRESS_PORT } from '../hw/pci/pci-host.js';
 import { describeValue } from '../hw/describe.js';
 import { at, int, list, MachineStateError, record } from './state-check.js';
@@ -72,8 +73,8 @@ export interface MachineState {
     functions: { bdf: string; state: PciFunctionState }[];
   };
   ram: RamImage;
-  /** The interrupt-remapping unit's own state; present exactly when the machine has one. */
-  iommu?: unknown;
+  /** The interrupt-remapping unit's own state; present exactly when the machine has one (config.iommu). */
+  iommu?: RemappingUnitState;
 }
 
 /** What the snapshot code needs of a Machine (its private parts included). */
