@@ -1,7 +1,8 @@
 // Whole-board snapshots (Machine.saveState / loadState): a booted and probed 8-CPU board with MSI,
 // MSI-X and INTx devices is saved, restored in a fresh Node process, and both machines are then driven
 // with the same host traffic: every MSI on the wire, every IRR/ISR/TMR bit and the final state agree.
-// Hostile states are refused with a MachineStateError naming the field, and change nothing.
+// The same for a board with a VT-d remapping unit programmed from the host. Hostile states are refused
+// with a MachineStateError naming the field, and change nothing.
 
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
