@@ -51,7 +51,8 @@ export interface MachineConfig {
   /**
    * A VT-d interrupt-remapping unit (registers at MAP.DMAR_UNIT_BASE, a DMAR table in ACPI) between the
    * PCI functions and I/O APIC and the APIC bus. true = the defaults: EIM, MHMV 15, QI, 8 fault records,
-   * no ESIRTPS (EIM is offered whatever `apic` says; the guest chooses xAPIC or x2APIC mode).
+   * no ESIRTPS (EIM is offered whatever `apic` says; the guest chooses xAPIC or x2APIC mode). The I/O APIC
+   * is then version 0x20 (with the EOI register) and sends every message through the unit.
    */
   iommu?: boolean | MachineIommuConfig;
 }
@@ -242,7 +243,9 @@ export class Machine implements CpuBus {
     this.ramView = new DataView(this.ram.buffer);
 
     this.bus = new ApicBus(config.lowestPriority ? { lowestPriority: config.lowestPriority } : {});
-    this.ioapic = new IoApic({ id: 0, pins: 24 }); // 4-bit ID register; 0 as on QEMU
+    // 4-bit ID register, 0 as on QEMU. With a remapping unit the board is an ICH9-era one whose I/O APIC
+    // (version 0x20) has the EOI register Linux uses for remapped level interrupts (FACTS §11.6).
+    this.ioapic = new IoApic({ id: 0, pins: 24, ...(config.iommu ? { version: 0x20 } : {}) });
     this.bus.attachIoApic(this.ioapic);
     this.pic = new PicPair({
       intr: (level) => this.cpus[0]?.lapic.setLint(0, level),
