@@ -1,5 +1,5 @@
 // The board with a VT-d remapping unit (MachineConfig.iommu): a guest programs the unit through its
-// register page at 0xFED90000 the way Linux's intel/irq_remapping.c does (FACTS §11.4 order), then device
+// register page at 0xFED90000 the way Linux's intel/irq_remapping.c does (enable order of intel_setup_irq_remapping / intel_enable_irq_remapping), then device
 // MSIs and I/O APIC pins are translated through IRTEs in guest RAM (VT-d spec §5.1, §9.10, §10.4).
 
 import { describe, expect, it } from 'vitest';
@@ -76,7 +76,7 @@ describe('a machine with a remapping unit', () => {
     });
     expect(m.iommu).not.toBeNull();
     const address = encodeRemappableAddress(32);
-    expect(address).toBe(0xfee0_0418); // FACTS §10: what Linux programs for handle 32
+    expect(address).toBe(0xfee0_0418); // docs/DESIGN.md F10: what Linux 6.1 programmed for handle 32
     for (let i = 0; i < 4; i++) ep.sendMessageParts(address, 0, i); // MME replaces the data's low bits
     for (let i = 0; i < 4; i++) expect(irr(m, 0, 0x41 + i)).toBe(true);
     const k = m.iommu!.counters();
