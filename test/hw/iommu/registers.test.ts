@@ -1,5 +1,5 @@
 // Register page of the remapping unit: reset values, read-only and reserved behaviour, and the GCMD → GSTS
-// handshakes Linux waits for (VT-d spec §10.4.1–§10.4.31; bit positions FACTS §11.3).
+// handshakes Linux waits for (VT-d spec §10.4.1–§10.4.31; bit positions docs/DESIGN.md F11).
 import { describe, expect, it } from 'vitest';
 import { encodeIrte } from '../../../src/hw/iommu/index.js';
 import { REMAP_BLOCKED, REMAP_TRANSLATED } from '../../../src/hw/iommu/remapping-unit.js';
