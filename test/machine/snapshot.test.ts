@@ -254,6 +254,24 @@ describe('snapshot contents', () => {
     expect(fresh.saveState()).toEqual(m.saveState());
   });
 
+  it('guest code started after a restore sees the restored RAM, clock and APIC', async () => {
+    const m = await probed();
+    const state = json(m.saveState());
+    const fresh = buildMachine(specOf(m));
+    fresh.loadState(state);
+    const seen: number[] = [];
+    let tsc = 0n;
+    const end = fresh.run(function* (c) {
+      seen.push(c.read32(0x3000), c.read32(0x10_0000), c.read32(0xfee0_0020) >>> 24); // RAM, RAM, APIC ID register
+      tsc = c.rdtsc();
+      yield* c.pause(1000);
+    });
+    expect(end.end).toBe('bsp-finished');
+    expect(seen).toEqual([0xdead_beef, 0x0102_0304, 0]);
+    expect(tsc >= BigInt(state.clock.timeNs)).toBe(true); // the TSC goes on from the saved time
+    expect(end.timeNs).toBeGreaterThan(state.clock.timeNs);
+  });
+
   it('cannot be taken or loaded while guest code runs', async () => {
     const m = await probed();
     const state = m.saveState();
