@@ -1,7 +1,7 @@
 // Whole-board snapshots (Machine.saveState / loadState): every hardware model's state in one versioned,
 // JSON-safe object, validated as a whole before any of it is applied. Guest software is not hardware
 // and is not in it: guest threads (generators), IDT handlers and installed code are JS the embedder
-// brings back; host-side records (events, wire log, console, counters) start afresh.
+// brings back; host-side records (events, wire log, console, counters) are not state either.
 //
 // What is saved, model by model (each in its own format where the model has one):
 //   config   the configuration the state belongs to (CPU count, APIC mode, RAM size, MCFG, ACPI faults)
