@@ -88,10 +88,15 @@ export class RemappingPort {
     this.host.message(lo, 0, data, outcome);
   }
 
-  /** The unit's fault-event and completion interrupts: compatibility-format MSIs straight onto the APIC bus. */
+  /**
+   * The unit's fault-event and completion interrupts: compatibility-format MSIs straight onto the APIC bus
+   * (not remapped). With EIM the upper address (FEUADDR/IEUADDR, §10.4.13) carries destination bits 31:8 in
+   * its bits 31:8, as Linux writes it in x2APIC mode: such a message goes to that 32-bit APIC ID.
+   */
   private unitInterrupt(lo: number, hi: number, data: number): void {
     const bus = this.host.bus;
-    const code = bus[DELIVER_MSI](lo, hi, data);
+    const x2 = hi !== 0 && (hi & 0xff) === 0 && this.unit.config.eim && lo >>> 20 === MAP.MSI_WINDOW_BASE >>> 20 && !(lo & 0x10);
+    const code = x2 ? bus[DELIVER_DECODED]((hi | ((lo >>> 12) & 0xff)) >>> 0, true, (lo & 4) !== 0, (lo & 8) !== 0, data) : bus[DELIVER_MSI](lo, hi, data);
     const outcome: MsiOutcome = code === MSI_DELIVERED
       ? { delivered: true, apicIds: bus[LAST_ACCEPTED](), vector: data & 0xff, mode: MODE_NAMES[(data >>> 8) & 7]!, trigger: data & 0x8000 ? 'level' : 'edge' }
       : bus.msiFailure(code, lo, hi, data);

@@ -191,6 +191,21 @@ describe('a machine with a remapping unit', () => {
     expect(m.iommu!.counters().faultEvents).toBe(1);
   });
 
+  it('with EIM the fault event can name an x2APIC destination above 255: FEUADDR = ID 31:8, FEADDR 19:12 = ID 7:0', () => {
+    const ep = new MsiEndpoint({ msi: { vectors: 1, is64: false, pvm: false } });
+    const m = run({ cpus: 300, apic: 'x2apic', iommu: true, devices: [{ bdf: '00:03.0', fn: ep }] }, (c) => {
+      enableRemapping(c, true);
+      c.write32(U + 0x3c, 0x4e);
+      c.write32(U + 0x40, 0xfee0_0000 | (0x2b << 12)); // 299 = 0x12B
+      c.write32(U + 0x44, 0x100);
+      c.write32(U + 0x38, 0);
+    });
+    m.cpus[299]!.lapic.wrmsr(0x80f, 0x1ffn);
+    ep.sendMessageParts(encodeRemappableAddress(77), 0, 0);
+    expect(irr(m, 299, 0x4e)).toBe(true);
+    expect(m.msiDropped).toBe(1); // the faulting request; the event itself was delivered
+  });
+
   it('remapping not enabled: a remappable MSI passes untranslated and the APIC bus drops it as reserved-bits (as without a unit)', () => {
     const ep = new MsiEndpoint({ msi: { vectors: 1, is64: false, pvm: false } });
     const m = createMachine({ cpus: 1, iommu: true, devices: [{ bdf: '00:03.0', fn: ep }] });
