@@ -189,6 +189,8 @@ describe('a machine with a remapping unit', () => {
     ep.sendMessageParts(encodeRemappableAddress(77), 0, 0);
     expect(irr(m, 0, 0x4e)).toBe(true);
     expect(m.iommu!.counters().faultEvents).toBe(1);
+    // On the wire in causal order: the blocked request, then the fault event it raised.
+    expect(m.wire.slice(-2).map((w) => [Number(w.address), w.outcome.delivered])).toEqual([[encodeRemappableAddress(77), false], [0xfee0_0000, true]]);
   });
 
   it('with EIM the fault event can name an x2APIC destination above 255: FEUADDR = ID 31:8, FEADDR 19:12 = ID 7:0', () => {
