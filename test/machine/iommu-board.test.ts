@@ -230,6 +230,16 @@ describe('a machine with a remapping unit', () => {
     expect(m.events.filter((e) => e.kind === 'iommu:unsupported-access')).toHaveLength(3);
   });
 
+  it('iommu options reach CAP and ECAP as the guest reads them (NFR 47:40, ESIRTPS 62; QI 1, EIM 4, MHMV 23:20)', () => {
+    const seen: number[] = [];
+    run({ cpus: 1, iommu: { eim: false, qi: false, mhmv: 5, faultRecords: 3, esirtps: true } }, (c) => {
+      seen.push(c.read32(U + 0x0c), c.read32(U + 0x10));
+    });
+    const [capHi, ecap] = seen as [number, number];
+    expect([(capHi >>> 8) & 0xff, (capHi >>> 30) & 1]).toEqual([2, 1]);
+    expect([(ecap >>> 1) & 1, (ecap >>> 3) & 1, (ecap >>> 4) & 1, (ecap >>> 20) & 0xf]).toEqual([0, 1, 0, 5]);
+  });
+
   it('without iommu nothing decodes at 0xFED90000', () => {
     const seen: number[] = [];
     const m = run({ cpus: 1 }, (c) => seen.push(c.read32(U)));
