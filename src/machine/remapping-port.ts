@@ -163,7 +163,8 @@ export class RemappingPort {
       case 'unsupported-access': return ev(e.kind, `${e.size}-byte ${e.access} at ${hex(e.offset)}`);
       case 'reserved-offset': return ev(e.kind, `${e.access} at ${hex(e.offset)}`);
       case 'read-only-register': return ev(e.kind, `write of ${hex(e.value)} to ${hex(e.offset)} ignored`);
-      case 'ignored-command': return ev(e.kind, `${e.command}: ${e.why}`);
+      case 'ignored-command':
+      case 'command-warning': return ev(e.kind, `${e.command}: ${e.why}`);
     }
   }
 }
