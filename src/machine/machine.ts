@@ -212,7 +212,7 @@ export class Machine implements CpuBus {
   readonly iommu: RemappingUnit | null;
   private readonly eventLog: BoundedLog<MachineEvent>;
   private readonly wireLog: BoundedLog<WireRecord>;
-  /** MSI writes seen by the host bridge, and how many the APIC bus dropped. */
+  /** MSI writes seen by the host bridge (and the remapping unit's own event interrupts), and how many were dropped (by the APIC bus, or blocked by the unit). */
   msiWrites = 0;
   msiDropped = 0;
   private readonly ram: Uint8Array;

@@ -22,7 +22,6 @@ const MAX_FAULT_RECORDS = 128;
 export const VTD_HOST_ADDRESS_WIDTH = 39;
 const ONE_SHOT_UNSUPPORTED: readonly [number, string][] = [[R.GCMD_SFL, 'SFL'], [R.GCMD_EAFL, 'EAFL'], [R.GCMD_WBF, 'WBF']];
 
-
 /**
  * Register semantics (documented contract; the README lists the choices):
  * - 32-bit accesses at 4-byte-aligned offsets are the guest's path (mmioRead/mmioWrite); 64-bit registers
@@ -180,7 +179,7 @@ export class RemappingUnit {
     return REMAP_BLOCKED;
   }
 
-  /** IEC invalidation (§6.5.2.7), from a descriptor or SIRTP with ESIRTPS. */
+  /** An IEC descriptor (§6.5.2.7): global, or the aligned block of 2^mask entries holding `index`. */
   private invalidate(global: boolean, index: number, mask: number): void {
     if (global) this.counts.iecGlobal++;
     else this.counts.iecIndexed++;
@@ -349,12 +348,12 @@ export class RemappingUnit {
       }
     }
     if (changed & R.GCMD_IRE) {
-      if (v & R.GCMD_IRE && !(this.gsts & R.GCMD_SIRTP)) this.onEvent({ kind: 'ignored-command', command: 'IRE', why: 'enabled before any SIRTP: no table is latched, every remappable request faults (0x21)' });
+      if (v & R.GCMD_IRE && !(this.gsts & R.GCMD_SIRTP)) this.onEvent({ kind: 'command-warning', command: 'IRE', why: 'enabled before any SIRTP: no table is latched, every remappable request faults (0x21)' });
       this.gsts ^= R.GCMD_IRE;
     }
     if (changed & R.GCMD_CFI) this.gsts ^= R.GCMD_CFI;
     if (changed & R.GCMD_TE) {
-      if (v & R.GCMD_TE) this.onEvent({ kind: 'ignored-command', command: 'TE', why: 'DMA remapping is not modelled: TES is set, DMA passes untranslated' });
+      if (v & R.GCMD_TE) this.onEvent({ kind: 'command-warning', command: 'TE', why: 'DMA remapping is not modelled: TES is set, DMA passes untranslated' });
       this.gsts ^= R.GCMD_TE;
     }
     this.gsts >>>= 0;

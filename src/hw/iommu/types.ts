@@ -40,7 +40,9 @@ export type RemappingEvent =
   | { kind: 'unsupported-access'; offset: number; size: number; access: 'read' | 'write' }
   | { kind: 'reserved-offset'; offset: number; access: 'read' | 'write' }
   | { kind: 'read-only-register'; offset: number; value: number }
-  | { kind: 'ignored-command'; command: string; why: string };
+  | { kind: 'ignored-command'; command: string; why: string }
+  /** A command carried out, but with a consequence the guest may not expect (TE without DMA remapping, IRE before SIRTP). */
+  | { kind: 'command-warning'; command: string; why: string };
 
 /** Everything the unit did with interrupt requests and invalidations; every blocked request is here. */
 export interface RemappingCounters {
