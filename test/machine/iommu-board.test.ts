@@ -176,7 +176,7 @@ describe('a machine with a remapping unit', () => {
       writeIrte(c, 4, encodeIrte({ vector: 0x47, destination: irteDestination(299, true) }));
       enableRemapping(c, true);
     });
-    m.cpus[299]!.lapic.wrmsr(0x80f, 0x1ffn); // SVR: software-enable that APIC
+    for (const i of [43, 298, 299]) m.cpus[i]!.lapic.wrmsr(0x80f, 0x1ffn); // SVR: software-enable the candidates
     ep.sendMessageParts(encodeRemappableAddress(4), 0, 0);
     expect(irr(m, 299, 0x47)).toBe(true);
     expect(irr(m, 298, 0x47)).toBe(false);
@@ -222,7 +222,7 @@ describe('a machine with a remapping unit', () => {
       c.write32(U + 0x44, 0x100);
       c.write32(U + 0x38, 0);
     });
-    m.cpus[299]!.lapic.wrmsr(0x80f, 0x1ffn);
+    for (const i of [43, 298, 299]) m.cpus[i]!.lapic.wrmsr(0x80f, 0x1ffn); // SVR: software-enable the candidates
     ep.sendMessageParts(encodeRemappableAddress(77), 0, 0);
     expect(irr(m, 299, 0x4e)).toBe(true);
     expect(irr(m, 0x2b, 0x4e)).toBe(false);
