@@ -64,7 +64,12 @@ function enableRemapping(c: CpuContext, eime: boolean): void {
   expect(c.read32(U + 0x1c) & GCMD_IRE).toBe(GCMD_IRE);
 }
 
-const irr = (m: Machine, cpu: number, v: number) => ((m.cpus[cpu]!.lapic.read(0x200 + 0x10 * (v >> 5)) >>> (v & 31)) & 1) === 1;
+/** IRR bit `v` of a CPU's local APIC: the xAPIC page, or MSR 0x820 + i in x2APIC mode (where the page reads all ones). */
+const irr = (m: Machine, cpu: number, v: number) => {
+  const apic = m.cpus[cpu]!.lapic;
+  const word = apic.mode === 'x2apic' ? Number(apic.rdmsr(0x820 + (v >> 5))) : apic.read(0x200 + 0x10 * (v >> 5));
+  return ((word >>> (v & 31)) & 1) === 1;
+};
 
 describe('a machine with a remapping unit', () => {
   it('translates a multi-MSI block through IRTEs 32..35 (handle 32, SHV, sub-handles 0..3)', () => {
@@ -171,9 +176,11 @@ describe('a machine with a remapping unit', () => {
       writeIrte(c, 4, encodeIrte({ vector: 0x47, destination: irteDestination(299, true) }));
       enableRemapping(c, true);
     });
-    m.cpus[299]!.lapic.wrmsr(0x80f, 0x1ffn); // SVR: software-enable that APIC
+    for (const i of [43, 298, 299]) m.cpus[i]!.lapic.wrmsr(0x80f, 0x1ffn); // SVR: software-enable the candidates
     ep.sendMessageParts(encodeRemappableAddress(4), 0, 0);
     expect(irr(m, 299, 0x47)).toBe(true);
+    expect(irr(m, 298, 0x47)).toBe(false);
+    expect(irr(m, 299 & 0xff, 0x47)).toBe(false); // not truncated to 8 bits (CPU 43)
     expect(m.msiDropped).toBe(0);
   });
 
@@ -193,6 +200,19 @@ describe('a machine with a remapping unit', () => {
     expect(m.wire.slice(-2).map((w) => [Number(w.address), w.outcome.delivered])).toEqual([[encodeRemappableAddress(77), false], [0xfee0_0000, true]]);
   });
 
+  it('x2APIC cluster destination with lowest priority (DLM 001): one CPU of the cluster takes it (lowest PPR, then lowest ID)', () => {
+    const ep = new MsiEndpoint({ msi: { vectors: 1, is64: false, pvm: false } });
+    const m = run({ cpus: 4, apic: 'x2apic', iommu: true, devices: [{ bdf: '00:03.0', fn: ep }] }, (c) => {
+      // Cluster 0, logical IDs of CPUs 1 and 2 (x2APIC LDR = cluster << 16 | 1 << (id & 15)).
+      writeIrte(c, 6, encodeIrte({ vector: 0x48, destination: 0b0110, destinationMode: 'logical', deliveryMode: 'lowest' }));
+      enableRemapping(c, true);
+    });
+    for (const i of [1, 2]) m.cpus[i]!.lapic.wrmsr(0x80f, 0x1ffn);
+    ep.sendMessageParts(encodeRemappableAddress(6), 0, 0);
+    expect([1, 2].map((i) => irr(m, i, 0x48))).toEqual([true, false]);
+    expect(m.wire.at(-1)!.outcome).toMatchObject({ delivered: true, apicIds: [1], mode: 'lowest' });
+  });
+
   it('with EIM the fault event can name an x2APIC destination above 255: FEUADDR = ID 31:8, FEADDR 19:12 = ID 7:0', () => {
     const ep = new MsiEndpoint({ msi: { vectors: 1, is64: false, pvm: false } });
     const m = run({ cpus: 300, apic: 'x2apic', iommu: true, devices: [{ bdf: '00:03.0', fn: ep }] }, (c) => {
@@ -202,9 +222,10 @@ describe('a machine with a remapping unit', () => {
       c.write32(U + 0x44, 0x100);
       c.write32(U + 0x38, 0);
     });
-    m.cpus[299]!.lapic.wrmsr(0x80f, 0x1ffn);
+    for (const i of [43, 298, 299]) m.cpus[i]!.lapic.wrmsr(0x80f, 0x1ffn); // SVR: software-enable the candidates
     ep.sendMessageParts(encodeRemappableAddress(77), 0, 0);
     expect(irr(m, 299, 0x4e)).toBe(true);
+    expect(irr(m, 0x2b, 0x4e)).toBe(false);
     expect(m.msiDropped).toBe(1); // the faulting request; the event itself was delivered
   });
 
