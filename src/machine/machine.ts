@@ -10,6 +10,8 @@ import { PciFunction } from '../hw/pci/pci-function.js';
 import { PciError } from '../hw/pci/errors.js';
 import { describeValue } from '../hw/describe.js';
 import { BAR_READ, BAR_WRITE, DELIVER_MSI } from '../hw/internal.js';
+import { VTD_HOST_ADDRESS_WIDTH, type RemappingUnit } from '../hw/iommu/remapping-unit.js';
+import { RemappingPort } from './remapping-port.js';
 import { checkInt } from '../hw/check.js';
 import { parseBdf } from '../hw/pci/bdf.js';
 import { PciUsageError } from '../hw/pci/errors.js';
@@ -46,6 +48,22 @@ export interface MachineConfig {
    * dropped and counted in `eventsDropped` / `wireDropped`. 0 keeps none, only the counts.
    */
   eventLimit?: number;
+  /**
+   * A VT-d interrupt-remapping unit (registers at MAP.DMAR_UNIT_BASE, a DMAR table in ACPI) between the
+   * PCI functions and I/O APIC and the APIC bus. true = the defaults: EIM, MHMV 15, QI, 8 fault records,
+   * no ESIRTPS (EIM is offered whatever `apic` says; the guest chooses xAPIC or x2APIC mode). The I/O APIC
+   * is then version 0x20 (with the EOI register) and sends every message through the unit.
+   */
+  iommu?: boolean | MachineIommuConfig;
+}
+
+/** MachineConfig.iommu as an object: ECAP.EIM, ECAP.MHMV, ECAP.QI, CAP.NFR + 1, CAP.ESIRTPS (RemappingUnitOptions). */
+export interface MachineIommuConfig {
+  eim?: boolean;
+  mhmv?: number;
+  qi?: boolean;
+  faultRecords?: number;
+  esirtps?: boolean;
 }
 
 export interface MachineEvent {
@@ -113,8 +131,9 @@ export const DEFAULT_EVENT_LIMIT = 10_000;
 /** RAM the board accepts: whole 4 KiB pages up to 1 GiB (the PCI hole starts well above, at ECAM_BASE). */
 export const MAX_RAM_SIZE = 0x4000_0000;
 
-const CONFIG_KEYS = new Set(['cpus', 'apic', 'devices', 'ramSize', 'mcfg', 'acpiFaults', 'lowestPriority', 'timeLimitNs', 'traceWire', 'eventLimit']);
-const FAULT_KEYS = new Set(['rsdpChecksum', 'rsdpSignature', 'xsdtChecksum', 'madtChecksum', 'madtSignature', 'madtTruncated']);
+const CONFIG_KEYS = new Set(['cpus', 'apic', 'devices', 'ramSize', 'mcfg', 'acpiFaults', 'lowestPriority', 'timeLimitNs', 'traceWire', 'eventLimit', 'iommu']);
+const FAULT_KEYS = new Set(['rsdpChecksum', 'rsdpSignature', 'xsdtChecksum', 'madtChecksum', 'madtSignature', 'madtTruncated', 'dmarChecksum', 'dmarTruncated']);
+const IOMMU_KEYS = ['eim', 'mhmv', 'qi', 'faultRecords', 'esirtps'] as const;
 
 /** Every field of a MachineConfig, checked before anything is built; errors name the field. */
 function checkConfig(config: MachineConfig): void {
@@ -149,7 +168,19 @@ function checkConfig(config: MachineConfig): void {
     for (const [k, v] of Object.entries(faults as object)) {
       if (!FAULT_KEYS.has(k)) fail(`acpiFaults.${k}`, 'is not an ACPI fault');
       if (typeof v !== 'boolean') fail(`acpiFaults.${k}`, `must be a boolean, got ${describeValue(v)}`);
+      if (k.startsWith('dmar') && !config.iommu) fail(`acpiFaults.${k}`, 'needs iommu: without a remapping unit there is no DMAR table');
     }
+  }
+  const iommu: unknown = config.iommu;
+  if (iommu !== undefined && typeof iommu !== 'boolean') {
+    if (typeof iommu !== 'object' || iommu === null || Array.isArray(iommu)) fail('iommu', `must be a boolean or { ${IOMMU_KEYS.join(', ')} }, got ${describeValue(iommu)}`);
+    const o = iommu as Record<string, unknown>;
+    for (const k of Object.keys(o)) if (!(IOMMU_KEYS as readonly string[]).includes(k)) fail(`iommu.${k}`, `is not a remapping-unit option (${IOMMU_KEYS.join(', ')})`);
+    for (const k of ['eim', 'qi', 'esirtps'] as const) {
+      if (o[k] !== undefined && typeof o[k] !== 'boolean') fail(`iommu.${k}`, `must be a boolean, got ${describeValue(o[k])}`);
+    }
+    if (o.mhmv !== undefined) intIn('iommu.mhmv', o.mhmv, 0, 15);
+    if (o.faultRecords !== undefined) intIn('iommu.faultRecords', o.faultRecords, 1, 128);
   }
   const devices: unknown = config.devices;
   if (devices === undefined) return;
@@ -176,6 +207,8 @@ export class Machine implements CpuBus {
   readonly pci: PciHost;
   readonly pic: PicPair;
   readonly acpi: AcpiImage;
+  /** The VT-d remapping unit (MachineConfig.iommu), or null. */
+  readonly iommu: RemappingUnit | null;
   private readonly eventLog: BoundedLog<MachineEvent>;
   private readonly wireLog: BoundedLog<WireRecord>;
   /** MSI writes seen by the host bridge, and how many the APIC bus dropped. */
@@ -209,7 +242,9 @@ export class Machine implements CpuBus {
     this.ramView = new DataView(this.ram.buffer);
 
     this.bus = new ApicBus(config.lowestPriority ? { lowestPriority: config.lowestPriority } : {});
-    this.ioapic = new IoApic({ id: 0, pins: 24 }); // 4-bit ID register; 0 as on QEMU
+    // 4-bit ID register, 0 as on QEMU. With a remapping unit the board is an ICH9-era one whose I/O APIC
+    // (version 0x20) has the EOI register Linux uses for remapped level interrupts (FACTS §11.6).
+    this.ioapic = new IoApic({ id: 0, pins: 24, ...(config.iommu ? { version: 0x20 } : {}) });
     this.bus.attachIoApic(this.ioapic);
     this.pic = new PicPair({
       intr: (level) => this.cpus[0]?.lapic.setLint(0, level),
@@ -229,12 +264,32 @@ export class Machine implements CpuBus {
       this.cpus.push(cpu);
     }
     this.scheduler = new Scheduler(this.cpus, config.timeLimitNs ?? 10_000_000_000);
+    const port = config.iommu
+      ? new RemappingPort(config.iommu === true ? {} : config.iommu, {
+          bus: this.bus,
+          ioapic: this.ioapic,
+          ram: this.ram,
+          rom: this.rom,
+          dma: (address, data) => this.deviceWrite(address, data),
+          message: (lo, hi, data, outcome) => this.recordMessage(lo, hi, data, outcome),
+          event: (kind, detail) => this.event(null, kind, detail),
+        })
+      : null;
+    this.iommu = port === null ? null : port.unit;
     this.pci = new PciHost({
-      upstream: {
-        memoryWrite: (address, data) => this.deviceWrite(address, data),
-        memoryWriteParts: (lo, hi, data) => this.deviceWriteParts(lo, hi, data),
-        intx: (bdf, pin, level) => this.intx(bdf, pin, level),
-      },
+      upstream: port === null
+        ? {
+            memoryWrite: (address, data) => this.deviceWrite(address, data),
+            memoryWriteParts: (lo, hi, data) => this.deviceWriteParts(lo, hi, data),
+            intx: (bdf, pin, level) => this.intx(bdf, pin, level),
+          }
+        : {
+            // Behind a remapping unit every write carries its requester ID (the VT-d source-id).
+            memoryWrite: (address, data) => this.deviceWrite(address, data),
+            memoryWriteFrom: (sid, address, data) => port.deviceWrite(sid, Number(address & 0xffff_ffffn), Number(address >> 32n), data),
+            memoryWritePartsFrom: (sid, lo, hi, data) => port.deviceWrite(sid, lo, hi, data),
+            intx: (bdf, pin, level) => this.intx(bdf, pin, level),
+          },
     });
     (config.devices ?? []).forEach((d, i) => {
       try {
@@ -257,6 +312,15 @@ export class Machine implements CpuBus {
           { irq: 9, gsi: 9, flags: INTI_POLARITY_LOW | INTI_TRIGGER_LEVEL },
         ],
         ...(config.mcfg === false ? {} : { ecam: { base: MAP.ECAM_BASE, segment: 0, startBus: 0, endBus: 255 } }),
+        ...(this.iommu === null
+          ? {}
+          : {
+              dmar: {
+                registerBase: MAP.DMAR_UNIT_BASE,
+                hostAddressWidth: VTD_HOST_ADDRESS_WIDTH,
+                ioapic: { id: 0, bus: MAP.IOAPIC_SOURCE_BUS, dev: MAP.IOAPIC_SOURCE_DEV, fn: MAP.IOAPIC_SOURCE_FN },
+              },
+            }),
         ...(config.acpiFaults ? { faults: config.acpiFaults } : {}),
       },
       MAP.ACPI_TABLES_ADDRESS,
@@ -265,6 +329,16 @@ export class Machine implements CpuBus {
     this.rom.set(this.acpi.tables, this.acpi.tablesAddress - MAP.BIOS_ROM_BASE);
     this.rom.set(this.acpi.rsdp, this.acpi.rsdpAddress - MAP.BIOS_ROM_BASE);
     this.biosHandover(mode);
+  }
+
+  /** Counts, traces and reports one message on the interrupt window (the remapping port's path). */
+  private recordMessage(lo: number, hi: number, data: number, outcome: MsiOutcome): void {
+    this.msiWrites++;
+    if (this.config.traceWire !== false) this.wireLog.push({ timeNs: this.scheduler.time, address: (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0), data: data >>> 0, outcome });
+    if (!outcome.delivered) {
+      this.msiDropped++;
+      this.event(null, 'msi-dropped', `${outcome.reason}: ${outcome.detail}`);
+    }
   }
 
   /** What platform firmware leaves behind before the OS: x2APIC mode if asked, PCI interrupt lines. */
@@ -416,6 +490,7 @@ export class Machine implements CpuBus {
     }
     if (a + size <= this.ram.length) return this.ramRead(this.ramView, a, size);
     if (a >= MAP.IOAPIC_BASE && a < MAP.IOAPIC_BASE + MAP.IOAPIC_SIZE) return this.lane(this.ioapic.read(a & 0xffc), a, size);
+    if (this.iommu !== null && a >= MAP.DMAR_UNIT_BASE && a < MAP.DMAR_UNIT_BASE + MAP.DMAR_UNIT_SIZE) return this.iommu.mmioRead(a - MAP.DMAR_UNIT_BASE, size);
     if (a >= MAP.ECAM_BASE && a < MAP.ECAM_BASE + MAP.ECAM_SIZE) return this.pci.ecamRead(a - MAP.ECAM_BASE, size);
     const hit = this.decodeBar(a | 0, size);
     if (hit) return hit.fn[BAR_READ](hit.bar, a - hit.base, size);
@@ -446,6 +521,10 @@ export class Machine implements CpuBus {
     }
     if (a >= MAP.IOAPIC_BASE && a < MAP.IOAPIC_BASE + MAP.IOAPIC_SIZE) {
       this.ioapic.write(a & 0xffc, value >>> 0);
+      return;
+    }
+    if (this.iommu !== null && a >= MAP.DMAR_UNIT_BASE && a < MAP.DMAR_UNIT_BASE + MAP.DMAR_UNIT_SIZE) {
+      this.iommu.mmioWrite(a - MAP.DMAR_UNIT_BASE, size, value & (size === 4 ? -1 : size === 2 ? 0xffff : 0xff));
       return;
     }
     if (a >= MAP.ECAM_BASE && a < MAP.ECAM_BASE + MAP.ECAM_SIZE) {
