@@ -175,8 +175,7 @@ export class IrUnit {
     this.queueBase = mem.alloc(QI_LENGTH * QI_DESC_BYTES, 0x1000, 'invalidation queue');
     this.statusBase = mem.alloc(QI_LENGTH * 4, 0x1000, 'invalidation wait status');
     this.freeHead = 0;
-    cpu.write32(this.base + DMAR_IQT, 0);
-    cpu.write32(this.base + DMAR_IQT + 4, 0);
+    cpu.write32(this.base + DMAR_IQT, 0); // writel: the tail's upper half is reserved
     this.writeq(cpu, DMAR_IQA, this.queueBase, 0);
     this.gcmd |= GCMD_QIE;
     this.command(cpu, this.gcmd);
