@@ -21,6 +21,11 @@ export * from './hw/iommu/index.js';
 // The machine, the guest kernel and boot-and-probe.
 export { createMachine, Machine, MachineConfigError, MachineUsageError, DEFAULT_EVENT_LIMIT, type MachineConfig, type MachineIommuConfig, type RunResult } from './machine/machine.js';
 export { DMAR_UNIT_BASE, DMAR_UNIT_SIZE, IOAPIC_SOURCE_ID } from './machine/memory-map.js';
+export { MACHINE_STATE_FORMAT, type MachineState, type MachineStateConfig, type MachineCpuState } from './machine/snapshot.js';
+export { MachineStateError } from './machine/state-check.js';
+export { PIC_STATE_FORMAT, type PicState, type Pic8259State } from './machine/pic8259.js';
+export type { CpuInterruptState, CpuState } from './machine/cpu.js';
+export type { RamImage } from './machine/ram-image.js';
 export type { CpuContext, GuestProgram, InterruptHandler, IdtTable, GuestYield } from './machine/guest-interface.js';
 export { kernelMain, type BootParams } from '../firmware/kernel.js';
 export { BootError } from '../firmware/errors.js';

@@ -5,8 +5,54 @@
 import type { LocalApic } from '../hw/apic/local-apic.js';
 import type { LapicSink } from '../hw/signals.js';
 import type { CpuContext, CpuidInfo, GuestProgram, GuestYield, IdtTable } from './guest-interface.js';
+import { at, bool, int, MachineStateError, record } from './state-check.js';
 
 export type CpuState = 'wait-for-sipi' | 'running' | 'halted' | 'finished' | 'shutdown';
+
+const CPU_STATES: readonly CpuState[] = ['wait-for-sipi', 'running', 'halted', 'finished', 'shutdown'];
+
+/**
+ * What a snapshot keeps of a CPU: its architectural interrupt state and where the scheduler stands
+ * with it. Not kept: the guest thread and the IDT (guest software: JS generators and handlers).
+ */
+export interface CpuInterruptState {
+  state: CpuState;
+  /** RFLAGS.IF. */
+  interruptsEnabled: boolean;
+  /** An NMI latched and not yet taken. */
+  nmiPending: boolean;
+  /** An ExtINT delivery waiting for its INTA cycle at the 8259. */
+  extintPending: boolean;
+  /** Virtual time (ns) before which the CPU's thread does not run. */
+  wakeAtNs: number;
+  /** Bus time charged to the current stretch of code and not yet to the clock. */
+  busyNs: number;
+  /** A HLT reached after a busy stretch, taking effect at wakeAtNs. */
+  pendingHlt: boolean;
+  shutdownReason: string | null;
+}
+
+const CPU_STATE_KEYS: readonly string[] = ['state', 'interruptsEnabled', 'nmiPending', 'extintPending', 'wakeAtNs', 'busyNs', 'pendingHlt', 'shutdownReason'];
+
+/** Validates a CpuInterruptState (fields under `path`) for a CPU that is or is not the BSP. */
+export function checkCpuInterruptState(v: unknown, path: string, bsp: boolean, keys: readonly string[] = []): CpuInterruptState {
+  const s = record(v, path, [...CPU_STATE_KEYS, ...keys]);
+  if (!CPU_STATES.includes(s.state as CpuState)) throw new MachineStateError(at(path, 'state'), `expected one of ${CPU_STATES.join(', ')}`);
+  if (bsp && s.state === 'wait-for-sipi') throw new MachineStateError(at(path, 'state'), 'the BSP never waits for SIPI (INIT is ignored on it)');
+  const reason = s.shutdownReason;
+  if (reason !== null && typeof reason !== 'string') throw new MachineStateError(at(path, 'shutdownReason'), 'expected a string or null');
+  if (s.state === 'shutdown' && reason === null) throw new MachineStateError(at(path, 'shutdownReason'), 'a CPU that shut down has a reason');
+  return {
+    state: s.state as CpuState,
+    interruptsEnabled: bool(s.interruptsEnabled, at(path, 'interruptsEnabled')),
+    nmiPending: bool(s.nmiPending, at(path, 'nmiPending')),
+    extintPending: bool(s.extintPending, at(path, 'extintPending')),
+    wakeAtNs: int(s.wakeAtNs, at(path, 'wakeAtNs'), 0, Number.MAX_SAFE_INTEGER),
+    busyNs: int(s.busyNs, at(path, 'busyNs'), 0, Number.MAX_SAFE_INTEGER),
+    pendingHlt: bool(s.pendingHlt, at(path, 'pendingHlt')),
+    shutdownReason: reason as string | null,
+  };
+}
 
 /** The board as a CPU sees it: memory, ports, MSRs beyond the APIC, the INTA of the 8259 pair. */
 export interface CpuBus {
@@ -172,6 +218,37 @@ export class Cpu implements LapicSink {
 
   get nesting(): number {
     return this.depth;
+  }
+
+  saveInterruptState(): CpuInterruptState {
+    return {
+      state: this.state,
+      interruptsEnabled: this.ifFlag,
+      nmiPending: this.nmiPending,
+      extintPending: this.extintPending,
+      wakeAtNs: this.wakeAt,
+      busyNs: this.busyNs,
+      pendingHlt: this.pendingHlt,
+      shutdownReason: this.shutdownReason,
+    };
+  }
+
+  /**
+   * Takes a checked CpuInterruptState. The guest thread and IDT are dropped (guest software is not
+   * in a snapshot); the INTR line is the local APIC's to drive, so restore the APIC first.
+   */
+  restoreInterruptState(s: CpuInterruptState): void {
+    this.state = s.state;
+    this.ifFlag = s.interruptsEnabled;
+    this.nmiPending = s.nmiPending;
+    this.extintPending = s.extintPending;
+    this.wakeAt = s.wakeAtNs;
+    this.busyNs = s.busyNs;
+    this.pendingHlt = s.pendingHlt;
+    this.shutdownReason = s.shutdownReason;
+    this.thread = null;
+    this.idt = null;
+    this.depth = 0;
   }
 
   private makeContext(): CpuContext {

@@ -23,6 +23,7 @@ import type { GuestProgram } from './guest-interface.js';
 import * as MAP from './memory-map.js';
 import { PicPair } from './pic8259.js';
 import { BoundedLog } from './bounded-log.js';
+import { loadMachineState, saveMachineState, type MachineState, type SnapshotBoard } from './snapshot.js';
 
 export interface MachineDevice {
   bdf: string;
@@ -700,6 +701,60 @@ export class Machine implements CpuBus {
     if (typeof program !== 'function') throw new MachineUsageError(`run() takes a guest program (a generator function), got ${describeValue(program)}`);
     const end = this.scheduler.run(program);
     return { end, timeNs: this.scheduler.time, console: this.console, events: this.events, eventsDropped: this.eventsDropped };
+  }
+
+  // ---- Snapshots (snapshot.ts) ----
+
+  /**
+   * The whole board's hardware state (format 'irqslice.machine/1'): plain JSON-safe data (no bigint),
+   * for JSON.stringify. Covers every CPU's interrupt state and local APIC, the I/O APIC, the 8259 pair,
+   * the PCI host and every function (config space, MSI, MSI-X, device registers), guest RAM, the clock
+   * and the interrupt-remapping unit if there is one. Not covered: guest software — the guest threads,
+   * IDT handlers and installed code are JavaScript, so after loadState() the embedder starts its own
+   * guest code or drives the hardware from the host — and host-side records (events, wire, console,
+   * msiWrites/msiDropped, per-vector interrupt counts), which start afresh. Call it between runs.
+   */
+  saveState(): MachineState {
+    if (this.scheduler.running) throw new MachineUsageError('saveState() cannot be called while the machine runs guest code (call it between runs)');
+    return saveMachineState(this.snapshotBoard());
+  }
+
+  /**
+   * Restores a saveState() result (also after a JSON round trip) into this machine, which must have
+   * been created from the same configuration: CPU count, APIC mode, RAM size, MCFG, ACPI faults and
+   * the same functions at the same BDFs (the lowestPriority policy and the host options are the
+   * caller's). The whole state is validated before anything is applied: a MachineStateError naming
+   * the offending field leaves the machine exactly as it was. Guest software is not restored (see saveState()).
+   */
+  loadState(state: unknown): void {
+    if (this.scheduler.running) throw new MachineUsageError('loadState() cannot be called while the machine runs guest code (call it between runs)');
+    loadMachineState(this.snapshotBoard(), state);
+  }
+
+  private snapshotBoard(): SnapshotBoard {
+    return {
+      config: this.config,
+      cpus: this.cpus,
+      ioapic: this.ioapic,
+      pic: this.pic,
+      pci: this.pci,
+      ram: this.ram,
+      scheduler: this.scheduler,
+      iommu: this.iommu,
+      afterRestore: () => this.afterRestore(),
+    };
+  }
+
+  /** What the board derives from the restored models: wired-OR INTx counts, BAR decode; guest code is gone. */
+  private afterRestore(): void {
+    this.gsiAsserted.clear();
+    for (const { bdf, fn } of this.pci.functions()) {
+      if (!fn.intxAsserted) continue;
+      const gsi = this.gsiFor(bdf, fn.interruptPin);
+      this.gsiAsserted.set(gsi, (this.gsiAsserted.get(gsi) ?? 0) + 1);
+    }
+    this.code.clear();
+    this.clearBarCache();
   }
 }
 /** Builds a machine from a configuration (see MachineConfig). */

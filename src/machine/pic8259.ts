@@ -1,6 +1,34 @@
 // Intel 8259A pair (master at 0x20, slave at 0xA0, cascade on IR2), enough for a guest to
 // initialise and mask it and for INTA to report spurious IRQ 7/15. Edge-triggered mode only;
 // no special mask, rotation, poll or AEOI modes (a write selecting them is logged, not obeyed).
+import { at, bool, int, MachineStateError, record } from './state-check.js';
+
+export const PIC_STATE_FORMAT = 'irqslice.pic8259/1';
+
+/** One 8259A: its registers and the initialisation sequence it is in the middle of. */
+export interface Pic8259State {
+  irr: number;
+  isr: number;
+  imr: number;
+  /** ICW2 vector base (bits 7:3). */
+  vectorBase: number;
+  /** 0 = initialised; 2, 3, 4 = the next data-port write is ICW2, ICW3, ICW4. */
+  initStep: 0 | 2 | 3 | 4;
+  /** ICW1 bit 0: an ICW4 follows ICW3. */
+  needIcw4: boolean;
+  /** OCW3 read-register select: the command port reads the ISR (else the IRR). */
+  readIsr: boolean;
+  /** Input levels IR7..IR0 (edge detection compares against them). */
+  lines: number;
+}
+
+export interface PicState {
+  format: typeof PIC_STATE_FORMAT;
+  master: Pic8259State;
+  slave: Pic8259State;
+}
+
+const CHIP_KEYS: readonly string[] = ['irr', 'isr', 'imr', 'vectorBase', 'initStep', 'needIcw4', 'readIsr', 'lines'];
 
 export interface PicEvents {
   /** The master's INT output (wired to the BSP's LINT0). */
@@ -14,10 +42,10 @@ class Pic8259 {
   isr = 0;
   imr = 0xff; // masked until initialised, as firmware leaves it after POST
   vectorBase = 0;
-  private initStep = 0; // 0 = ready; 2..4 = expecting ICW2..ICW4
-  private needIcw4 = false;
-  private readIsr = false;
-  private lines = 0;
+  initStep = 0; // 0 = ready; 2..4 = expecting ICW2..ICW4
+  needIcw4 = false;
+  readIsr = false;
+  lines = 0;
 
   constructor(private readonly spuriousIrq: number, private readonly report: (what: string) => void) {}
 
@@ -98,6 +126,24 @@ class Pic8259 {
   }
 }
 
+function chipState(c: Pic8259): Pic8259State {
+  const initStep = c.initStep as 0 | 2 | 3 | 4;
+  return { irr: c.irr, isr: c.isr, imr: c.imr, vectorBase: c.vectorBase, initStep, needIcw4: c.needIcw4, readIsr: c.readIsr, lines: c.lines };
+}
+
+function checkChip(v: unknown, path: string): Pic8259State {
+  const c = record(v, path, CHIP_KEYS);
+  const byte = (k: string) => int(c[k], at(path, k), 0, 0xff);
+  const vectorBase = byte('vectorBase');
+  if (vectorBase & 7) throw new MachineStateError(at(path, 'vectorBase'), 'ICW2 bits 2:0 are not stored (the base is a multiple of 8)');
+  const initStep = int(c.initStep, at(path, 'initStep'), 0, 4);
+  if (initStep === 1) throw new MachineStateError(at(path, 'initStep'), 'expected 0 (ready) or 2, 3, 4 (the next ICW)');
+  return {
+    irr: byte('irr'), isr: byte('isr'), imr: byte('imr'), vectorBase, initStep: initStep as 0 | 2 | 3 | 4,
+    needIcw4: bool(c.needIcw4, at(path, 'needIcw4')), readIsr: bool(c.readIsr, at(path, 'readIsr')), lines: byte('lines'),
+  };
+}
+
 function lowestBit(x: number): number {
   return x & -x;
 }
@@ -139,6 +185,27 @@ export class PicPair {
     if (irq >= 8) this.slave.setLine(irq - 8, level);
     else this.master.setLine(irq, level);
     this.update();
+  }
+
+  saveState(): PicState {
+    return { format: PIC_STATE_FORMAT, master: chipState(this.master), slave: chipState(this.slave) };
+  }
+
+  /** Validates a PicState without applying it (MachineStateError naming the field under `path`). */
+  checkState(state: unknown, path = '$'): PicState {
+    const s = record(state, path, ['format', 'master', 'slave']);
+    if (s.format !== PIC_STATE_FORMAT) throw new MachineStateError(at(path, 'format'), `expected '${PIC_STATE_FORMAT}'`);
+    return { format: PIC_STATE_FORMAT, master: checkChip(s.master, at(path, 'master')), slave: checkChip(s.slave, at(path, 'slave')) };
+  }
+
+  /**
+   * Restores both chips exactly (validated first). The INT output is not re-driven: its level is
+   * part of the BSP local APIC's state (LINT0), restored with it.
+   */
+  loadState(state: unknown): void {
+    const s = this.checkState(state);
+    Object.assign(this.master, s.master);
+    Object.assign(this.slave, s.slave);
   }
 
   get masks(): { master: number; slave: number } {

@@ -28,6 +28,8 @@ export class Scheduler {
   private timedDirty = false;
   /** Bus-clock ticks each local APIC has been clocked to. */
   private readonly tickedTo: Float64Array;
+  /** True while run() is on the stack (a snapshot cannot be taken in the middle of guest code). */
+  running = false;
 
   constructor(private readonly cpus: readonly Cpu[], private readonly timeLimit: number) {
     const words = (cpus.length + 31) >>> 5;
@@ -178,8 +180,37 @@ export class Scheduler {
     return true;
   }
 
+  /** Bus-clock ticks local APIC `index`'s timer has been brought up to (see syncApic). */
+  apicTicks(index: number): number {
+    return this.tickedTo[index]!;
+  }
+
+  /**
+   * A restored clock: virtual time and each APIC's clocked-to tick (checked by the caller). The
+   * scheduling sets are derived state: every CPU is woken, and one that cannot run drops out at its
+   * first step, as after any other wake-up.
+   */
+  restoreClock(timeNs: number, apicTicks: readonly number[]): void {
+    this.time = timeNs;
+    this.tickedTo.set(apicTicks);
+    this.activeBits.fill(0);
+    this.timedBits.fill(0);
+    this.activeDirty = true;
+    this.timedDirty = true;
+    for (const c of this.cpus) this.wake(c);
+  }
+
   /** Starts `program` on the BSP and runs until it returns (APs keep whatever state they reach). */
   run(program: GuestProgram): RunEnd {
+    this.running = true;
+    try {
+      return this.loop(program);
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private loop(program: GuestProgram): RunEnd {
     const bsp = this.cpus[0]!;
     bsp.start(program);
     for (;;) {

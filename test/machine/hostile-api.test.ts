@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { each, expectTyped, type Row } from '../hostile.js';
 import {
-  AffinityError, BootError, createMachine, kernelMain, MachineConfigError, MachineUsageError, MsiEndpoint, PciFunction, PciUsageError,
+  AffinityError, BootError, createMachine, kernelMain, MachineConfigError, MachineStateError, MachineUsageError, MsiEndpoint, PciFunction, PciStateError, PciUsageError,
   planBlockMove, planEvacuation, planSetAffinity, setAffinity, StepQueue, VectorShadow, createMatrixSync,
 } from '../../src/index.js';
 import { offlineCpu } from '../../firmware/hotplug.js';
@@ -56,6 +56,8 @@ describe('createMachine and Machine', () => {
     ...each('event(null, kind, "x")', BAD.filter(([, v]) => typeof v !== 'string'), (v) => m().event(null, v, 'x'), MachineUsageError),
     ...each('wake(cpu)', BAD, (v) => m().wake(v), MachineUsageError),
     ...each('syncApic(cpu)', BAD, (v) => m().syncApic(v), MachineUsageError),
+    ...each('loadState(state)', [...BAD, ['[]', []], ['a null-prototype object', Object.create(null)]], (v) => m().loadState(v), MachineStateError),
+    ...each('MsiEndpoint loadState(state)', [...BAD, ['[]', []]], (v) => new MsiEndpoint().loadState(v), PciStateError),
   ];
   it.each(rows)('%s → typed error', (_label, call, E) => expectTyped(call, E));
 

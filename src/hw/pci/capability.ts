@@ -52,6 +52,22 @@ export interface PciCapability {
   /** MMIO inside a memory BAR that this capability owns (MSI-X table/PBA); null when not claimed. */
   barRead?(bar: number, offset: number, size: 1 | 2 | 4): number | null;
   barWrite?(bar: number, offset: number, size: 1 | 2 | 4, value: number): boolean;
+  /**
+   * Snapshots (all three or none): saveState() returns JSON-safe state; checkState() validates one
+   * without applying it and returns the configuration registers loadState() would write (offsets
+   * relative to the capability), so a function can check them against its saved config bytes;
+   * loadState() restores it (validated) and sends nothing.
+   */
+  saveState?(): unknown;
+  checkState?(state: unknown): readonly CapabilityRegister[];
+  loadState?(state: unknown): void;
+}
+
+/** A configuration register a capability's state implies: `size` bytes at capability offset `offset`. */
+export interface CapabilityRegister {
+  offset: number;
+  size: 1 | 2 | 4;
+  value: number;
 }
 
 /** What attach() needs of its host: the config space, a label, bus mastering and messages, events. */

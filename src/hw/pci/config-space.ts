@@ -127,9 +127,15 @@ export class ConfigSpace {
     return this.owner[offset];
   }
 
+  /** Device-side restore of all 4096 bytes (a snapshot): masks and hooks do not apply. */
+  restoreBytes(bytes: Uint8Array): void {
+    if (!(bytes instanceof Uint8Array) || bytes.length !== CONFIG_SPACE_SIZE) throw new PciUsageError(`restoreBytes takes the ${CONFIG_SPACE_SIZE} bytes of a config space`);
+    this.bytes.set(bytes);
+  }
+
   /**
-   * Copy of all 4096 bytes, for dumps and comparisons. Not a saved state (nothing loads it back): a
-   * function's state is its capabilities' saveState() plus what a driver programs.
+   * Copy of all 4096 bytes, for dumps, comparisons and PciFunction.saveState() (which
+   * checks a saved copy against the masks before restoreBytes() takes it back).
    */
   snapshot(): Uint8Array {
     return this.bytes.slice();

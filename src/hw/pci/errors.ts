@@ -16,6 +16,15 @@ export class PciLayoutError extends PciError {
 /** A snapshot rejected by loadState. */
 export class PciStateError extends PciError {
   override readonly name = 'PciStateError';
+  /** Path of the offending field inside the state ("config[0x04]", "capabilities[0].state"), when known. */
+  readonly field: string | undefined;
+  /** The message without the field. */
+  readonly detail: string;
+  constructor(detail: string, field?: string, options?: { cause?: unknown }) {
+    super(field === undefined ? detail : `${field}: ${detail}`, options);
+    this.field = field;
+    this.detail = detail;
+  }
 }
 
 /** Guest behaviour the hardware tolerates, reported rather than thrown. */

@@ -1,6 +1,6 @@
 // MSI capability (ID 0x05) of PCI Local Bus 3.0 §6.8.1/§6.8.3: the four layouts, Message Control, multiple messages, per-vector masking.
 // Left out: extended message data (ctrl bits 9/10 read 0); the message is a plain DWORD write, its destination decoded by the APIC bus.
-import type { CapabilityHost, PciCapability } from './capability.js';
+import type { CapabilityHost, CapabilityRegister, PciCapability } from './capability.js';
 import { FIRE_BEYOND_MME, FIRE_BUS_MASTER_OFF, FIRE_DISABLED, FIRE_NO_UPSTREAM, FIRE_PENDING, FIRE_SENT } from './capability.js';
 import { PciStateError, PciUsageError } from './errors.js';
 import { describeValue } from '../describe.js';
@@ -341,9 +341,12 @@ export class MsiCapability implements PciCapability {
     };
   }
 
-  /** Restore registers exactly (validated); sends nothing. */
-  loadState(state: unknown): void {
-    const h = this.attached();
+  /**
+   * Validates `state` for loadState() without applying it; returns the configuration registers it
+   * would write (offsets relative to the capability).
+   */
+  checkState(state: unknown): CapabilityRegister[] {
+    this.attached();
     const s = state as Partial<MsiState> | null;
     const bad = (why: string): never => {
       throw new PciStateError(`MsiCapability.loadState: ${why}`);
@@ -362,17 +365,27 @@ export class MsiCapability implements PciCapability {
     if (!u32(s!.mask) || (s!.mask! & ~allowed) !== 0) bad('mask sets reserved bits');
     const live = this.pvm ? messageBits(1 << s!.mme!) : 0;
     if (!u32(s!.pending) || (s!.pending! & ~live) !== 0) bad('pending sets bits beyond 2^MME messages');
-    const c = h.config;
+    const L = this.layout;
     const ctrl = (this.mmc << QMASK_SHIFT) | (s!.mme! << QSIZE_SHIFT) | (s!.enabled ? PCI_MSI_FLAGS_ENABLE : 0) |
       (this.is64 ? PCI_MSI_FLAGS_64BIT : 0) | (this.pvm ? PCI_MSI_FLAGS_MASKBIT : 0);
-    c.setRaw(this.base + this.layout.control, 2, ctrl);
-    c.setRaw(this.base + this.layout.address, 4, s!.address!);
-    if (this.layout.upper !== null) c.setRaw(this.base + this.layout.upper, 4, s!.upperAddress!);
-    c.setRaw(this.base + this.layout.data, 2, s!.data!);
-    if (this.layout.mask !== null) c.setRaw(this.base + this.layout.mask, 4, s!.mask!);
-    if (this.layout.pending !== null) c.setRaw(this.base + this.layout.pending, 4, s!.pending!);
+    const regs: CapabilityRegister[] = [
+      { offset: L.control, size: 2, value: ctrl },
+      { offset: L.address, size: 4, value: s!.address! },
+      { offset: L.data, size: 2, value: s!.data! },
+    ];
+    if (L.upper !== null) regs.push({ offset: L.upper, size: 4, value: s!.upperAddress! });
+    if (L.mask !== null) regs.push({ offset: L.mask, size: 4, value: s!.mask! });
+    if (L.pending !== null) regs.push({ offset: L.pending, size: 4, value: s!.pending! });
+    return regs;
+  }
+
+  /** Restore registers exactly (validated); sends nothing. */
+  loadState(state: unknown): void {
+    const regs = this.checkState(state);
+    const h = this.attached();
+    for (const r of regs) h.config.setRaw(this.base + r.offset, r.size, r.value);
     this.sync();
-    this.wasEnabled = s!.enabled!;
+    this.wasEnabled = this.enabled;
     h.interruptModeChanged();
   }
 }

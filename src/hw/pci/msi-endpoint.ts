@@ -22,7 +22,7 @@ import { MsiCapability } from './msi-capability.js';
 import { MsixCapability, PCI_MSIX_ENTRY_SIZE } from './msix-capability.js';
 import { PciFunction } from './pci-function.js';
 import { FIRE_BEYOND_MME, FIRE_BUS_MASTER_OFF, FIRE_NO_UPSTREAM, FIRE_PENDING, FIRE_SENT } from './capability.js';
-import { PciUsageError } from './errors.js';
+import { PciStateError, PciUsageError } from './errors.js';
 import { describeValue } from '../describe.js';
 import { checkInt, checkOptions } from '../check.js';
 
@@ -52,6 +52,20 @@ const MODES: readonly EndpointMode[] = ['none', 'intx', 'msi', 'msix'];
 const RING_SENT = 0;
 const RING_PENDED = 1;
 const RING_SUPPRESSED = 2;
+
+export const MSI_ENDPOINT_STATE_FORMAT = 'irqslice.msi-endpoint/1';
+
+/** The endpoint's BAR0 register file beyond its capabilities: the counters a guest reads. */
+export interface MsiEndpointState {
+  format: typeof MSI_ENDPOINT_STATE_FORMAT;
+  sent: number;
+  suppressed: number;
+  pended: number;
+  lastReason: EndpointSuppressReason | null;
+  byReason: Record<EndpointSuppressReason, number>;
+}
+
+const ENDPOINT_STATE_KEYS: readonly string[] = ['format', 'sent', 'suppressed', 'pended', 'lastReason', 'byReason'];
 
 export interface MsiEndpointOptions {
   msi?: { vectors: MsiVectors; is64: boolean; pvm: boolean };
@@ -187,6 +201,42 @@ export class MsiEndpoint extends PciFunction {
     this.byReason.set(reason, this.byReason.get(reason)! + 1);
     this.lastReason = reason;
     return RING_SUPPRESSED;
+  }
+
+  protected override saveDeviceState(): MsiEndpointState {
+    const c = this.counters();
+    return { format: MSI_ENDPOINT_STATE_FORMAT, sent: c.sent, suppressed: c.suppressed, pended: c.pended, lastReason: c.lastReason, byReason: c.byReason };
+  }
+
+  protected override checkDeviceState(state: unknown): void {
+    const s = state as Record<string, unknown>;
+    if (typeof s !== 'object' || s === null || Array.isArray(s)) throw new PciStateError(`expected an object, got ${describeValue(s)}`);
+    for (const k of Object.keys(s)) if (!ENDPOINT_STATE_KEYS.includes(k)) throw new PciStateError('unknown field', k);
+    if (s.format !== MSI_ENDPOINT_STATE_FORMAT) throw new PciStateError(`expected '${MSI_ENDPOINT_STATE_FORMAT}'`, 'format');
+    const count = (v: unknown, field: string): number => {
+      if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new PciStateError(`expected a count (a non-negative integer), got ${describeValue(v)}`, field);
+      return v;
+    };
+    for (const k of ['sent', 'suppressed', 'pended']) count(s[k], k);
+    const by = s.byReason as Record<string, unknown>;
+    if (typeof by !== 'object' || by === null || Array.isArray(by)) throw new PciStateError(`expected an object, got ${describeValue(by)}`, 'byReason');
+    for (const k of Object.keys(by)) if (!(ENDPOINT_SUPPRESS_REASONS as readonly string[]).includes(k)) throw new PciStateError('not a suppression reason', `byReason.${k}`);
+    const total = ENDPOINT_SUPPRESS_REASONS.reduce((sum, r) => sum + count(by[r], `byReason.${r}`), 0);
+    // Every suppression counts once in `suppressed`, once under its reason, and becomes lastReason.
+    if (total !== s.suppressed) throw new PciStateError(`${describeValue(s.suppressed)} ≠ ${total}, the sum of byReason`, 'suppressed');
+    const last = s.lastReason;
+    if (last === null ? total !== 0 : !(ENDPOINT_SUPPRESS_REASONS as readonly unknown[]).includes(last) || by[last as string] === 0) {
+      throw new PciStateError(`${describeValue(last)}: null exactly when nothing was suppressed, else a reason counted in byReason`, 'lastReason');
+    }
+  }
+
+  protected override loadDeviceState(state: unknown): void {
+    const s = state as MsiEndpointState;
+    this.sentCount = s.sent;
+    this.suppressedCount = s.suppressed;
+    this.pendedCount = s.pended;
+    this.lastReason = s.lastReason;
+    for (const r of ENDPOINT_SUPPRESS_REASONS) this.byReason.set(r, s.byReason[r]);
   }
 
   protected override messageSent(): void {

@@ -1,6 +1,6 @@
 // MSI-X capability (ID 0x11) of PCI Local Bus 3.0 §6.8.2: control word, table and PBA locations, the vector table and pending bit array in a memory BAR.
 // Left out: QWORD (8-byte) MMIO accesses (the board splits them into dwords) and the PCIe TPH steering tags in vector control 31:16.
-import type { CapabilityHost, PciCapability } from './capability.js';
+import type { CapabilityHost, CapabilityRegister, PciCapability } from './capability.js';
 import { FIRE_BUS_MASTER_OFF, FIRE_DISABLED, FIRE_NO_UPSTREAM, FIRE_PENDING, FIRE_SENT } from './capability.js';
 import { PciLayoutError, PciStateError, PciUsageError } from './errors.js';
 import { describeValue } from '../describe.js';
@@ -355,9 +355,40 @@ export class MsixCapability implements PciCapability {
     return { format: 'irqslice.msix/1', tableSize: this.tableSize, enabled: this.enabled, functionMask: this.functionMask, entries, pending };
   }
 
+  /**
+   * Validates `state` for loadState() without applying it; returns the configuration register it
+   * would write (the control word; the table and PBA live in the BAR).
+   */
+  checkState(state: unknown): CapabilityRegister[] {
+    this.attached();
+    this.checked(state);
+    const s = state as MsixState;
+    const ctrl = (this.tableSize - 1) | (s.functionMask ? PCI_MSIX_FLAGS_MASKALL : 0) | (s.enabled ? PCI_MSIX_FLAGS_ENABLE : 0);
+    return [{ offset: PCI_MSIX_FLAGS, size: 2, value: ctrl }];
+  }
+
   /** Restore exactly (validated); sends nothing. */
   loadState(state: unknown): void {
+    const [control] = this.checkState(state);
     const h = this.attached();
+    const s = state as MsixState;
+    s.entries.forEach((e, i) => {
+      const at = i * PCI_MSIX_ENTRY_SIZE;
+      [e.addressLow, e.addressHigh, e.data, e.vectorControl].forEach((v, k) => {
+        for (let b = 0; b < 4; b++) this.table[at + 4 * k + b] = (v >>> (8 * b)) & 0xff;
+      });
+    });
+    for (let i = 0; i < this.tableSize; i++) this.syncEntry(i);
+    this.pending.fill(0);
+    for (const i of s.pending) this.pending[i] = 1;
+    h.config.setRaw(this.base + PCI_MSIX_FLAGS, 2, control!.value);
+    this.syncControl();
+    this.wasEnabled = s.enabled;
+    h.interruptModeChanged();
+  }
+
+  /** Throws PciStateError unless `state` is a state of this capability. */
+  private checked(state: unknown): void {
     const s = state as Partial<MsixState> | null;
     const bad = (why: string): never => {
       throw new PciStateError(`MsixCapability.loadState: ${why}`);
@@ -378,23 +409,12 @@ export class MsixCapability implements PciCapability {
     });
     const pend = s!.pending;
     if (!Array.isArray(pend)) bad('pending must be an array of message numbers');
+    const seen = new Set<number>();
     pend!.forEach((i, k) => {
       if (typeof i !== 'number' || !Number.isInteger(i) || i < 0 || i >= this.tableSize) bad(`pending[${k}] must be a message number 0..${this.tableSize - 1}`);
+      if (seen.has(i) || (k > 0 && i < pend![k - 1]!)) bad(`pending[${k}]: message numbers are listed once each, in ascending order`);
+      seen.add(i);
     });
-    s!.entries!.forEach((e, i) => {
-      const at = i * PCI_MSIX_ENTRY_SIZE;
-      [e.addressLow, e.addressHigh, e.data, e.vectorControl].forEach((v, k) => {
-        for (let b = 0; b < 4; b++) this.table[at + 4 * k + b] = (v >>> (8 * b)) & 0xff;
-      });
-    });
-    for (let i = 0; i < this.tableSize; i++) this.syncEntry(i);
-    this.pending.fill(0);
-    for (const i of pend!) this.pending[i] = 1;
-    const ctrl = (this.tableSize - 1) | (s!.functionMask ? PCI_MSIX_FLAGS_MASKALL : 0) | (s!.enabled ? PCI_MSIX_FLAGS_ENABLE : 0);
-    h.config.setRaw(this.base + PCI_MSIX_FLAGS, 2, ctrl);
-    this.syncControl();
-    this.wasEnabled = s!.enabled!;
-    h.interruptModeChanged();
   }
 }
 

@@ -24,6 +24,7 @@ import {
 } from './header.js';
 import { describeValue } from '../describe.js';
 import { BAR_READ, BAR_WRITE } from '../internal.js';
+import { checkFunctionState, encodeConfig, statefulCapabilities, PCI_FUNCTION_STATE_FORMAT, type PciBarShape, type PciFunctionState } from './function-state.js';
 import { checkBigint, checkBool, checkFunction, checkInt, checkOptions } from '../check.js';
 
 export interface PciFunctionOptions {
@@ -61,6 +62,8 @@ export class PciFunction implements CapabilityHost {
   private intxOut = false;
   /** Command bit 2, kept by the command-register write hook (the only way it changes). */
   private masterOn = false;
+  /** loadState() in progress: the INTx level follows the restored registers without an edge upstream. */
+  private restoring = false;
 
   constructor(options: PciFunctionOptions) {
     checkOptions(PciUsageError, 'PciFunction options', options, ['vendorId', 'deviceId', 'classCode', 'revision', 'subsystemVendorId', 'subsystemId', 'interruptPin']);
@@ -278,6 +281,7 @@ export class PciFunction implements CapabilityHost {
       !this.messageInterruptsEnabled();
     if (level === this.intxOut) return;
     this.intxOut = level;
+    if (this.restoring) return;
     this.binding?.upstream.intx(this.interruptPin, level);
     this.intxChanged(level);
   }
@@ -329,6 +333,70 @@ export class PciFunction implements CapabilityHost {
   get label(): string {
     return this.binding?.label ?? 'unattached';
   }
+
+  // ---- State -------------------------------------------------------------------------------
+
+  /**
+   * JSON-safe state: configuration bytes, each stateful capability's saveState() (MSI, MSI-X with
+   * its table and PBA) and the device model's own registers (saveDeviceState()).
+   */
+  saveState(): PciFunctionState {
+    const state: PciFunctionState = {
+      format: PCI_FUNCTION_STATE_FORMAT,
+      bars: this.barShapes(),
+      config: encodeConfig(this.config.snapshot()),
+      capabilities: statefulCapabilities(this.caps.entries()).map(({ offset, cap }) => ({ offset, id: cap.id, state: cap.saveState!() })),
+    };
+    const device = this.saveDeviceState();
+    if (device !== undefined) state.device = device;
+    return state;
+  }
+
+  /**
+   * Validates a state for loadState() without applying it: PciStateError naming the field. A byte
+   * may differ from this function's only in bits hardware could have changed (writable, RW1C, the
+   * interrupt status bit, capability registers that agree with the capability's state): other IDs,
+   * BAR sizes or capability layouts are refused.
+   */
+  checkState(state: unknown): void {
+    this.checkedState(state);
+  }
+
+  /**
+   * Restores a state exactly (validated first; nothing changes if it is refused) and sends nothing.
+   * The INTx pin takes the restored level without an edge: the upstream's view of the line belongs to
+   * the board's state (Machine.loadState restores it with the I/O APIC).
+   */
+  loadState(state: unknown): void {
+    const s = this.checkedState(state);
+    this.restoring = true;
+    try {
+      this.config.restoreBytes(s.bytes);
+      this.masterOn = (this.command & PCI_COMMAND_MASTER) !== 0;
+      for (const c of s.capabilities) c.cap.loadState!(c.state);
+      if (s.device !== undefined) this.loadDeviceState(s.device);
+      this.updateIntx();
+    } finally {
+      this.restoring = false;
+    }
+  }
+
+  private barShapes(): PciBarShape[] {
+    return this.bars.flatMap((b) => (b === null ? [] : [{ index: b.index, kind: b.kind, size: `0x${b.size.toString(16)}`, prefetchable: b.prefetchable }]));
+  }
+
+  private checkedState(state: unknown) {
+    return checkFunctionState(state, this.barShapes(), this.config, this.caps.entries(), this.saveDeviceState() !== undefined, (d) => this.checkDeviceState(d));
+  }
+
+  /** A device model's own registers as JSON-safe data; undefined (the default) when it has none. */
+  protected saveDeviceState(): unknown {
+    return undefined;
+  }
+  /** Throws PciStateError (field relative to the device state) unless `state` is one saveDeviceState() could return. */
+  protected checkDeviceState(_state: unknown): void {}
+  /** Applies a device state checkDeviceState() accepted. */
+  protected loadDeviceState(_state: unknown): void {}
 
   report(event: PciEvent): void {
     if (typeof event !== 'object' || event === null || typeof event.kind !== 'string') {
