@@ -16,9 +16,11 @@ export { ApicUsageError, ApicStateError } from './hw/apic/errors.js';
 export { decodeMsiAddress, decodeMsiData, encodeMsiAddress, encodeMsiData } from './hw/apic/msi-format.js';
 export * from './hw/ioapic.js';
 export * from './hw/pci/index.js';
+export * from './hw/iommu/index.js';
 
 // The machine, the guest kernel and boot-and-probe.
-export { createMachine, Machine, MachineConfigError, MachineUsageError, DEFAULT_EVENT_LIMIT, type MachineConfig, type RunResult } from './machine/machine.js';
+export { createMachine, Machine, MachineConfigError, MachineUsageError, DEFAULT_EVENT_LIMIT, type MachineConfig, type MachineIommuConfig, type RunResult } from './machine/machine.js';
+export { DMAR_UNIT_BASE, DMAR_UNIT_SIZE, IOAPIC_SOURCE_ID } from './machine/memory-map.js';
 export type { CpuContext, GuestProgram, InterruptHandler, IdtTable, GuestYield } from './machine/guest-interface.js';
 export { kernelMain, type BootParams } from '../firmware/kernel.js';
 export { BootError } from '../firmware/errors.js';

@@ -9,3 +9,7 @@ export const DELIVER_MSI: unique symbol = Symbol('irqslice.deliverMsi');
 /** PciFunction: barAccessRead()/barAccessWrite() for a decode the board has just made. */
 export const BAR_READ: unique symbol = Symbol('irqslice.barRead');
 export const BAR_WRITE: unique symbol = Symbol('irqslice.barWrite');
+/** ApicBus: an interrupt already decoded into fields (a remapped one): destination, format, data. */
+export const DELIVER_DECODED: unique symbol = Symbol('irqslice.deliverDecoded');
+/** ApicBus: hardware APIC IDs that accepted the last delivery (allocates; for the I/O APIC's remapped path). */
+export const LAST_ACCEPTED: unique symbol = Symbol('irqslice.lastAccepted');

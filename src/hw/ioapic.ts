@@ -1,5 +1,5 @@
-// Models the I/O APIC of the 82093AA datasheet §3.2 (IOREGSEL/IOWIN, ID, version, arbitration, redirection table) plus the EOI register of version ≥ 0x20 parts.
-// Left out: APIC serial-bus cycles and arbitration timing, the PCH extended destination ID (RTE 55:48), the pin assertion register, line sharing (the board ORs shared lines).
+// Models the I/O APIC of the 82093AA datasheet §3.2 (IOREGSEL/IOWIN, ID, version, arbitration, redirection table) plus the EOI register of version ≥ 0x20 parts
+// and the remappable RTE format of VT-d §5.1.5.1 (FACTS §11.6). Left out: APIC serial-bus cycles and arbitration timing, the PCH extended destination ID (RTE 55:48), the pin assertion register, line sharing (the board ORs shared lines).
 import type { ApicMessage, DeliveryMode, Destination, EoiListener, InterruptRouter, TriggerMode } from './signals.js';
 import { checkFunction, checkOptions } from './check.js';
 import { describeValue } from './describe.js';
@@ -38,9 +38,17 @@ export const RTE_RESET_LOW = RTE_MASKED;
 const RTE_LOW_WRITABLE =
   RTE_VECTOR | RTE_DELIVERY_MODE | RTE_DEST_LOGICAL | RTE_POLARITY_LOW | RTE_TRIGGER_LEVEL | RTE_MASKED;
 const RTE_LOW_STATUS = RTE_DELIVERY_STATUS | RTE_REMOTE_IRR;
-/** High dword: destination 63:56. The 82093AA wires only 59:56; we store and route the full 8 bits. */
-const RTE_HIGH_WRITABLE = 0xff00_0000;
+/**
+ * High dword: destination 63:56 (the 82093AA wires only 59:56; we store and route the full 8 bits), and
+ * in remappable format (VT-d §5.1.5.1) bit 48 = format and 63:49 = interrupt index[14:0]. 55:48 are
+ * stored in compatibility format too (the PCH's EDID there is not routed).
+ */
+const RTE_HIGH_WRITABLE = 0xffff_0000;
 const DEST_SHIFT = 24;
+/** RTE bit 48 (bit 16 of the high dword): 1 = remappable format. */
+export const RTE_REMAPPABLE = 1 << 16;
+/** Remappable format: index[14:0] in 63:49, index[15] in bit 11 (where the compatibility DM bit is). */
+const RTE_INDEX_SHIFT = 17;
 
 /** Delivery-mode encodings of RTE 10:8; 3 and 6 are reserved. */
 const MODE_BY_CODE: readonly (DeliveryMode | null)[] = ['fixed', 'lowest', 'smi', null, 'nmi', 'init', null, 'extint'];
@@ -69,7 +77,16 @@ export type IoApicEvent =
   | { kind: 'read-only-register'; index: number; value: number }
   | { kind: 'reserved-delivery-mode'; pin: number; code: number }
   | { kind: 'edge-lost-masked'; pin: number }
-  | { kind: 'undelivered'; pin: number; vector: number; reason: 'no-router' | 'no-acceptor' };
+  | { kind: 'undelivered'; pin: number; vector: number; reason: 'no-router' | 'no-acceptor' | 'no-remapping' | 'remapping-fault' };
+
+/**
+ * The board's remapping unit as the I/O APIC sees it (VT-d §5.1.5): every message as an MSI-style write
+ * (remappable entries as a remappable MSI with SHV = 0). Returns the APIC IDs that accepted the
+ * interrupt ([] = nobody: the message stays pending), or null when it was blocked (a fault: it is gone).
+ */
+export interface IoApicRemapper {
+  message(addressLo: number, data: number): readonly number[] | null;
+}
 
 /** A redirection table entry decoded into named fields (for reports and tests). */
 export interface RedirectionEntry {
@@ -82,6 +99,10 @@ export interface RedirectionEntry {
   trigger: TriggerMode;
   masked: boolean;
   destination: number;
+  /** Bit 48: remappable entries name an interrupt index instead of a destination. */
+  format: 'compatibility' | 'remappable';
+  /** Interrupt index of a remappable entry (63:49 and bit 11), null in compatibility format. */
+  index: number | null;
   low: number;
   high: number;
 }
@@ -128,6 +149,7 @@ export class IoApic implements EoiListener {
   private readonly high: number[];
   private readonly lines: boolean[];
   private router: InterruptRouter | null = null;
+  private remapper: IoApicRemapper | null = null;
 
   constructor(options: IoApicOptions) {
     const o = checkOptions(IoApicError, 'IoApic options', options, ['id', 'pins', 'version', 'onEvent']);
@@ -153,6 +175,17 @@ export class IoApic implements EoiListener {
       throw new IoApicError(`connect() takes a router with deliver(dest, message), got ${describeValue(router)}`);
     }
     this.router = router;
+  }
+
+  /**
+   * Send every message through `remapper` (a board with a remapping unit); null: messages go straight to
+   * the router, and remappable-format entries are dropped and reported ('no-remapping').
+   */
+  connectRemapping(remapper: IoApicRemapper | null): void {
+    if (remapper !== null && (typeof remapper !== 'object' || typeof remapper.message !== 'function')) {
+      throw new IoApicError(`connectRemapping() takes { message(addressLo, data) } or null, got ${describeValue(remapper)}`);
+    }
+    this.remapper = remapper;
   }
 
   get id(): number {
@@ -309,11 +342,18 @@ export class IoApic implements EoiListener {
    */
   private send(pin: number, trigger: TriggerMode): 'accepted' | 'held' | 'dropped' {
     const low = this.low[pin]!;
+    const high = this.high[pin]!;
+    const remappable = (high & RTE_REMAPPABLE) !== 0;
     const code = (low & RTE_DELIVERY_MODE) >> 8;
-    const mode = MODE_BY_CODE[code]!;
     const vector = low & RTE_VECTOR;
-    if (mode === null) {
+    // Remappable entries take their delivery mode from the IRTE (RTE 10:8 must be 000, and are ignored).
+    if (!remappable && MODE_BY_CODE[code] === null) {
       this.onEvent({ kind: 'reserved-delivery-mode', pin, code });
+      return 'dropped';
+    }
+    if (this.remapper !== null) return this.sendToRemapper(pin, trigger);
+    if (remappable) {
+      this.onEvent({ kind: 'undelivered', pin, vector, reason: 'no-remapping' });
       return 'dropped';
     }
     if (this.router === null) {
@@ -321,11 +361,45 @@ export class IoApic implements EoiListener {
       return 'held';
     }
     const dest: Destination = {
-      id: this.high[pin]! >>> DEST_SHIFT,
+      id: high >>> DEST_SHIFT,
       mode: low & RTE_DEST_LOGICAL ? 'logical' : 'physical',
     };
+    const mode = MODE_BY_CODE[code]!;
     const msg: ApicMessage = trigger === 'level' ? { vector, mode, trigger, level: true } : { vector, mode, trigger };
     if (this.router.deliver(dest, msg).length > 0) return 'accepted';
+    this.onEvent({ kind: 'undelivered', pin, vector, reason: 'no-acceptor' });
+    return 'held';
+  }
+
+  /**
+   * With a remapping unit every message goes to it as an MSI-style write (VT-d §5.1.5): a compatibility
+   * entry as the address/data it stands for (destination 19:12, DM bit 2; vector, mode, trigger), a
+   * remappable entry (§5.1.5.1) as a remappable MSI with SHV = 0 naming its index, the RTE vector (Linux
+   * puts the pin there) in the data. What arrives is the IRTE's vector; remote IRR is cleared by the EOI
+   * of the RTE vector (EOI register, FACTS §11.6). A blocked message counts as sent ('dropped'): a level
+   * entry then waits for that EOI.
+   */
+  private sendToRemapper(pin: number, trigger: TriggerMode): 'accepted' | 'held' | 'dropped' {
+    const low = this.low[pin]!;
+    const high = this.high[pin]!;
+    const vector = low & RTE_VECTOR;
+    const levelBits = trigger === 'level' ? 0xc000 : 0;
+    let address: number;
+    let data: number;
+    if (high & RTE_REMAPPABLE) {
+      const index = (high >>> RTE_INDEX_SHIFT) | (low & RTE_DEST_LOGICAL ? 0x8000 : 0);
+      address = (0xfee0_0000 | ((index & 0x7fff) << 5) | (1 << 4) | ((index >>> 15) << 2)) >>> 0;
+      data = vector | levelBits;
+    } else {
+      address = (0xfee0_0000 | ((high >>> DEST_SHIFT) << 12) | (low & RTE_DEST_LOGICAL ? 1 << 2 : 0)) >>> 0;
+      data = vector | (low & RTE_DELIVERY_MODE) | levelBits;
+    }
+    const accepted = this.remapper!.message(address, data);
+    if (accepted === null) {
+      this.onEvent({ kind: 'undelivered', pin, vector, reason: 'remapping-fault' });
+      return 'dropped';
+    }
+    if (accepted.length > 0) return 'accepted';
     this.onEvent({ kind: 'undelivered', pin, vector, reason: 'no-acceptor' });
     return 'held';
   }
@@ -343,6 +417,7 @@ export class IoApic implements EoiListener {
     this.requirePin(pin);
     const low = this.low[pin]!;
     const high = this.high[pin]!;
+    const remappable = (high & RTE_REMAPPABLE) !== 0;
     return {
       vector: low & RTE_VECTOR,
       deliveryMode: MODE_BY_CODE[(low & RTE_DELIVERY_MODE) >> 8] ?? 'reserved',
@@ -353,6 +428,8 @@ export class IoApic implements EoiListener {
       trigger: low & RTE_TRIGGER_LEVEL ? 'level' : 'edge',
       masked: (low & RTE_MASKED) !== 0,
       destination: high >>> DEST_SHIFT,
+      format: remappable ? 'remappable' : 'compatibility',
+      index: remappable ? (high >>> RTE_INDEX_SHIFT) | (low & RTE_DEST_LOGICAL ? 0x8000 : 0) : null,
       low,
       high,
     };
@@ -366,7 +443,7 @@ export class IoApic implements EoiListener {
       if (e.masked && !this.lines[pin]) continue;
       rows.push(
         `pin ${pin}: vec=0x${e.vector.toString(16)} ${e.deliveryMode} ${e.trigger} ${e.polarity} ` +
-          `${e.destinationMode} dest=0x${e.destination.toString(16)}${e.masked ? ' masked' : ''}` +
+          `${e.index === null ? `${e.destinationMode} dest=0x${e.destination.toString(16)}` : `remappable index=${e.index}`}${e.masked ? ' masked' : ''}` +
           `${e.remoteIrr ? ' remote-irr' : ''}${e.deliveryStatus === 'pending' ? ' pending' : ''} line=${this.lines[pin] ? 1 : 0}`,
       );
     }
@@ -409,7 +486,7 @@ export class IoApic implements EoiListener {
       for (const k of Object.keys(e)) if (k !== 'low' && k !== 'high') bad(`redirection[${pin}].${k}: unknown field`);
       for (const k of ['low', 'high'] as const) if (!isInt(e[k], 0, 0xffff_ffff)) bad(`redirection[${pin}].${k} must be a 32-bit unsigned integer, got ${describeValue(e[k])}`);
       if (e.low & ~(RTE_LOW_WRITABLE | RTE_LOW_STATUS)) bad(`redirection[${pin}].low sets reserved bits 31:17`);
-      if (e.high & ~RTE_HIGH_WRITABLE) bad(`redirection[${pin}].high sets reserved bits 55:32`);
+      if (e.high & ~RTE_HIGH_WRITABLE) bad(`redirection[${pin}].high sets reserved bits 47:32`);
       if (e.low & RTE_REMOTE_IRR && !(e.low & RTE_TRIGGER_LEVEL)) bad(`redirection[${pin}]: remote IRR on an edge entry`);
       if (e.low & RTE_DELIVERY_STATUS && e.low & RTE_MASKED) bad(`redirection[${pin}]: delivery pending on a masked entry`);
     });

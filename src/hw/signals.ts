@@ -61,7 +61,7 @@ export interface PciUpstream {
 /** Outcome of an MSI write on the APIC bus. */
 export type MsiOutcome =
   | { delivered: true; apicIds: number[]; vector: number; mode: DeliveryMode; trigger: TriggerMode }
-  | { delivered: false; reason: 'not-msi-address' | 'reserved-bits' | 'no-destination' | 'reserved-delivery-mode' | 'illegal-vector'; detail: string };
+  | { delivered: false; reason: 'not-msi-address' | 'reserved-bits' | 'no-destination' | 'reserved-delivery-mode' | 'illegal-vector' | 'remapping-fault'; detail: string };
 
 /** The APIC bus as seen by a message source (I/O APIC, local APIC ICR): routes and reports acceptors. */
 export interface InterruptRouter {

@@ -18,6 +18,17 @@ export const ECAM_SIZE = 0x1000_0000;
 /** Window the firmware assigns memory BARs from. */
 export const PCI_MMIO_BASE = 0xc000_0000;
 export const PCI_MMIO_LIMIT = 0xfebf_ffff;
+/** VT-d remapping unit registers (QEMU's Q35_HOST_BRIDGE_IOMMU_ADDR), present with MachineConfig.iommu. */
+export const DMAR_UNIT_BASE = 0xfed9_0000;
+export const DMAR_UNIT_SIZE = 0x1000;
+/**
+ * The I/O APIC's source-id behind the remapping unit, as the DMAR device scope names it: bus 0xFF,
+ * device 0, function 0 (QEMU's Q35_PSEUDO_BUS_PLATFORM and Q35_PSEUDO_DEVFN_IOAPIC).
+ */
+export const IOAPIC_SOURCE_BUS = 0xff;
+export const IOAPIC_SOURCE_DEV = 0;
+export const IOAPIC_SOURCE_FN = 0;
+export const IOAPIC_SOURCE_ID = (IOAPIC_SOURCE_BUS << 8) | (IOAPIC_SOURCE_DEV << 3) | IOAPIC_SOURCE_FN;
 export const IOAPIC_BASE = 0xfec0_0000;
 export const IOAPIC_SIZE = 0x1000;
 export const LAPIC_BASE = 0xfee0_0000;

@@ -5,7 +5,7 @@ import { ApicUsageError } from './errors.js';
 import { checkBool, checkFunction, checkInt, checkOptions } from '../check.js';
 import { describeValue } from '../describe.js';
 import { checkMessage } from './lapic-core.js';
-import { ACCEPT_FIXED, DELIVER_MSI } from '../internal.js';
+import { ACCEPT_FIXED, DELIVER_DECODED, DELIVER_MSI, LAST_ACCEPTED } from '../internal.js';
 import { LocalApic } from './local-apic.js';
 import type { LapicRouter } from './lapic-types.js';
 import {
@@ -180,7 +180,7 @@ export class ApicBus implements InterruptRouter {
     const hi = Number(address >> 32n);
     const code = this[DELIVER_MSI](lo, hi, data);
     if (code !== MSI_DELIVERED) return this.msiFailure(code, lo, hi, data);
-    const apicIds = this.acceptedIds ?? (this.acceptedOne === null ? NONE : [this.acceptedOne.apicId]);
+    const apicIds = this[LAST_ACCEPTED]();
     return { delivered: true, apicIds, vector: data & 0xff, mode: MSI_MODES[(data >>> 8) & 7]!, trigger: data & MSI_DATA_TRIGGER_LEVEL ? 'level' : 'edge' };
   }
 
@@ -221,12 +221,48 @@ export class ApicBus implements InterruptRouter {
         return vector < 16 ? MSI_ILLEGAL_VECTOR : MSI_DELIVERED;
       }
     }
+    // DM is decoded even with RH = 0, as chipsets, QEMU and KVM do (Linux logical mode relies on it).
+    return this.routeMsi(id, false, (lo & MSI_ADDRESS_DM_LOGICAL) !== 0, (lo & MSI_ADDRESS_RH) !== 0, data);
+  }
+
+  /**
+   * The board's entry for an interrupt a remapping unit has translated (VT-d §5.1.4): destination `id`
+   * (32 bits when `x2apic`, as IRTA.EIME selects), DM, RH and compatibility-format data. Same codes as
+   * DELIVER_MSI; arguments are the unit's own output, already in range.
+   */
+  [DELIVER_DECODED](id: number, x2apic: boolean, logical: boolean, rh: boolean, data: number): number {
+    const modeCode = (data >>> 8) & 7;
+    if (modeCode === 3 || modeCode === 6) return MSI_RESERVED_DELIVERY_MODE;
+    if (!x2apic && modeCode <= 1 && !logical && id !== 0xff) {
+      const lapic = this.physicalTable[id];
+      if (lapic !== undefined && lapic !== null) {
+        const levelTriggered = (data & MSI_DATA_TRIGGER_LEVEL) !== 0;
+        const vector = data & 0xff;
+        const ok = lapic[ACCEPT_FIXED](vector, levelTriggered, levelTriggered && (data & MSI_DATA_LEVEL_ASSERT) === 0, modeCode === 1);
+        this.acceptedOne = ok ? lapic : null;
+        this.acceptedIds = null;
+        return vector < 16 ? MSI_ILLEGAL_VECTOR : MSI_DELIVERED;
+      }
+    }
+    return this.routeMsi(id, x2apic, logical, rh, data);
+  }
+
+  /** APIC IDs that accepted the last DELIVER_MSI / DELIVER_DECODED (the shared empty array when none). */
+  [LAST_ACCEPTED](): number[] {
+    return this.acceptedIds ?? (this.acceptedOne === null ? NONE : [this.acceptedOne.apicId]);
+  }
+
+  /** The general MSI path: route() with arbitration for lowest priority, or RH on fixed/lowest. */
+  private routeMsi(id: number, x2apic: boolean, logical: boolean, rh: boolean, data: number): number {
+    const modeCode = (data >>> 8) & 7;
+    const fixedLike = modeCode <= 1;
+    const vector = data & 0xff;
+    const levelTriggered = (data & MSI_DATA_TRIGGER_LEVEL) !== 0;
     const mode = MSI_MODES[modeCode]!;
     const level = !levelTriggered || (data & MSI_DATA_LEVEL_ASSERT) !== 0;
-    // DM is decoded even with RH = 0, as chipsets, QEMU and KVM do (Linux logical mode relies on it).
-    const dm = lo & MSI_ADDRESS_DM_LOGICAL ? 'logical' : 'physical';
-    const arbitrate = modeCode === 1 || (fixedLike && (lo & MSI_ADDRESS_RH) !== 0);
-    const ids = this.route({ id, mode: dm }, { vector, mode, trigger: levelTriggered ? 'level' : 'edge', level }, arbitrate);
+    const arbitrate = modeCode === 1 || (fixedLike && rh);
+    const dest: Destination = x2apic ? { id, mode: logical ? 'logical' : 'physical', x2apic: true } : { id, mode: logical ? 'logical' : 'physical' };
+    const ids = this.route(dest, { vector, mode, trigger: levelTriggered ? 'level' : 'edge', level }, arbitrate);
     if (this.matched === 0) return MSI_NO_DESTINATION;
     this.acceptedIds = ids;
     this.acceptedOne = null;

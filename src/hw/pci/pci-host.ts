@@ -29,6 +29,12 @@ export interface PciHostUpstream {
   memoryWrite(address: bigint, data: number): unknown;
   /** Optional BigInt-free form of memoryWrite (address hi·2^32 + lo, 32-bit patterns); used when present. */
   memoryWriteParts?(addressLo: number, addressHi: number, data: number): unknown;
+  /**
+   * Optional forms naming the requester ID of the master (bus << 8 | dev << 3 | fn, the VT-d source-id):
+   * used instead of memoryWrite / memoryWriteParts when present (a board with interrupt remapping).
+   */
+  memoryWriteFrom?(requesterId: number, address: bigint, data: number): unknown;
+  memoryWritePartsFrom?(requesterId: number, addressLo: number, addressHi: number, data: number): unknown;
   intx(bdf: string, pin: number, level: boolean): void;
 }
 
@@ -80,7 +86,7 @@ export class PciHost {
     if (this.slots.has(key)) throw new PciLayoutError(`a function is already present at ${label}`);
     if (!(fn instanceof PciFunction)) throw new PciUsageError(`add(${label}): the function must be a PciFunction, got ${describeValue(fn)}`);
     if (this.present.has(fn)) throw new PciLayoutError(`this function is already present at another BDF`);
-    fn.bind({ upstream: this.upstreamFor(label), label, report: (e) => this.onEvent(e) });
+    fn.bind({ upstream: this.upstreamFor(label, key), label, report: (e) => this.onEvent(e) });
     this.slots.set(key, { bdf: b, label, fn });
     this.present.add(fn);
     this.sorted = null;
@@ -109,10 +115,17 @@ export class PciHost {
     fn0.fn.setMultiFunction(count > 1);
   }
 
-  private upstreamFor(label: string): PciUpstream {
+  private upstreamFor(label: string, requesterId: number): PciUpstream {
     const sink = this.upstreamSink;
     if (sink !== null) {
-      const up: PciUpstream = { memoryWrite: (a, d) => sink.memoryWrite(a, d), intx: (pin, level) => sink.intx(label, pin, level) };
+      const intx = (pin: number, level: boolean): void => sink.intx(label, pin, level);
+      if (typeof sink.memoryWriteFrom === 'function') {
+        // The requester ID travels with every write (a remapping unit validates it against the IRTE).
+        const up: PciUpstream = { memoryWrite: (a, d) => sink.memoryWriteFrom!(requesterId, a, d), intx };
+        if (typeof sink.memoryWritePartsFrom === 'function') up.memoryWriteParts = (lo, hi, d) => sink.memoryWritePartsFrom!(requesterId, lo, hi, d);
+        return up;
+      }
+      const up: PciUpstream = { memoryWrite: (a, d) => sink.memoryWrite(a, d), intx };
       if (typeof sink.memoryWriteParts === 'function') up.memoryWriteParts = (lo, hi, d) => sink.memoryWriteParts!(lo, hi, d);
       return up;
     }
@@ -245,11 +258,13 @@ export class PciHost {
 }
 
 function checkHostUpstream(up: unknown): void {
-  if (typeof up !== 'object' || up === null) throw new PciUsageError(`upstream must be { memoryWrite, intx, memoryWriteParts? }, got ${describeValue(up)}`);
+  if (typeof up !== 'object' || up === null) throw new PciUsageError(`upstream must be { memoryWrite, intx, memoryWriteParts?, memoryWriteFrom?, memoryWritePartsFrom? }, got ${describeValue(up)}`);
   const u = up as Record<string, unknown>;
   checkFunction(PciUsageError, 'upstream.memoryWrite', u.memoryWrite);
   checkFunction(PciUsageError, 'upstream.intx', u.intx);
   if (u.memoryWriteParts !== undefined) checkFunction(PciUsageError, 'upstream.memoryWriteParts', u.memoryWriteParts);
+  if (u.memoryWriteFrom !== undefined) checkFunction(PciUsageError, 'upstream.memoryWriteFrom', u.memoryWriteFrom);
+  if (u.memoryWritePartsFrom !== undefined) checkFunction(PciUsageError, 'upstream.memoryWritePartsFrom', u.memoryWritePartsFrom);
 }
 
 function allOnes(size: AccessSize): number {

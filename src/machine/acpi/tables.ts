@@ -1,5 +1,5 @@
 // ACPI tables as a BIOS lays them out (ACPI 6.5 §5.2.5 RSDP, §5.2.6 header, §5.2.7/8 RSDT/XSDT,
-// §5.2.12 MADT; PCI Firmware 3.0 MCFG). Only what an interrupt-slice guest needs; no AML.
+// §5.2.12 MADT; PCI Firmware 3.0 MCFG; VT-d spec §8.1–8.3 DMAR). Only what an interrupt-slice guest needs; no AML.
 
 export interface MadtCpu {
   apicId: number;
@@ -15,8 +15,19 @@ export interface AcpiPlatform {
   overrides: Array<{ irq: number; gsi: number; flags: number }>;
   /** ECAM window; omit to build no MCFG (the guest must fall back to CF8/CFC). */
   ecam?: { base: number; segment: number; startBus: number; endBus: number };
+  /** The remapping unit; omit to build no DMAR (no IOMMU on the board). */
+  dmar?: DmarPlatform;
   /** Deliberate faults for negative tests of the guest's validation. */
   faults?: AcpiFaults;
+}
+
+/** What the DMAR table describes (VT-d §8): one DRHD covering every PCI device, with the I/O APIC in its scope. */
+export interface DmarPlatform {
+  registerBase: number;
+  /** Host address width in bits (the table stores HAW − 1). */
+  hostAddressWidth: number;
+  /** The I/O APIC: its MADT ID (the scope's enumeration ID) and source-id path (start bus, device, function). */
+  ioapic: { id: number; bus: number; dev: number; fn: number };
 }
 
 export interface AcpiFaults {
@@ -27,7 +38,18 @@ export interface AcpiFaults {
   madtSignature?: boolean;
   /** MADT length field larger than the table really is. */
   madtTruncated?: boolean;
+  dmarChecksum?: boolean;
+  /** DMAR length field larger than the table really is. */
+  dmarTruncated?: boolean;
 }
+
+/** DMAR flags (VT-d §8.1): bit 0 INTR_REMAP, bit 1 X2APIC_OPT_OUT. */
+export const DMAR_INTR_REMAP = 0x1;
+export const DMAR_X2APIC_OPT_OUT = 0x2;
+/** DRHD (type 0) flags bit 0: the unit covers every PCI device not named by another DRHD (§8.3). */
+export const DRHD_INCLUDE_PCI_ALL = 0x1;
+/** Device scope types (§8.3.1). */
+export const DMAR_SCOPE_IOAPIC = 3;
 
 /** MPS INTI flags (ACPI Table 5.25): polarity 1:0, trigger 3:2. */
 export const INTI_CONFORMING = 0x0;
@@ -120,8 +142,27 @@ export function buildMcfg(ecam: NonNullable<AcpiPlatform['ecam']>): Uint8Array {
   return sdt('MCFG', 1, b);
 }
 
+/**
+ * DMAR (§8.1): header, HAW − 1, flags = INTR_REMAP (x2APIC opt-out clear), 10 reserved bytes; one DRHD
+ * (§8.3, 16 bytes + scopes) with INCLUDE_PCI_ALL, size 0 (one 4 KiB page), segment 0, the register base;
+ * one IOAPIC device scope (§8.3.1: type 3, length 6 + 2 per hop, enumeration ID, start bus, one hop).
+ */
+export function buildDmar(d: DmarPlatform, faults?: AcpiFaults): Uint8Array {
+  const scope = new Bytes().u8(DMAR_SCOPE_IOAPIC).u8(8).u16(0).u8(d.ioapic.id).u8(d.ioapic.bus).u8(d.ioapic.dev).u8(d.ioapic.fn);
+  const drhdLength = 16 + scope.data.length;
+  const b = new Bytes().u8(d.hostAddressWidth - 1).u8(DMAR_INTR_REMAP).bytes(new Array<number>(10).fill(0));
+  b.u16(0).u16(drhdLength).u8(DRHD_INCLUDE_PCI_ALL).u8(0).u16(0).u64(d.registerBase).bytes(scope.data);
+  const t = sdt('DMAR', 1, b);
+  if (faults?.dmarTruncated) {
+    new DataView(t.buffer).setUint32(4, t.length + 64, true);
+    fixChecksum(t, 9, t.length);
+  }
+  if (faults?.dmarChecksum) t[9] = (t[9]! + 1) & 0xff;
+  return t;
+}
+
 export interface AcpiImage {
-  /** Bytes to place at `tablesAddress` (RSDT, XSDT, MADT, MCFG). */
+  /** Bytes to place at `tablesAddress` (RSDT, XSDT, MADT, MCFG, DMAR). */
   tables: Uint8Array;
   tablesAddress: number;
   /** The 36-byte RSDP to place at `rsdpAddress`. */
@@ -130,13 +171,17 @@ export interface AcpiImage {
   addresses: Record<string, number>;
 }
 
-/** Lays out RSDT, XSDT, MADT and MCFG from `tablesAddress` and builds the RSDP pointing at them. */
+/** Lays out RSDT, XSDT, MADT, MCFG and DMAR from `tablesAddress` and builds the RSDP pointing at them. */
 export function buildAcpi(p: AcpiPlatform, tablesAddress: number, rsdpAddress: number): AcpiImage {
   const tables: Uint8Array[] = [buildMadt(p)];
   const names = ['APIC'];
   if (p.ecam) {
     tables.push(buildMcfg(p.ecam));
     names.push('MCFG');
+  }
+  if (p.dmar) {
+    tables.push(buildDmar(p.dmar, p.faults));
+    names.push('DMAR');
   }
   const align = (n: number) => (n + 15) & ~15;
   // Order in the ROM: XSDT, RSDT, then the tables they list.

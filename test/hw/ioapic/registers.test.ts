@@ -77,10 +77,10 @@ describe('I/O APIC registers (82093AA §3.2)', () => {
     );
   });
 
-  it('RTE high: only destination 63:56 is writable', () => {
+  it('RTE high: bits 63:48 are writable (destination 63:56; VT-d §5.1.5.1 format bit 48, index 63:49), 47:32 reserved', () => {
     const { io } = makeIoApic();
     writeReg(io, IOREDTBL + 1, 0xffff_ffff);
-    expect(readReg(io, IOREDTBL + 1)).toBe(0xff00_0000 /* 63:56; 55:32 reserved */);
+    expect(readReg(io, IOREDTBL + 1)).toBe(0xffff_0000 /* 63:48; 47:32 reserved */);
   });
 
   it('rte() decodes every field of a programmed entry', () => {
