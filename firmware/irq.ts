@@ -13,6 +13,8 @@ export interface IrqDesc {
   index: number;
   kind: 'msi' | 'msix' | 'intx' | 'ipi';
   handler: (cpu: CpuContext, desc: IrqDesc) => void;
+  /** Run after the local APIC EOI (a remapped level pin's EOI at the I/O APIC, ioapic_ir_ack_level). */
+  afterEoi?: (cpu: CpuContext) => void;
 }
 
 interface IrqCounts {
@@ -128,5 +130,6 @@ export class IrqLayer {
       this.unexpected[idx]!++;
     }
     this.lapic.eoi(cpu);
+    desc?.afterEoi?.(cpu);
   }
 }

@@ -16,6 +16,9 @@ import { PCI_IRQ_ALL_TYPES, pciAllocIrqVectors, type DestMode, type DriverContex
 import { cf8Access, ecamAccess, PCI_CAP_MSI, PCI_CAP_MSIX, PciBusDriver, type PciDevice } from './pci.js';
 import { EP_INTX_ACK, lateArrivals, probeDevice, type MessageResult } from './probe.js';
 import { VectorDomain, type Policy } from './vector-domain.js';
+import { IrqRemapping } from './intel-ir.js';
+import { IoApicRemap, type RemappedPin } from './msi-ir.js';
+import { PhysPages } from './phys-pages.js';
 
 /** The endpoint the driver binds to (src/hw/pci/msi-endpoint.ts). */
 const EP_VENDOR = 0xfff0;
@@ -40,6 +43,24 @@ export interface BootParams {
    * (apic_flat_64.c): xAPIC only, at most 8 CPUs, LDR = 1 << cpu.
    */
   destMode?: DestMode;
+  /**
+   * End of usable RAM, as the boot loader's memory map (E820) reports it; the page allocator hands out
+   * memory from 1 MiB up to here (default: the board's 2 MiB).
+   */
+  ramEnd?: number;
+}
+
+/** Default end of RAM when the boot parameters do not say (the board's default RAM size). */
+const DEFAULT_RAM_END = 0x20_0000;
+
+/** What the boot did about interrupt remapping, for the report. */
+export interface RemappingReport {
+  enabled: boolean;
+  /** Why it stayed off (policy, DMAR, capabilities), null when enabled. */
+  reason: string | null;
+  eim: boolean;
+  units: Array<{ base: number; gsts: number; fsts: number; table: number; entries: number; used: number; invalidations: number; faults: Array<{ slot: number; reason: number; index: number; sid: number }> }>;
+  ioapicPins: RemappedPin[];
 }
 
 export interface DeviceReport {
@@ -54,6 +75,8 @@ export interface DeviceReport {
   data: number | null;
   /** MSI: vectors of the allocated block beyond the grant (reserved, no handler); 0 when none. */
   reservedTail: number;
+  /** MSI under interrupt remapping: the IRTE block (count = the rounded-up size). */
+  irte?: { index: number; count: number };
   messages: MessageResult[];
 }
 
@@ -112,8 +135,23 @@ function* boot(cpu: CpuContext, con: Console, params: BootParams): Generator<Gue
     con.log('8259: both PICs initialised and fully masked');
   }
 
+  // Interrupt remapping comes up before the I/O APIC is set up and before the APs (enable_IR_x2apic
+  // in apic_intr_mode_init); only linux-ir turns it on, every other policy boots as with intremap=off.
+  let ir: IrqRemapping | null = null;
+  let irOff: string | null = null;
+  if (params.policy === 'linux-ir') {
+    const r = IrqRemapping.init(cpu, acpi, mode === 'x2apic', new PhysPages(params.ramEnd ?? DEFAULT_RAM_END), (m) => con.log(m));
+    if (typeof r === 'string') {
+      irOff = r;
+      con.log(`DMAR-IR: not enabling interrupt remapping: ${r}`);
+    } else ir = r;
+  } else {
+    irOff = `policy ${params.policy} boots with intremap=off`;
+    if (acpi.dmar) con.log(`DMAR: table present; interrupt remapping left off (${irOff})`);
+  }
+
   const irq = new IrqLayer(apicIds.length, indexOf, lapic);
-  const domain = new VectorDomain(params.policy, params.createMatrix(apicIds.length), apicIds);
+  const domain = new VectorDomain(params.policy, params.createMatrix(apicIds.length), apicIds, { eim: ir?.eim ?? false });
   cpu.lidt(irq.idt);
   if (logical) lapic.initFlatLdr(cpu, 0);
   lapic.enable(cpu);
@@ -127,7 +165,20 @@ function* boot(cpu: CpuContext, con: Console, params: BootParams): Generator<Gue
   const legacy = legacyIsaIrqs(acpi.overrides, ioa.gsiBase, ioapic.pins(cpu));
   const kept = domain.takeOverLegacy(legacy.map((l) => l.irq), new Set([0]));
   const timer = legacy.find((l) => l.irq === 0);
-  if (timer && kept.includes(0)) ioapic.route(cpu, timer.gsi, 0x30, logical ? 1 : bspId, false, false, logical);
+  let ioapicRemap: IoApicRemap | null = null;
+  if (ir) {
+    const io = ir.ioapic(ioa.id)!; // IrqRemapping.init refused any I/O APIC without a scope
+    ioapicRemap = new IoApicRemap(ir, io.unit, io.sid, ioapic);
+    // setup_IO_APIC_irqs walks the pins in order and allocates each mapped pin's irq, so each gets its
+    // IRTE now, in pin order: a reserved one points at MANAGED_IRQ_SHUTDOWN_VECTOR, the timer at 0x30.
+    const dctx = { apicIds, destMode };
+    for (const l of [...legacy].sort((a, b) => a.gsi - b.gsi)) {
+      const { level, activeLow } = isaTrigger(acpi.overrides, l.irq);
+      const got = l.irq === 0 && kept.includes(0) ? ioapicRemap.request(cpu, dctx, l.gsi, { cpu: 0, vector: 0x30 }, level, activeLow) : ioapicRemap.allocate(cpu, dctx, l.gsi, level, activeLow);
+      if (got === null) throw new BootError('dmar', `no interrupt-remapping entry left for GSI ${l.gsi}`);
+    }
+    con.log(`IOAPIC: ${legacy.length} pins remapped through IRTEs ${[...ioapicRemap.pins.values()].map((p) => p.irte).join(',')} (RTE vector field = pin)`);
+  } else if (timer && kept.includes(0)) ioapic.route(cpu, timer.gsi, 0x30, logical ? 1 : bspId, false, false, logical);
   con.log(`IOAPIC: ${legacy.length} ISA IRQs taken over; ${kept.length ? `IRQ 0 (timer) keeps 0x30 on CPU 0 via GSI ${timer?.gsi}, ` : ''}${legacy.length - kept.length} reserved until requested`);
   cpu.sti();
 
@@ -161,7 +212,7 @@ function* boot(cpu: CpuContext, con: Console, params: BootParams): Generator<Gue
     con.log(`vectors: ${n} single vectors occupied by other drivers (${params.fillPerCpu} per CPU)`);
   }
 
-  const dctx: DriverContext = { cpu, pci, domain, irq, ioapic, apicIds, destMode, log: (m) => con.log(m) };
+  const dctx: DriverContext = { cpu, pci, domain, irq, ioapic, apicIds, destMode, ir, ioapicRemap, log: (m) => con.log(m) };
   const bound: Array<{ dev: PciDevice; alloc: IrqAllocation | null; requested: number }> = [];
   for (const dev of devs) {
     if (dev.vendor !== EP_VENDOR || dev.device !== EP_DEVICE) continue;
@@ -196,6 +247,7 @@ function* boot(cpu: CpuContext, con: Console, params: BootParams): Generator<Gue
       requested,
       ...programmedMessage(cpu, pci, dev, alloc),
       reservedTail: alloc?.reservedTail ?? 0,
+      ...(alloc?.irte ? { irte: alloc.irte } : {}),
       messages,
     };
     con.result('device', rep);
@@ -222,11 +274,29 @@ function* boot(cpu: CpuContext, con: Console, params: BootParams): Generator<Gue
     unexpected: sparse(irq.unexpected),
   });
   con.result('vectors', { policy: params.policy, text: domain.describe() });
+  const remap: RemappingReport = {
+    enabled: ir !== null,
+    reason: irOff,
+    eim: ir?.eim ?? false,
+    units: (ir?.units ?? []).map((u) => {
+      const f = ir!.faults(cpu).find((x) => x.unit === u.base)!;
+      return { base: u.base, gsts: u.gsts(cpu), fsts: f.fsts, table: u.tableBase, entries: u.tableEntries, used: u.bitmap.allocated, invalidations: u.invalidations, faults: f.records };
+    }),
+    ioapicPins: [...(ioapicRemap?.pins.values() ?? [])].sort((a, b) => a.pin - b.pin),
+  };
+  con.result('remapping', remap);
+  for (const u of remap.units) if (u.faults.length || u.fsts) con.log(`DMAR: unit 0x${u.base.toString(16)} FSTS 0x${u.fsts.toString(16)}: ${u.faults.map((f) => `fault reason 0x${f.reason.toString(16)} index ${f.index} source ${f.sid.toString(16)}`).join('; ')}`);
   con.result('done', { ok: allOk });
   con.log(`probe: ${allOk ? 'all checks passed' : 'FAILURES (see above)'}`);
 }
 
-const POLICIES: readonly string[] = ['aligned', 'linux', 'freebsd', 'freebsd-legacy'];
+const POLICIES: readonly string[] = ['aligned', 'linux', 'linux-ir', 'freebsd', 'freebsd-legacy'];
+
+/** An ISA IRQ's trigger and polarity: its MADT override's INTI flags, else ISA's edge / active high. */
+function isaTrigger(overrides: AcpiInfo['overrides'], irq: number): { level: boolean; activeLow: boolean } {
+  const o = overrides.find((x) => x.irq === irq);
+  return { level: o !== undefined && ((o.flags >> 2) & 3) === 3, activeLow: o !== undefined && (o.flags & 3) === 3 };
+}
 
 /** The command line is checked before anything boots; a bad one is a BootError of stage 'params'. */
 function checkParams(params: BootParams): void {
@@ -234,10 +304,12 @@ function checkParams(params: BootParams): void {
     throw new BootError('params', why);
   };
   if (typeof params !== 'object' || params === null || Array.isArray(params)) bad(`boot parameters must be an object, got ${describeValue(params)}`);
-  for (const k of Object.keys(params)) if (!['policy', 'createMatrix', 'devices', 'fillPerCpu', 'destMode'].includes(k)) bad(`${k} is not a boot parameter`);
+  for (const k of Object.keys(params)) if (!['policy', 'createMatrix', 'devices', 'fillPerCpu', 'destMode', 'ramEnd'].includes(k)) bad(`${k} is not a boot parameter`);
   if (params.destMode !== undefined && params.destMode !== 'physical' && params.destMode !== 'logical') bad(`destMode must be 'physical' or 'logical', got ${describeValue(params.destMode)}`);
   if (!POLICIES.includes(params.policy)) bad(`policy must be one of ${POLICIES.join(', ')}, got ${describeValue(params.policy)}`);
   if (typeof params.createMatrix !== 'function') bad(`createMatrix must be a function, got ${describeValue(params.createMatrix)}`);
+  const ramEnd: unknown = params.ramEnd;
+  if (ramEnd !== undefined && (typeof ramEnd !== 'number' || !Number.isInteger(ramEnd) || ramEnd < 0x10_0000 || ramEnd > 0x4000_0000 || ramEnd % 0x1000 !== 0)) bad(`ramEnd must be a page-aligned address in 1 MiB..1 GiB, got ${describeValue(ramEnd)}`);
   const fill = params.fillPerCpu;
   if (fill !== undefined && (typeof fill !== 'number' || !Number.isInteger(fill) || fill < 0 || fill > 256)) bad(`fillPerCpu must be an integer 0..256, got ${describeValue(fill)}`);
   const devs: unknown = params.devices;

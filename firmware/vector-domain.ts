@@ -1,6 +1,8 @@
 // The guest's x86 vector domain: where interrupt vectors come from under each placement policy.
 //   aligned  the irqslice block allocator (matrix allocBlock): multi-MSI as one aligned block
 //   linux    today's kernel without interrupt remapping: multi-MSI refused, one vector (matrix alloc)
+//   linux-ir the same kernel with VT-d interrupt remapping on: every vector, multi-MSI ones too, is an
+//            independent single allocation (firmware/msi-ir.ts); without remapping it acts as linux
 //   freebsd         FreeBSD's x86 placement (msi_alloc/apic_alloc_vectors/intr_next_cpu), its own tables,
 //                   as freebsd-src main: a block is aligned on its IDT vector
 //   freebsd-legacy  the same with the older local_apic.c, which aligns the table index (misroutes)
@@ -11,7 +13,7 @@ import type { CpuMask } from '../src/alloc/cpumask.js';
 import { MatrixError } from '../src/alloc/errors.js';
 import { X86_LEGACY_VECTORS } from '../src/alloc/matrix.js';
 
-export type Policy = 'aligned' | 'linux' | 'freebsd' | 'freebsd-legacy';
+export type Policy = 'aligned' | 'linux' | 'linux-ir' | 'freebsd' | 'freebsd-legacy';
 
 export interface Placement {
   cpu: number;
@@ -31,16 +33,21 @@ export const MAX_MSI_APIC_ID = 0xfe;
 
 export class VectorDomain {
   private readonly freebsd: FreeBsdVectors | null;
-  /** CPU indices an MSI or I/O APIC RTE can target: online, APIC ID <= 254. */
+  /** CPU indices an MSI or I/O APIC RTE can target: online, APIC ID <= 254 (any ID under remapping with EIM). */
   private readonly targets = new Set<number>();
   /** `targets` sorted, as a mask compiled once per change (allocations run once per vector). */
   private targetCache: CpuMask | null = null;
+  /** Highest APIC ID a message can name: 254 without remapping (8-bit destination), all 32 bits with EIM. */
+  private readonly maxDestId: number;
 
   constructor(
     readonly policy: Policy,
     readonly matrix: VectorMatrix,
     private readonly apicIds: readonly number[],
+    /** Interrupt remapping in x2APIC mode (IRTA.EIME): IRTEs hold 32-bit destinations. */
+    options: { eim?: boolean } = {},
   ) {
+    this.maxDestId = options.eim ? 0xffff_ffff : MAX_MSI_APIC_ID;
     const addressable = apicIds.filter((id) => id <= MAX_MSI_APIC_ID).length;
     this.freebsd = policy === 'freebsd' || policy === 'freebsd-legacy' ? new FreeBsdVectors(addressable, { alignment: policy === 'freebsd' ? 'vector' : 'index' }) : null;
   }
@@ -49,7 +56,7 @@ export class VectorDomain {
   online(cpu: number): void {
     this.matrix.online(cpu);
     if (cpu === 0) for (const v of X86_LEGACY_VECTORS) this.matrix.assign(0, v);
-    if (this.apicIds[cpu]! <= MAX_MSI_APIC_ID) {
+    if (this.apicIds[cpu]! <= this.maxDestId) {
       this.targets.add(cpu);
       this.targetCache = null;
     }
@@ -113,7 +120,7 @@ export class VectorDomain {
       }
       return { cpu: r.cpu, base: r.base, count: r.count, size: r.count };
     }
-    if (this.policy === 'linux') {
+    if (this.policy === 'linux' || this.policy === 'linux-ir') {
       if (min > 1) return null;
       const p = this.allocSingle();
       return p && { ...p, size: 1 };

@@ -1,26 +1,24 @@
 // `irqslice run [SCENARIO.json|-] [--json] [--policy P[,P...]] [--engine wasm|js]`: boot-and-probe
-// with a report. Without a scenario it runs the default scenario under the aligned and linux
-// policies (with --json, only under aligned, so the output keeps the contract shape); "-" reads the
+// with a report. Without a scenario it runs the default scenario under the aligned, linux and
+// linux-ir policies (with --json, only under aligned, so the output keeps the contract shape); "-" reads the
 // scenario from standard input.
 
 import { formatReport, contractJson } from '../scenario/report-text.js';
 import { runScenario, type ScenarioReport } from '../scenario/run-scenario.js';
-import { checkAffinity, DEFAULT_SCENARIO, parseScenario, ScenarioError, type Policy, type Scenario } from '../scenario/scenario.js';
+import { checkPolicy, DEFAULT_SCENARIO, parseScenario, POLICIES, ScenarioError, type Scenario } from '../scenario/scenario.js';
 import { listOf, oneOf, type CommandSpec, type ParsedArgs } from './args.js';
 import { inputName, readText, UsageError, type CliIo } from './io.js';
-
-const POLICIES: readonly Policy[] = ['aligned', 'linux', 'freebsd', 'freebsd-legacy'];
 
 /** Far above any real scenario (256 devices); keeps hostile JSON from costing gigabytes to parse. */
 export const MAX_SCENARIO_BYTES = 4 * 1024 * 1024;
 
 export const RUN_SPEC: CommandSpec = {
   name: 'run',
-  summary: 'boot a machine and probe every MSI message (default: the built-in scenario under aligned and linux)',
-  usage: ['irqslice run [SCENARIO.json|-] [--json] [--policy aligned,linux,freebsd,freebsd-legacy] [--engine wasm|js]'],
+  summary: 'boot a machine and probe every MSI message (default: the built-in scenario under aligned, linux and linux-ir)',
+  usage: ['irqslice run [SCENARIO.json|-] [--json] [--policy aligned,linux,linux-ir,freebsd,freebsd-legacy] [--engine wasm|js]'],
   options: [
     { name: 'json', help: 'print the JSON report instead of the text report' },
-    { name: 'policy', value: 'LIST', help: 'placement policy or comma-separated list: aligned, linux, freebsd, freebsd-legacy' },
+    { name: 'policy', value: 'LIST', help: 'placement policy or comma-separated list: aligned, linux, linux-ir, freebsd, freebsd-legacy' },
     { name: 'engine', value: 'wasm|js', help: "override the scenario's vector matrix engine" },
   ],
   positionals: { max: 1, name: 'SCENARIO' },
@@ -42,8 +40,9 @@ export async function runMain(args: ParsedArgs, io: CliIo): Promise<number> {
   let scenario: Scenario;
   if (file === undefined) {
     scenario = DEFAULT_SCENARIO;
-    // The text report compares both policies; --json keeps the contract shape (one run) unless asked.
-    policies ??= json ? [scenario.policy] : ['aligned', 'linux'];
+    // The text report compares the policies; --json keeps the contract shape (one run) unless asked.
+    // linux-ir runs the same devices on the same board plus the remapping unit (its policy implies it).
+    policies ??= json ? [scenario.policy] : ['aligned', 'linux', 'linux-ir'];
   } else {
     const text = await readText(file, io, MAX_SCENARIO_BYTES);
     try {
@@ -54,10 +53,10 @@ export async function runMain(args: ParsedArgs, io: CliIo): Promise<number> {
     }
   }
   if (engine !== undefined) scenario = { ...scenario, engine };
-  // A --policy must accept the scenario's affinity requests too: checked before any run (exit 2).
+  // A --policy must fit the scenario too (affinity requests, "iommu": false): checked before any run (exit 2).
   for (const policy of policies ?? []) {
     try {
-      scenario.devices.forEach((d, i) => checkAffinity(d, policy, i));
+      checkPolicy(scenario, policy);
     } catch (err) {
       if (err instanceof ScenarioError) throw new UsageError(`invalid scenario ${file === undefined ? '(built-in)' : inputName(file)} under --policy ${policy}: ${err.message}`);
       throw err;
@@ -91,6 +90,7 @@ function compare(reports: ScenarioReport[]): string {
   const shown = new Set(reports.map((r) => r.scenario.policy));
   if (shown.has('aligned')) lines.push('  aligned: each multi-MSI device gets one aligned block on one CPU, so base + i reaches every message.');
   if (shown.has('linux')) lines.push('  linux:   without interrupt remapping the kernel grants multi-MSI devices a single vector.');
+  if (shown.has('linux-ir')) lines.push('  linux-ir: with VT-d interrupt remapping each message has its own IRTE (one aligned IRTE block per device) and its own vector, spread over the CPUs.');
   if (shown.has('freebsd')) lines.push('  freebsd: freebsd-src main aligns each block on its IDT vector, so base + i reaches every message.');
   if (shown.has('freebsd-legacy')) lines.push('  freebsd-legacy: older local_apic.c aligns the table index (index 0 is IDT 0x30), so a 32-message block is misrouted.');
   lines.push('');

@@ -47,6 +47,39 @@ export function formatInterrupts(r: ScenarioReport): string[] {
   return lines;
 }
 
+/** GSTS bits as names (VT-d §10.4.5): the enables the driver turned on and how the unit reflects them. */
+function gstsNames(v: number): string {
+  const bits: Array<[number, string]> = [[31, 'TES'], [26, 'QIES'], [25, 'IRES'], [24, 'IRTPS'], [23, 'CFIS']];
+  const on = bits.filter(([b]) => (v >>> b) & 1).map(([, n]) => n);
+  return on.length ? on.join('|') : 'none';
+}
+
+/** The interrupt-remapping section: state, units, faults, the I/O APIC pins and where each remapped message landed. */
+export function formatRemapping(r: ScenarioReport): string[] {
+  const m = r.remapping!;
+  const out = ['Interrupt remapping (VT-d)'];
+  if (!m.enabled) {
+    out.push(`  off: ${m.reason ?? 'not reported'}`);
+    return out;
+  }
+  out.push(`  on, ${m.eim ? 'x2APIC format (EIME: 32-bit destinations)' : 'xAPIC format (8-bit destinations in DST 15:8)'}`);
+  for (const u of m.units) {
+    out.push(`  unit 0x${u.base.toString(16)}: GSTS 0x${u.gsts.toString(16)} (${gstsNames(u.gsts)}), table 0x${u.table.toString(16)} with ${u.entries} entries, ${u.used} in use, ${u.invalidations} invalidation(s)`);
+    out.push(`    faults: ${u.faults.length === 0 && u.fsts === 0 ? 'none (FSTS 0)' : `FSTS 0x${u.fsts.toString(16)}; ${u.faults.map((f) => `record ${f.slot}: reason 0x${f.reason.toString(16)} index ${f.index} source ${f.sid.toString(16)}`).join('; ') || 'no record'}`}`);
+  }
+  if (m.ioapicPins.length) {
+    out.push('  I/O APIC pins (RTE vector field = pin):');
+    out.push('    ' + m.ioapicPins.map((p) => `pin ${p.pin}→IRTE ${p.irte}→${p.requested ? `${hex(p.vector)}@CPU${p.cpu}` : 'masked'}`).join(', '));
+  }
+  for (const d of r.devices) {
+    const msgs = d.messages.filter((x) => x.irte !== undefined);
+    if (msgs.length === 0) continue;
+    const block = d.irte ? ` (IRTE block ${d.irte.index}..${d.irte.index + d.irte.count - 1})` : '';
+    out.push(`  ${d.bdf}${block}: ` + msgs.map((x) => `#${x.index} IRTE ${x.irte}→${x.vector === null ? 'lost' : `${x.vector}@${x.cpu}`}`).join(', '));
+  }
+  return out;
+}
+
 /** A report is what runScenario returned: anything else is refused before it is read. */
 function checkReport(r: unknown, fn: string): asserts r is ScenarioReport {
   const o = r as Partial<ScenarioReport> | null;
@@ -73,6 +106,7 @@ export function formatReport(r: ScenarioReport): string {
       `  ${d.bdf}  ${d.mode.padEnd(5)}  ${String(d.vectors).padStart(7)}  ${String(d.capable).padStart(7)}  ${String(d.cpu ?? '-').padStart(3)}  ${(d.base === null ? '-' : hex(d.base)).padStart(5)}  ${(d.address == null ? '-' : hex(d.address)).padEnd(10)}  ${(d.data == null ? '-' : hex(d.data)).padEnd(6)}  ${ok}/${d.messages.length}${d.error ? `  -${d.error}` : ''}`,
     );
   }
+  if (r.remapping && (r.remapping.enabled || s.iommu)) out.push('', ...formatRemapping(r));
   out.push('', s.policy.startsWith('freebsd') ? `Vector tables (FreeBSD la_ioint_irqs, ${s.policy === 'freebsd' ? 'IDT-vector' : 'legacy index'} alignment)` : 'Vector matrix (debugfs irq_matrix)');
   for (const l of r.vectors.trimEnd().split('\n')) out.push('  ' + l);
   const pic = r.machine.pic;
@@ -107,10 +141,23 @@ export function contractJson(r: ScenarioReport): unknown {
       address: d.address,
       data: d.data,
       reservedTail: d.reservedTail,
-      messages: d.messages.map((m) => ({ index: m.index, vector: m.vector, cpu: m.cpu, ok: m.ok, ...(m.ok ? {} : { expected: m.expected, problem: m.problem }) })),
+      ...(d.irte ? { irte: d.irte } : {}),
+      messages: d.messages.map((m) => ({ index: m.index, vector: m.vector, cpu: m.cpu, ...(m.irte === undefined ? {} : { irte: m.irte }), ok: m.ok, ...(m.ok ? {} : { expected: m.expected, problem: m.problem }) })),
       ...(d.error ? { error: d.error } : {}),
     })),
+    ...(r.remapping?.enabled ? { remapping: contractRemapping(r) } : {}),
     checks: r.checks,
     eventsDropped: r.machine.eventsDropped,
+  };
+}
+
+/** The JSON report's remapping part: the I/O APIC pins' IRTEs and the fault counters. */
+function contractRemapping(r: ScenarioReport): unknown {
+  const m = r.remapping!;
+  return {
+    eim: m.eim,
+    ioapic: m.ioapicPins.map((p) => ({ pin: p.pin, irte: p.irte, vector: p.requested ? p.vector : null, cpu: p.requested ? p.cpu : null })),
+    faults: m.units.reduce((n, u) => n + u.faults.length, 0),
+    faultRecords: m.units.flatMap((u) => u.faults),
   };
 }

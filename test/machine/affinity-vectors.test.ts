@@ -127,7 +127,7 @@ describe('plain MSI with affinity', () => {
 
   it.each(['aligned', 'freebsd', 'freebsd-legacy'] as const)('%s: refused as a scenario error (a block cannot be spread)', async (policy) => {
     const sc = { cpus: 4, policy, devices: [{ bdf: '00:03.0', msi: { vectors: 4, is64: true, pvm: false }, affinity: true }] };
-    expect(() => parseScenario(JSON.stringify(sc))).toThrow(new ScenarioError('devices[0].affinity', '"00:03.0" has MSI without MSI-X: under policy "' + policy + '" its vectors are one block, which cannot be spread over CPUs (only "linux", with one managed vector, takes it)'));
+    expect(() => parseScenario(JSON.stringify(sc))).toThrow(new ScenarioError('devices[0].affinity', '"00:03.0" has MSI without MSI-X: under policy "' + policy + '" its vectors are one block, which cannot be spread over CPUs (only "linux", with one managed vector, and "linux-ir", with one IRTE per message, take it)'));
     // A policy chosen at run time is held to the same rule.
     await expect(runScenario({ ...sc, policy: 'linux' }, { policy })).rejects.toThrow(ScenarioError);
   });
