@@ -46,13 +46,13 @@ export const MIGRATE_SPEC: CommandSpec = {
   name: 'migrate',
   summary: 'move a multi-MSI block under fault injection, or unplug CPUs under load (--evacuate)',
   usage: [
-    'irqslice migrate [--protocol naive,linux,linux-single,safe|all] [--block N] [--mode affinity|unplug|both] [--pvm no|yes|both]',
+    'irqslice migrate [--protocol naive,linux,linux-single,safe,remap|all] [--block N] [--mode affinity|unplug|both] [--pvm no|yes|both]',
     '                 [--target …] [--stale …] [--schedule …] [--fires K] [--address 64|32] [--exhaustive | --random N [--seed S]]',
     '                 [--positions] [--trace] [--json] [--max-runs N]',
     'irqslice migrate --evacuate [--cpus 2,4,8,16] [--load 0.5,0.6,0.7,0.8,0.9] [--trials N] [--seed S] [--pvm-share F] [--engine js|wasm] [--json] [--max-runs N]',
   ],
   options: [
-    { name: 'protocol', value: 'LIST', help: 'naive, linux, linux-single, safe, or all (comma-separated; default all)' },
+    { name: 'protocol', value: 'LIST', help: 'naive, linux, linux-single, safe, remap (VT-d IRTE rewrite), or all (comma-separated; default all)' },
     { name: 'block', value: 'N', help: 'block size: 1, 2, 4, 8, 16 or 32 (default 4)' },
     { name: 'mode', value: 'M', help: 'affinity | unplug | both (default both)' },
     { name: 'pvm', value: 'P', help: 'per-vector masking: no | yes | both (default no)' },

@@ -24,6 +24,7 @@ import { PCI_IRQ_MSI, pciAllocIrqVectors } from '../../firmware/msi.js';
 import { ecamAccess, PciBusDriver } from '../../firmware/pci.js';
 import { VectorDomain } from '../../firmware/vector-domain.js';
 import { BenchCpu } from './bench-cpu.js';
+import { BenchRemapping } from './bench-remap.js';
 import { MigrateUsageError } from './errors.js';
 
 export type BenchMode = 'affinity' | 'unplug';
@@ -101,6 +102,8 @@ export class MigrationBench {
   /** Vectors held beyond the starting layout, peak over the run, on A and on B. */
   readonly peakExtra = { old: 0, new: 0 };
   private readonly bus: TracingBus;
+  /** Protocol 'remap': the VT-d unit the device's requests go through, its RAM and the guest's driver. */
+  readonly remapping: BenchRemapping | null;
   private readonly pendingFires: FireRecord[][];
   private readonly irr = new Map<number, Token[]>();
   private readonly baseline: { old: number; new: number };
@@ -115,11 +118,12 @@ export class MigrationBench {
     this.bus = new TracingBus((ids, msg) => this.ipiLanded(ids, msg));
     this.lapics = Array.from({ length: CPUS }, (_, i) => new LocalApic({ apicId: i, bsp: i === 0, sink: NULL_SINK }));
     for (const l of this.lapics) this.bus.attach(l);
-    const host = new PciHost({ upstream: { memoryWrite: (a, d) => this.deviceWrite(a, d), intx: () => {} } });
+    this.remapping = options.protocol === 'remap' ? new BenchRemapping(this.bus) : null;
+    const host = new PciHost({ upstream: { memoryWrite: (a, d) => this.deviceWrite(a, d, -1), memoryWriteFrom: (rid, a, d) => this.deviceWrite(a, d, rid), intx: () => {} } });
     this.endpoint = new MsiEndpoint({ msi: { vectors: n, is64: options.is64, pvm: options.pvm } });
     host.add(DEVICE_BDF, this.endpoint);
     this.pendingFires = Array.from({ length: 32 }, () => []);
-    this.cpus = this.lapics.map((l, i) => new BenchCpu(i, l, host, () => this.clock));
+    this.cpus = this.lapics.map((l, i) => new BenchCpu(i, l, host, () => this.clock, this.remapping));
     const lapic = new LapicDriver(LAPIC_BASE);
     this.irq = new IrqLayer(CPUS, new Map(this.lapics.map((l, i) => [l.apicId, i])), lapic);
     this.irq.recording = true; // every arrival is judged
@@ -136,6 +140,7 @@ export class MigrationBench {
     const dev = pci.enumerate(this.cpus[0]!, 0, 0, () => {})[0];
     if (dev === undefined) throw new MigrateUsageError('the bench endpoint was not enumerated');
     this.ctx = { pci, lapic, irq: this.irq, domain, apicIds, destMode, onReraise: (r) => (this.reraiseFrom = key(r.fromCpu, r.fromVector)) };
+    this.remapping?.enable(this.cpus[0]!);
 
     if (options.target !== 'same-base') {
       const nbB = this.matrix.allocBlock([NEW_CPU], n);
@@ -154,6 +159,7 @@ export class MigrationBench {
       items.push({ base: nbA.base, count: n, descs: this.bindOther('nbA', OLD_CPU, nbA.base, n) });
     }
     this.binding = msiBlockBinding(this.ctx, this.cpus[OLD_CPU]!, dev, block, alloc.vectors.map((v) => v.desc));
+    this.remapping?.remapDevice(this.ctx, this.cpus[0]!, dev, this.binding);
     this.baseline = { old: this.matrix.allocated(OLD_CPU), new: this.matrix.allocated(NEW_CPU) };
     for (const c of this.cpus) if (c.index !== OLD_CPU) c.sti();
     if (options.mode === 'affinity') {
@@ -192,8 +198,8 @@ export class MigrationBench {
   }
 
   /** Upstream of the PCI host: an MSI write, at ring time or when a masked message is released. */
-  private deviceWrite(address: bigint, data: number): void {
-    const out = this.bus.msiWrite(address, data);
+  private deviceWrite(address: bigint, data: number, requesterId: number): void {
+    const out = this.remapping ? this.remapping.deliver(this.bus, address, data, requesterId) : this.bus.msiWrite(address, data);
     let recs: FireRecord[];
     if (this.ringing !== null) recs = [this.ringing];
     else {

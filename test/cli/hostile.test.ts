@@ -298,7 +298,7 @@ const migrate: Case[] = [
   usage('--seed on an exhaustive run', ['migrate', '--seed', '5'], /--seed has no effect: the runs are exhaustive/),
   usage('--json with --positions', ['migrate', '--json', '--positions'], /--positions has no effect with --json/),
   usage('--json with --trace', ['migrate', '--json', '--trace'], /--trace has no effect with --json/),
-  usage('--protocol all mixed with a name', ['migrate', '--protocol', 'all,safe'], /--protocol must be naive, linux, linux-single, safe or all \(comma-separated\), got "all"/),
+  usage('--protocol all mixed with a name', ['migrate', '--protocol', 'all,safe'], /--protocol must be naive, linux, linux-single, safe, remap or all \(comma-separated\), got "all"/),
   usage('--protocol repeated', ['migrate', '--protocol', 'safe,safe'], /lists safe twice/),
   usage('--mode both mixed', ['migrate', '--mode', 'both,affinity'], /got "both"/),
   usage('--pvm maybe', ['migrate', '--pvm', 'maybe'], /--pvm must be no, yes or both, got "maybe"/),
