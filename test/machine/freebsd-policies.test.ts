@@ -11,11 +11,11 @@
 import { describe, expect, it } from 'vitest';
 import { runScenario } from '../../src/scenario/run-scenario.js';
 import { formatReport } from '../../src/scenario/report-text.js';
-import { parseScenario, ScenarioError, type Scenario } from '../../src/scenario/scenario.js';
+import { parseScenario, ScenarioError, type Scenario, type ScenarioInput } from '../../src/scenario/scenario.js';
 
 const SIZES = [32, 16, 8, 4, 2, 1] as const;
 
-function scenario(cpus: number, policy: 'freebsd' | 'freebsd-legacy'): Partial<Scenario> {
+function scenario(cpus: number, policy: 'freebsd' | 'freebsd-legacy'): ScenarioInput {
   return {
     cpus,
     policy,
