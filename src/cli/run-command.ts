@@ -5,7 +5,7 @@
 
 import { formatReport, contractJson } from '../scenario/report-text.js';
 import { runScenario, type ScenarioReport } from '../scenario/run-scenario.js';
-import { checkAffinity, DEFAULT_SCENARIO, parseScenario, ScenarioError, type Policy, type Scenario } from '../scenario/scenario.js';
+import { DEFAULT_SCENARIO, parseScenario, ScenarioError, validateScenario, type Policy, type Scenario } from '../scenario/scenario.js';
 import { listOf, oneOf, type CommandSpec, type ParsedArgs } from './args.js';
 import { inputName, readText, UsageError, type CliIo } from './io.js';
 
@@ -57,7 +57,7 @@ export async function runMain(args: ParsedArgs, io: CliIo): Promise<number> {
   // A --policy must accept the scenario's affinity requests too: checked before any run (exit 2).
   for (const policy of policies ?? []) {
     try {
-      scenario.devices.forEach((d, i) => checkAffinity(d, policy, i));
+      validateScenario({ ...scenario, policy });
     } catch (err) {
       if (err instanceof ScenarioError) throw new UsageError(`invalid scenario ${file === undefined ? '(built-in)' : inputName(file)} under --policy ${policy}: ${err.message}`);
       throw err;

@@ -93,7 +93,7 @@ export function formatReport(r: ScenarioReport): string {
 }
 
 /** The contract part of the JSON report (docs/DESIGN.md §4), with the checks beside it. */
-export function contractJson(r: ScenarioReport): unknown {
+export function contractJson(r: ScenarioReport) {
   checkReport(r, 'contractJson');
   return {
     ok: r.ok,
