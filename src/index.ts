@@ -24,7 +24,7 @@ export { kernelMain, type BootParams } from '../firmware/kernel.js';
 export { BootError } from '../firmware/errors.js';
 export { runScenario, type ScenarioReport, type RunOptions } from './scenario/run-scenario.js';
 export { parseScenario, validateScenario, ScenarioError, DEFAULT_SCENARIO, type Scenario, type ScenarioInput, type DeviceInput, type DeviceSpec, type Policy, type DestMode, type DeviceErrno, type KernelGeneration } from './scenario/scenario.js';
-export { formatReport, contractJson } from './scenario/report-text.js';
+export { formatReport, contractJson, type ReportOptions } from './scenario/report-text.js';
 export { FreeBsdVectors } from './alloc/freebsd-reference.js';
 
 // Moving multi-MSI blocks: affinity changes, CPU hot-unplug, fault injection (docs/ANALYSIS.md).
