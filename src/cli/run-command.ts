@@ -1,10 +1,12 @@
-// `irqslice run [SCENARIO.json|-] [--json] [--verbose] [--policy P[,P...]] [--engine wasm|js]`:
-// boot-and-probe with a report. Without a scenario it runs the default scenario under the aligned,
-// linux and linux-ir policies (with --json, only under aligned, so the output keeps the contract shape);
-// "-" reads the scenario from standard input. The text opens with the verdict, the comparison of
-// policies and each run's devices and checks; --verbose adds the boot log, interrupt counts and
-// allocator state.
+// `irqslice run [SCENARIO.json|-] [--json] [--verbose] [--policy P[,P...]] [--engine wasm|js] [--show F[,F...]]`:
+// boot-and-probe with a report, or with --show the machine in real tools' formats instead. Without a
+// scenario it runs the default scenario under the aligned, linux and linux-ir policies (with --json or
+// --show, only under aligned: one run); "-" reads the scenario from standard input. The text opens
+// with the verdict, the comparison of policies and each run's devices and checks; --verbose adds the
+// boot log, interrupt counts and allocator state.
 
+import { formatShow, SHOW_FORMATS } from '../formats/show.js';
+import type { Machine } from '../machine/machine.js';
 import { formatReport, contractJson } from '../scenario/report-text.js';
 import { runScenario, type ScenarioReport } from '../scenario/run-scenario.js';
 import { checkPolicy, DEFAULT_SCENARIO, parseScenario, POLICIES, ScenarioError, type Scenario } from '../scenario/scenario.js';
@@ -17,18 +19,22 @@ export const MAX_SCENARIO_BYTES = 4 * 1024 * 1024;
 export const RUN_SPEC: CommandSpec = {
   name: 'run',
   summary: 'boot a machine and probe every MSI message (default: the built-in scenario under aligned, linux and linux-ir)',
-  usage: ['irqslice run [SCENARIO.json|-] [--json] [--verbose] [--policy aligned,linux,linux-ir,freebsd,freebsd-legacy] [--engine wasm|js]'],
+  usage: [
+    'irqslice run [SCENARIO.json|-] [--json] [--verbose] [--policy aligned,linux,linux-ir,freebsd,freebsd-legacy] [--engine wasm|js]',
+    'irqslice run [SCENARIO.json|-] --show lspci,lapic,pic,interrupts [--policy P] [--engine wasm|js]',
+  ],
   options: [
     { name: 'json', help: 'print the JSON report instead of the text report' },
     { name: 'verbose', help: 'also the boot log, /proc/interrupts, the vector matrix dump and the 8259 pair' },
-    { name: 'policy', value: 'LIST', help: "placement policy or comma-separated list: aligned, linux, linux-ir, freebsd, freebsd-legacy (default: the scenario's, aligned if it names none; without a SCENARIO aligned,linux,linux-ir, or aligned with --json)" },
+    { name: 'policy', value: 'LIST', help: "placement policy or comma-separated list: aligned, linux, linux-ir, freebsd, freebsd-legacy (default: the scenario's, aligned if it names none; without a SCENARIO aligned,linux,linux-ir, or aligned with --json or --show)" },
     { name: 'engine', value: 'wasm|js', help: "override the scenario's vector matrix engine (default: the scenario's, wasm if it names none)" },
+    { name: 'show', value: 'LIST', help: 'instead of the report, print the machine after the run as real tools do: lspci (lspci -vv), lapic (QEMU info lapic), pic (QEMU info pic), interrupts (/proc/interrupts); comma-separated or all' },
   ],
   positionals: { max: 1, name: 'SCENARIO' },
   more:
     'Without SCENARIO: the built-in scenario (4 CPUs, xAPIC; MSI devices with 32, 16, 8 and 1 messages).\n' +
     'Exit status 0 when every check passed, 1 when one failed, 2 for bad usage or an invalid scenario.\n\n' +
-    'Examples:\n  irqslice run --verbose\n  irqslice run examples/scenarios/x2apic-8cpu.json --json\n',
+    'Examples:\n  irqslice run --verbose\n  irqslice run examples/scenarios/x2apic-8cpu.json --json\n  irqslice run examples/scenarios/linux-6.1-qemu.json --show interrupts,lspci\n',
 };
 
 function opt(args: ParsedArgs, name: string): string | undefined {
@@ -44,13 +50,18 @@ export async function runMain(args: ParsedArgs, io: CliIo): Promise<number> {
   const json = args.options.get('json') === true;
   const verbose = args.options.get('verbose') === true;
   if (json && verbose) throw new UsageError('--verbose applies to the text report, not to --json (which holds every field)');
+  const sh = opt(args, 'show');
+  const show = sh === undefined ? undefined : listOf('show', sh, SHOW_FORMATS);
+  if (show && json) throw new UsageError('--show prints text in the real tools\' formats; it cannot be combined with --json');
+  if (show && verbose) throw new UsageError('--verbose applies to the report, not to --show');
   const file = args.positionals[0];
   let scenario: Scenario;
   if (file === undefined) {
     scenario = DEFAULT_SCENARIO;
-    // The text report compares the policies; --json keeps the contract shape (one run) unless asked.
-    // linux-ir runs the same devices on the same board plus the remapping unit (its policy implies it).
-    policies ??= json ? [scenario.policy] : ['aligned', 'linux', 'linux-ir'];
+    // The text report compares the policies; --json keeps the contract shape and --show prints one
+    // machine (one run) unless asked. linux-ir runs the same devices on the same board plus the
+    // remapping unit (its policy implies it).
+    policies ??= json || show ? [scenario.policy] : ['aligned', 'linux', 'linux-ir'];
   } else {
     const text = await readText(file, io, MAX_SCENARIO_BYTES);
     try {
@@ -71,8 +82,18 @@ export async function runMain(args: ParsedArgs, io: CliIo): Promise<number> {
     }
   }
   const reports: ScenarioReport[] = [];
-  for (const policy of policies ?? [scenario.policy]) reports.push(await runScenario(scenario, { policy }));
-  if (json) {
+  const machines: Machine[] = [];
+  for (const policy of policies ?? [scenario.policy]) reports.push(await runScenario(scenario, { policy, onMachine: (m) => machines.push(m) }));
+  if (show) {
+    // One run and one format print bare, as the real tool would; otherwise each part gets a header.
+    const headed = reports.length > 1 || show.length > 1;
+    reports.forEach((r, i) => {
+      for (const f of show) {
+        if (headed) io.stdout(`==> ${f}${reports.length > 1 ? ` (policy ${r.scenario.policy})` : ''} <==\n`);
+        io.stdout(formatShow(f, machines[i]!, r));
+      }
+    });
+  } else if (json) {
     const body = reports.length === 1 ? contractJson(reports[0]!) : { ok: reports.every((r) => r.ok), runs: reports.map(contractJson) };
     io.stdout(JSON.stringify(body, null, 2) + '\n');
   } else {

@@ -57,13 +57,15 @@ export interface InterruptCounts {
   irqs: Array<{ irq: number; owner: string; index: number; kind: string; counts: Record<string, number> }>;
   spurious: Record<string, number>;
   unexpected: Record<string, number>;
+  /** NMIs the guest took per CPU (absent from guests that did not count them). */
+  nmi?: Record<string, number>;
 }
 
 export interface ScenarioReport {
   ok: boolean;
   devices: DeviceResult[];
   /** `devices`: how many the scenario declares (every one has a check). */
-  scenario: { name: string | null; cpus: number; apic: string; engine: string; policy: Policy; devices: number; destMode: DestMode; iommu: boolean };
+  scenario: { name: string | null; cpus: number; apic: string; engine: string; policy: Policy; devices: number; destMode: DestMode; iommu: boolean; kernel: KernelGeneration };
   /** The guest's interrupt remapping: on or why off, its units and the I/O APIC pins it remapped; null if never reported. */
   remapping: RemappingReport | null;
   checks: Check[];
@@ -198,7 +200,7 @@ function buildReport(sc: Scenario, policy: Policy, iommu: boolean, machine: Mach
   return {
     ok,
     devices,
-    scenario: { name: sc.name ?? null, cpus: sc.cpus, apic: sc.apic, engine: sc.engine, policy, devices: sc.devices.length, destMode: defaultDestMode(sc), iommu },
+    scenario: { name: sc.name ?? null, cpus: sc.cpus, apic: sc.apic, engine: sc.engine, policy, devices: sc.devices.length, destMode: defaultDestMode(sc), iommu, kernel: sc.kernel ?? '6.10' },
     remapping,
     checks,
     bootLog,

@@ -80,6 +80,8 @@ export interface ScenarioInput {
   lowestPriority?: Scenario['lowestPriority'];
   kernel?: KernelGeneration;
   destMode?: DestMode;
+  /** A VT-d remapping unit and its DMAR table (implied by policy linux-ir). */
+  iommu?: boolean;
 }
 
 /** One device of a ScenarioInput (see DeviceSpec for the meaning of each field). */

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  DMAR_UNIT_BASE, encodeIrte, encodeRemappableAddress, IOAPIC_SOURCE_ID, irteDestination, MachineStateError, MachineUsageError, MsiEndpoint, runScenario, type Machine, type MachineState,
+  DMAR_UNIT_BASE, encodeIrte, encodeRemappableAddress, IOAPIC_SOURCE_ID, irteDestination, MachineStateError, MachineUsageError, MsiEndpoint, runScenario, type Machine, type MachineState, type ScenarioInput,
 } from '../../src/index.js';
 import { apply, buildMachine, drive, specOf, workload, type MachineSpec, type Observation, type TrafficOp } from './snapshot-traffic.js';
 
@@ -34,7 +34,7 @@ const SCENARIO = {
 /** Boots and probes the scenario, then leaves state behind worth saving: pending, in-service, asserted, RAM. */
 async function probed(scenario: object = SCENARIO): Promise<Machine> {
   let machine: Machine | undefined;
-  const report = await runScenario(scenario, { onMachine: (m) => (machine = m), traceWire: true });
+  const report = await runScenario(scenario as ScenarioInput, { onMachine: (m) => (machine = m), traceWire: true });
   expect(report.ok).toBe(true);
   const m = machine!;
   const pre: TrafficOp[] = [
