@@ -9,6 +9,7 @@ import { exhaustive } from '../../src/migrate/explore.js';
 import { failures } from '../../src/migrate/fates.js';
 import { MigrationBench, NEW_CPU, OLD_CPU } from '../../src/migrate/bench.js';
 import { opts } from './helpers.js';
+import type { MsiVectors } from '../../src/hw/pci/msi-capability.js';
 
 function stepUntil(b: MigrationBench, label: (l: string) => boolean): void {
   for (let l = b.step(); l !== null; l = b.step()) if (label(l)) return;
@@ -69,7 +70,7 @@ describe('the windows of modify_irte', () => {
 describe.each([1, 2, 4, 8])('remap, every interleaving, block of %i', (count) => {
   for (const mode of ['affinity', 'unplug'] as const) {
     it(`${mode}: no message misrouted, lost or duplicated; one invalidation per message moved; no remapping fault`, () => {
-      const r = exhaustive({ ...opts({ protocol: 'remap', count, mode, stale: 'busy' }), fires: count <= 2 ? 2 : 1 });
+      const r = exhaustive({ ...opts({ protocol: 'remap', count: count as MsiVectors, mode, stale: 'busy' }), fires: count <= 2 ? 2 : 1 });
       expect(failures(r.tally)).toBe(0);
       expect(r.tally.fired).toBeGreaterThan(0);
       expect(r.remap!.invalidations).toBe(count * r.remap!.runs);
