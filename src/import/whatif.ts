@@ -84,6 +84,11 @@ export function freeWindows(free: readonly boolean[], n: number): number {
   return count;
 }
 
+/** "CPU 2" or "CPUs 0-1,3". */
+function cpusText(cpus: readonly number[]): string {
+  return cpus.length === 1 ? `CPU ${cpus[0]}` : `CPUs ${formatList(cpus)}`;
+}
+
 function bySize<T>(f: (n: BlockSize) => T): BySize<T> {
   return Object.fromEntries(BLOCK_SIZES.map((n) => [String(n), f(n)])) as BySize<T>;
 }
@@ -137,7 +142,7 @@ function offlineOne(dump: VectorDump, options: RebuildOptions, cpu: number, bloc
     return detail;
   }
   if (available < toMove) {
-    detail.reason = `CPU ${cpu} has ${toMove} vectors to move, ${available} available on CPUs ${formatList(others)} (lapic_can_unplug_cpu)`;
+    detail.reason = `CPU ${cpu} has ${toMove} vectors to move, ${available} available on ${cpusText(others)} (lapic_can_unplug_cpu)`;
     return detail;
   }
   const mine = blocks.filter((b) => b.from.cpu === cpu).sort((a, b) => b.from.count - a.from.count || a.from.base - b.from.base);
@@ -145,7 +150,7 @@ function offlineOne(dump: VectorDump, options: RebuildOptions, cpu: number, bloc
   for (const b of mine) {
     const to = probeBlockKeep(m, others, b.from.count);
     if (!to) {
-      detail.reason = `the ${b.from.count}-vector MSI block of ${b.bdf} (0x${b.from.base.toString(16)}-0x${(b.from.base + b.from.count - 1).toString(16)}) has no free aligned window of ${b.from.count} on CPUs ${formatList(others)}`;
+      detail.reason = `the ${b.from.count}-vector MSI block of ${b.bdf} (0x${b.from.base.toString(16)}-0x${(b.from.base + b.from.count - 1).toString(16)}) has no free aligned window of ${b.from.count} on ${cpusText(others)}`;
       return detail;
     }
     detail.blocks.push({ ...b, to });
@@ -157,7 +162,7 @@ function offlineOne(dump: VectorDump, options: RebuildOptions, cpu: number, bloc
       detail.singles.set(a.cpu, (detail.singles.get(a.cpu) ?? 0) + 1);
     } catch (e) {
       if (!(e instanceof MatrixError && e.code === 'ENOSPC')) throw e;
-      detail.reason = `vector ${i + 1} of ${toMove} finds no room on CPUs ${formatList(others)}`;
+      detail.reason = `vector ${i + 1} of ${toMove} finds no room on ${cpusText(others)}`;
       return detail;
     }
   }

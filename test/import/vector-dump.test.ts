@@ -2,29 +2,11 @@
 // irq_domain_debug_show_one + irq_matrix_debug_show: what each line may hold, and the line number
 // every malformed dump is reported with.
 
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { VectorDumpError } from '../../src/import/errors.js';
-import { parseVectorDump, type VectorDump } from '../../src/import/vector-dump.js';
+import { parseVectorDump } from '../../src/import/vector-dump.js';
 import { rebuildMatrix } from '../../src/import/rebuild.js';
-
-const data = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../data');
-export const DUMP_61 = readFileSync(path.join(data, 'vector-6.1-qemu-4cpu.txt'), 'utf8');
-export const DUMP_8CPU = readFileSync(path.join(data, 'vector-dump-8cpu-vm.txt'), 'utf8');
-
-/** Every number of a dump, without where it was printed. */
-export function numbers(d: VectorDump) {
-  return {
-    onlineMaps: d.onlineMaps,
-    globalAvailable: d.globalAvailable,
-    globalReserved: d.globalReserved,
-    totalAllocated: d.totalAllocated,
-    system: d.system,
-    end: d.end,
-    rows: d.rows.map(({ line: _line, ...r }) => r),
-  };
-}
+import { DUMP_61, DUMP_8CPU, numbers } from './dumps.js';
 
 function malformed(text: string): VectorDumpError {
   try {
