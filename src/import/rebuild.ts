@@ -5,7 +5,7 @@
 
 import { createMatrixSync, X86_PRESETS, type MatrixPreset, type VectorMatrix } from '../alloc/matrix.js';
 import type { EngineName, Placement } from '../alloc/core.js';
-import { DUMP_MATRIX_BITS, DUMP_RANGE_START, type VectorDump } from './vector-dump.js';
+import { checkDump, DUMP_MATRIX_BITS, DUMP_RANGE_START, type VectorDump } from './vector-dump.js';
 
 export interface RebuildOptions {
   /** Run placement of allocBlock on the rebuilt matrix (default firstFit). */
@@ -52,6 +52,7 @@ function matchLayout(end: number, system: readonly number[]): MatrixPreset | nul
 
 /** The matrix as the dump describes it. Throws MatrixError only on a dump parseVectorDump did not check. */
 export function rebuildMatrix(dump: VectorDump, options: RebuildOptions = {}): RebuiltMatrix {
+  checkDump(dump);
   const lastCpu = dump.rows[dump.rows.length - 1]!.cpu;
   const capacity = (() => {
     let n = 0;

@@ -248,3 +248,11 @@ function checkTotals(d: VectorDump): void {
     throw new VectorDumpError(d.lines.totalAllocated, `Total allocated is ${d.totalAllocated} but the online CPUs alone hold ${act}`);
   }
 }
+
+/** Library callers pass what parseVectorDump returned; anything else is a TypeError naming that. */
+export function checkDump(d: unknown): asserts d is VectorDump {
+  const x = d as Partial<VectorDump> | null;
+  if (typeof x !== 'object' || x === null || !Array.isArray(x.rows) || x.rows.length === 0 || !Array.isArray(x.system) || typeof x.end !== 'number') {
+    throw new TypeError('expected the VectorDump that parseVectorDump returns');
+  }
+}

@@ -13,7 +13,7 @@ import type { VectorMatrix } from '../alloc/matrix.js';
 import { decodeMsiAddressLow } from '../hw/apic/msi-format.js';
 import { isRemappedAddress, type LspciFunction } from './lspci.js';
 import { rebuildMatrix, type RebuildOptions, type RebuiltMatrix } from './rebuild.js';
-import type { VectorDump } from './vector-dump.js';
+import { checkDump, type VectorDump } from './vector-dump.js';
 
 export const BLOCK_SIZES = [1, 2, 4, 8, 16, 32] as const;
 export type BlockSize = (typeof BLOCK_SIZES)[number];
@@ -183,6 +183,8 @@ function probeBlockKeep(m: VectorMatrix, cpus: readonly number[], n: number): Sp
 
 /** Every answer for a parsed dump and, optionally, the machine's lspci -vv functions. */
 export function whatIf(dump: VectorDump, functions: readonly LspciFunction[] | null = null, options: Omit<RebuildOptions, 'placement'> = {}): WhatIfResult {
+  checkDump(dump);
+  if (functions !== null && !Array.isArray(functions)) throw new TypeError('whatIf: functions must be the array parseLspci returns, or null');
   const rebuilt = rebuildMatrix(dump, options);
   const m = rebuilt.matrix;
   const all = rebuilt.cpus;
