@@ -39,6 +39,8 @@ export class IrqLayer {
   recording = false;
   readonly unexpected: number[];
   readonly spurious: number[];
+  /** NMIs taken per CPU index (Linux's __nmi_count, the NMI row of /proc/interrupts). */
+  readonly nmi: number[];
   private nextIrq = 24; // GSIs 0..23 are the I/O APIC's
   readonly descs: IrqDesc[] = [];
   /**
@@ -65,10 +67,14 @@ export class IrqLayer {
     this.vectorTable = new Array<(IrqDesc | undefined)[] | undefined>(cpuCount).fill(undefined);
     this.unexpected = new Array(cpuCount).fill(0);
     this.spurious = new Array(cpuCount).fill(0);
+    this.nmi = new Array(cpuCount).fill(0);
     const stub: InterruptHandler = (cpu, vector) => this.common(cpu, vector);
     for (let v = 0x20; v <= 0xff; v++) this.idt.set(v, stub);
     // NMI (vector 2): count and return; there is nothing to EOI.
-    this.idt.set(2, () => undefined);
+    this.idt.set(2, (cpu) => {
+      const idx = this.cpuIndex(cpu);
+      if (idx >= 0) this.nmi[idx]!++;
+    });
   }
 
   cpuIndex(cpu: CpuContext): number {

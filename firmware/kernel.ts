@@ -220,6 +220,7 @@ function* boot(cpu: CpuContext, con: Console, params: BootParams): Generator<Gue
     irqs: [...irq.descs].sort((a, b) => a.irq - b.irq).map((d) => ({ irq: d.irq, owner: d.owner, index: d.index, kind: d.kind, counts: irq.countsOf(d.irq) })),
     spurious: sparse(irq.spurious),
     unexpected: sparse(irq.unexpected),
+    nmi: sparse(irq.nmi),
   });
   con.result('vectors', { policy: params.policy, text: domain.describe() });
   con.result('done', { ok: allOk });

@@ -1,8 +1,10 @@
-// `irqslice run [SCENARIO.json|-] [--json] [--policy P[,P...]] [--engine wasm|js]`: boot-and-probe
-// with a report. Without a scenario it runs the default scenario under the aligned and linux
+// `irqslice run [SCENARIO.json|-] [--json] [--policy P[,P...]] [--engine wasm|js] [--show F[,F...]]`:
+// boot-and-probe with a report, or with --show the machine in real tools' formats instead. Without a scenario it runs the default scenario under the aligned and linux
 // policies (with --json, only under aligned, so the output keeps the contract shape); "-" reads the
 // scenario from standard input.
 
+import { formatShow, SHOW_FORMATS } from '../formats/show.js';
+import type { Machine } from '../machine/machine.js';
 import { formatReport, contractJson } from '../scenario/report-text.js';
 import { runScenario, type ScenarioReport } from '../scenario/run-scenario.js';
 import { checkAffinity, DEFAULT_SCENARIO, parseScenario, ScenarioError, type Policy, type Scenario } from '../scenario/scenario.js';
@@ -17,14 +19,15 @@ export const MAX_SCENARIO_BYTES = 4 * 1024 * 1024;
 export const RUN_SPEC: CommandSpec = {
   name: 'run',
   summary: 'boot a machine and probe every MSI message (default: the built-in scenario under aligned and linux)',
-  usage: ['irqslice run [SCENARIO.json|-] [--json] [--policy aligned,linux,freebsd,freebsd-legacy] [--engine wasm|js]'],
+  usage: ['irqslice run [SCENARIO.json|-] [--json] [--policy aligned,linux,freebsd,freebsd-legacy] [--engine wasm|js]', 'irqslice run [SCENARIO.json|-] --show lspci,lapic,pic,interrupts [--policy P] [--engine wasm|js]'],
   options: [
     { name: 'json', help: 'print the JSON report instead of the text report' },
     { name: 'policy', value: 'LIST', help: 'placement policy or comma-separated list: aligned, linux, freebsd, freebsd-legacy' },
     { name: 'engine', value: 'wasm|js', help: "override the scenario's vector matrix engine" },
+    { name: 'show', value: 'LIST', help: 'instead of the report, print the machine after the run as real tools do: lspci (lspci -vv), lapic (QEMU info lapic), pic (QEMU info pic), interrupts (/proc/interrupts); comma-separated or all' },
   ],
   positionals: { max: 1, name: 'SCENARIO' },
-  more: 'Exit status 0 when every check passed, 1 when one failed, 2 for bad usage or an invalid scenario.\n\nExample:\n  irqslice run examples/scenarios/x2apic-8cpu.json --json\n',
+  more: 'Exit status 0 when every check passed, 1 when one failed, 2 for bad usage or an invalid scenario.\n\nExamples:\n  irqslice run examples/scenarios/x2apic-8cpu.json --json\n  irqslice run examples/scenarios/linux-6.1-qemu.json --show interrupts,lspci\n',
 };
 
 function opt(args: ParsedArgs, name: string): string | undefined {
@@ -38,12 +41,16 @@ export async function runMain(args: ParsedArgs, io: CliIo): Promise<number> {
   const e = opt(args, 'engine');
   const engine = e === undefined ? undefined : oneOf('engine', e, ['wasm', 'js'] as const);
   const json = args.options.get('json') === true;
+  const sh = opt(args, 'show');
+  const show = sh === undefined ? undefined : listOf('show', sh, SHOW_FORMATS);
+  if (show && json) throw new UsageError('--show prints text in the real tools\' formats; it cannot be combined with --json');
   const file = args.positionals[0];
   let scenario: Scenario;
   if (file === undefined) {
     scenario = DEFAULT_SCENARIO;
-    // The text report compares both policies; --json keeps the contract shape (one run) unless asked.
-    policies ??= json ? [scenario.policy] : ['aligned', 'linux'];
+    // The text report compares both policies; --json keeps the contract shape and --show prints one
+    // machine (one run) unless asked.
+    policies ??= json || show ? [scenario.policy] : ['aligned', 'linux'];
   } else {
     const text = await readText(file, io, MAX_SCENARIO_BYTES);
     try {
@@ -64,8 +71,18 @@ export async function runMain(args: ParsedArgs, io: CliIo): Promise<number> {
     }
   }
   const reports: ScenarioReport[] = [];
-  for (const policy of policies ?? [scenario.policy]) reports.push(await runScenario(scenario, { policy }));
-  if (json) {
+  const machines: Machine[] = [];
+  for (const policy of policies ?? [scenario.policy]) reports.push(await runScenario(scenario, { policy, onMachine: (m) => machines.push(m) }));
+  if (show) {
+    // One run and one format print bare, as the real tool would; otherwise each part gets a header.
+    const headed = reports.length > 1 || show.length > 1;
+    reports.forEach((r, i) => {
+      for (const f of show) {
+        if (headed) io.stdout(`==> ${f}${reports.length > 1 ? ` (policy ${r.scenario.policy})` : ''} <==\n`);
+        io.stdout(formatShow(f, machines[i]!, r));
+      }
+    });
+  } else if (json) {
     const body = reports.length === 1 ? contractJson(reports[0]!) : { ok: reports.every((r) => r.ok), runs: reports.map(contractJson) };
     io.stdout(JSON.stringify(body, null, 2) + '\n');
   } else {

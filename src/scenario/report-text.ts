@@ -1,17 +1,19 @@
-// The human-readable report of a boot-and-probe run: boot log, a /proc/interrupts-style table,
+// The human-readable report of a boot-and-probe run: boot log, /proc/interrupts (src/formats),
 // per-device placement, the vector allocator's state, and PASS/FAIL per check.
 
 import type { InterruptCounts, ScenarioReport } from './run-scenario.js';
 import { ScenarioError } from './scenario.js';
+import { reportProcInterrupts } from '../formats/proc-interrupts.js';
 
 const hex = (n: number) => `0x${n.toString(16)}`;
 
-/** Above this many CPU columns the interrupt table lists non-zero counts per row instead. */
-const WIDE_TABLE = 32;
+/** Above this many cells (CPU columns × rows) the interrupt table lists non-zero counts per row instead. */
+const MAX_TABLE_CELLS = 200_000;
 
 export function formatInterrupts(r: ScenarioReport): string[] {
   const ints = r.interrupts;
   if (!ints) return ['  (the guest did not report interrupt counts)'];
+  if (ints.cpus * (ints.irqs.length + 20) <= MAX_TABLE_CELLS) return reportProcInterrupts(r);
   // Only CPUs that took something get a column: a 1024-CPU table of zeros says nothing.
   const used = new Set<number>();
   for (const i of ints.irqs) for (const c of Object.keys(i.counts)) used.add(Number(c));
@@ -23,27 +25,16 @@ export function formatInterrupts(r: ScenarioReport): string[] {
     const kind = i.kind === 'msi' ? 'PCI-MSI' : i.kind === 'msix' ? 'PCI-MSIX' : 'IO-APIC';
     return `${kind.padEnd(9)} ${i.owner}${i.kind === 'intx' ? ` GSI ${i.irq} fasteoi` : ` #${i.index} edge`}`;
   };
-  if (cols.length > WIDE_TABLE) {
-    // Hundreds of CPU columns times thousands of rows would be hundreds of megabytes of zeros: list
-    // each row's non-zero counts instead.
-    const lines = [`      (${cols.length} CPUs took interrupts: non-zero counts only, as CPU=count)`];
-    const sparse = (label: string, counts: Record<string, number>, tail: string) => {
-      const cells = Object.keys(counts).filter((c) => counts[c]).map((c) => `${c}=${counts[c]}`);
-      lines.push(`${label.padStart(5)} ${(cells.length ? cells.join(' ') : '-').padEnd(12)}  ${tail}`);
-    };
-    for (const i of ints.irqs) sparse(`${i.irq}:`, i.counts, kindOf(i));
-    sparse('SPU:', ints.spurious, 'Spurious interrupts');
-    sparse('UNX:', ints.unexpected, 'Interrupts on vectors with no handler');
-    return lines;
-  }
-  const w = 8;
-  const lines = ['      ' + cols.map((c) => `CPU${c}`.padStart(w)).join('')];
-  const row = (label: string, counts: Record<string, number>, tail: string) =>
-    lines.push(label.padStart(5) + ' ' + cols.map((c) => String(counts[c] ?? 0).padStart(w)).join('') + '  ' + tail);
-  for (const i of ints.irqs) row(`${i.irq}:`, i.counts, kindOf(i));
-  row('SPU:', ints.spurious, 'Spurious interrupts');
-  row('UNX:', ints.unexpected, 'Interrupts on vectors with no handler');
-  if (cols.length < ints.cpus) lines.push(`      (${ints.cpus - cols.length} CPU(s) with no interrupts not shown)`);
+  // Hundreds of CPU columns times thousands of rows would be hundreds of megabytes of zeros: list
+  // each row's non-zero counts instead.
+  const lines = [`      (${cols.length} CPUs took interrupts: non-zero counts only, as CPU=count)`];
+  const sparse = (label: string, counts: Record<string, number>, tail: string) => {
+    const cells = Object.keys(counts).filter((c) => counts[c]).map((c) => `${c}=${counts[c]}`);
+    lines.push(`${label.padStart(5)} ${(cells.length ? cells.join(' ') : '-').padEnd(12)}  ${tail}`);
+  };
+  for (const i of ints.irqs) sparse(`${i.irq}:`, i.counts, kindOf(i));
+  sparse('SPU:', ints.spurious, 'Spurious interrupts');
+  sparse('UNX:', ints.unexpected, 'Interrupts on vectors with no handler');
   return lines;
 }
 

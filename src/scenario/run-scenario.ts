@@ -52,13 +52,15 @@ export interface InterruptCounts {
   irqs: Array<{ irq: number; owner: string; index: number; kind: string; counts: Record<string, number> }>;
   spurious: Record<string, number>;
   unexpected: Record<string, number>;
+  /** NMIs the guest took per CPU (absent from guests that did not count them). */
+  nmi?: Record<string, number>;
 }
 
 export interface ScenarioReport {
   ok: boolean;
   devices: DeviceResult[];
   /** `devices`: how many the scenario declares (every one has a check). */
-  scenario: { name: string | null; cpus: number; apic: string; engine: string; policy: Policy; devices: number; destMode: DestMode };
+  scenario: { name: string | null; cpus: number; apic: string; engine: string; policy: Policy; devices: number; destMode: DestMode; kernel: KernelGeneration };
   checks: Check[];
   bootLog: string[];
   interrupts: InterruptCounts | null;
@@ -173,7 +175,7 @@ function buildReport(sc: Scenario, policy: Policy, machine: Machine, run: RunRes
   return {
     ok,
     devices,
-    scenario: { name: sc.name ?? null, cpus: sc.cpus, apic: sc.apic, engine: sc.engine, policy, devices: sc.devices.length, destMode: defaultDestMode(sc) },
+    scenario: { name: sc.name ?? null, cpus: sc.cpus, apic: sc.apic, engine: sc.engine, policy, devices: sc.devices.length, destMode: defaultDestMode(sc), kernel: sc.kernel ?? '6.10' },
     checks,
     bootLog,
     interrupts,
