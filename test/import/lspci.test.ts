@@ -80,3 +80,29 @@ describe('lspci -vv lines that break the format name their line', () => {
     expect(e.reason).toMatch(re);
   });
 });
+
+describe('Debian 6.1 under QEMU 7.2 (test/data/real, captured by the formats work): without and with remapping', () => {
+  const real = path.resolve(dir, '../real');
+  const read = (run: string, f: string) => parseLspci(readFileSync(path.join(real, run, f), 'utf8'));
+  const plain = read('qemu-7.2-linux-6.1-q35-4cpu', 'lspci-vv.txt');
+  const ir = read('qemu-7.2-linux-6.1-q35-4cpu-ir', 'lspci-vv.txt');
+  it('the xHCI advertises 16 messages and got 1: 0xfee04004 (dest 0x04, DM=1 flat logical: CPU 2) data 0x22 without remapping', () => {
+    const x = plain.find((f) => f.bdf === '00:02.0')!.msi!;
+    expect(x).toMatchObject({ offset: 0x70, enabled: true, count: 1, max: 16, is64: true, address: 0xfee04004, addressHi: 0, data: 0x22 });
+    expect(isRemappedAddress(x.address, x.addressHi)).toBe(false);
+  });
+  it('with intel-iommu,intremap=on the same function programs 0xfee00218: bit 4 set, remapped; AHCI too', () => {
+    expect(isRemappedAddress(ir.find((f) => f.bdf === '00:02.0')!.msi!.address)).toBe(true);
+    expect(isRemappedAddress(ir.find((f) => f.bdf === '00:1f.2')!.msi!.address)).toBe(true);
+    expect(isRemappedAddress(plain.find((f) => f.bdf === '00:1f.2')!.msi!.address)).toBe(false);
+  });
+  it('virtio-rng has MSI-X Count=2; the edu device with no driver shows MSI Enable- Count=1/1', () => {
+    expect(plain.find((f) => f.bdf === '00:04.0')!.msix).toMatchObject({ enabled: true, count: 2, masked: false });
+    expect(plain.find((f) => f.bdf === '00:03.0')!.msi).toMatchObject({ enabled: false, count: 1, max: 1 });
+  });
+  it('lspci -vvnn (numeric IDs in the headers) gives the same functions and capabilities', () => {
+    const strip = (fs: ReturnType<typeof parseLspci>) => fs.map((f) => ({ bdf: f.bdf, msi: f.msi && { ...f.msi, line: 0 }, msix: f.msix && { ...f.msix, line: 0 } }));
+    expect(strip(read('qemu-7.2-linux-6.1-q35-4cpu', 'lspci-vvnn.txt'))).toEqual(strip(plain));
+    expect(plain).toHaveLength(8);
+  });
+});
