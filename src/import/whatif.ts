@@ -130,8 +130,8 @@ function currentBlock(fn: LspciFunction, dump: VectorDump, remapped: boolean): {
   return { block: { cpu, base, count: msi.count }, note: null };
 }
 
-function offlineOne(dump: VectorDump, options: RebuildOptions, cpu: number, blocks: Array<{ bdf: string; from: DeviceBlock }>): OfflineDetail {
-  const { matrix: m } = rebuildMatrix(dump, options);
+/** Offline of one CPU tried on `m` and undone before returning (the matrix is left as it was). */
+function offlineOne(m: VectorMatrix, dump: VectorDump, cpu: number, blocks: Array<{ bdf: string; from: DeviceBlock }>): OfflineDetail {
   const row = dump.rows.find((r) => r.cpu === cpu)!;
   const others = dump.rows.map((r) => r.cpu).filter((c) => c !== cpu);
   const toMove = row.allocated - row.managedAllocated;
@@ -145,29 +145,37 @@ function offlineOne(dump: VectorDump, options: RebuildOptions, cpu: number, bloc
     detail.reason = `CPU ${cpu} has ${toMove} vectors to move, ${available} available on ${cpusText(others)} (lapic_can_unplug_cpu)`;
     return detail;
   }
-  const mine = blocks.filter((b) => b.from.cpu === cpu).sort((a, b) => b.from.count - a.from.count || a.from.base - b.from.base);
-  let inBlocks = 0;
-  for (const b of mine) {
-    const to = probeBlockKeep(m, others, b.from.count);
-    if (!to) {
-      detail.reason = `the ${b.from.count}-vector MSI block of ${b.bdf} (0x${b.from.base.toString(16)}-0x${(b.from.base + b.from.count - 1).toString(16)}) has no free aligned window of ${b.from.count} on ${cpusText(others)}`;
-      return detail;
+  const placed: Array<{ cpu: number; base: number; count: number }> = [];
+  try {
+    const mine = blocks.filter((b) => b.from.cpu === cpu).sort((a, b) => b.from.count - a.from.count || a.from.base - b.from.base);
+    let inBlocks = 0;
+    for (const b of mine) {
+      const to = probeBlockKeep(m, others, b.from.count);
+      if (!to) {
+        detail.reason = `the ${b.from.count}-vector MSI block of ${b.bdf} (0x${b.from.base.toString(16)}-0x${(b.from.base + b.from.count - 1).toString(16)}) has no free aligned window of ${b.from.count} on ${cpusText(others)}`;
+        return detail;
+      }
+      placed.push({ ...to, count: b.from.count });
+      detail.blocks.push({ ...b, to });
+      inBlocks += b.from.count;
     }
-    detail.blocks.push({ ...b, to });
-    inBlocks += b.from.count;
-  }
-  for (let i = inBlocks; i < toMove; i++) {
-    try {
-      const a = m.alloc(others);
-      detail.singles.set(a.cpu, (detail.singles.get(a.cpu) ?? 0) + 1);
-    } catch (e) {
-      if (!(e instanceof MatrixError && e.code === 'ENOSPC')) throw e;
-      detail.reason = `vector ${i + 1} of ${toMove} finds no room on ${cpusText(others)}`;
-      return detail;
+    for (let i = inBlocks; i < toMove; i++) {
+      try {
+        const a = m.alloc(others);
+        placed.push({ cpu: a.cpu, base: a.vector, count: 1 });
+        detail.singles.set(a.cpu, (detail.singles.get(a.cpu) ?? 0) + 1);
+      } catch (e) {
+        if (!(e instanceof MatrixError && e.code === 'ENOSPC')) throw e;
+        detail.reason = `vector ${i + 1} of ${toMove} finds no room on ${cpusText(others)}`;
+        return detail;
+      }
     }
+    detail.possible = true;
+    return detail;
+  } finally {
+    // Undo in reverse: frees restore available and the totals exactly as the allocations took them.
+    for (const p of placed.reverse()) m.freeBlock(p.cpu, p.base, p.count);
   }
-  detail.possible = true;
-  return detail;
 }
 
 /** allocBlock kept (the evacuation's placements are visible to the next one); null on ENOSPC. */
@@ -211,7 +219,7 @@ export function whatIf(dump: VectorDump, functions: readonly LspciFunction[] | n
     devices.push({ fn, remapped, current, note, block: probeBlock(m, all, fn.msi.max) });
   }
   const blocks = devices.filter((d) => d.current).map((d) => ({ bdf: d.fn.bdf, from: d.current! }));
-  const offline = all.map((cpu) => offlineOne(dump, options, cpu, blocks));
+  const offline = all.map((cpu) => offlineOne(m, dump, cpu, blocks));
   return {
     json: {
       cpus,

@@ -160,6 +160,22 @@ describe('the real dumps against the oracle', () => {
   });
 });
 
+describe('whatIf leaves the rebuilt matrix as the dump describes it', () => {
+  it('every trial allocation (offline, choice, devices) is undone', () => {
+    const d = parseVectorDump(DUMP_61);
+    const r = whatIf(d);
+    expect(r.rebuilt.matrix.dump()).toBe(rebuildMatrix(d).matrix.dump());
+  });
+  it('a 256-CPU dump is answered quickly (one matrix, trials undone)', () => {
+    const rows = Array.from({ length: 256 }, (_, c) => ` ${c} 197 0 0 4 33-36`).join('\n');
+    const text = `Online bitmaps: 256\nGlobal available: ${256 * 197}\nGlobal reserved: 0\nTotal allocated: ${256 * 4}\nSystem: 3: 50,128,235\n| CPU | avl | man | mac | act | vectors\n${rows}\n`;
+    const t0 = performance.now();
+    const j = whatIf(parseVectorDump(text)).json;
+    expect(j.offline.every((o) => o.possible)).toBe(true);
+    expect(performance.now() - t0).toBeLessThan(5000);
+  });
+});
+
 describe('offline refusals', () => {
   it('the last online CPU cannot go', () => {
     const d = parseVectorDump('Online bitmaps: 1\nGlobal available: 201\nGlobal reserved: 0\nTotal allocated: 0\nSystem: 2: 50,128\n| CPU | avl | man | mac | act | vectors\n 0 201 0 0 0\n');
