@@ -92,3 +92,28 @@ describe('irqslice whatif --help', () => {
     expect(r.stdout).toContain('sudo lspci -vv');
   });
 });
+
+describe('docs/DESIGN.md §4 documents the contract the command prints', () => {
+  it('the whatif block names every key, in the printed order', async () => {
+    const { readFileSync } = await import('node:fs');
+    const design = readFileSync(path.join(root, 'docs/DESIGN.md'), 'utf8');
+    const sub = design.slice(design.indexOf('### whatif'), design.indexOf('### Library'));
+    const block = sub.slice(sub.indexOf('```'), sub.indexOf('```', sub.indexOf('```') + 3));
+    const r = await runInProcess({ argv: ['whatif', dump61, '--lspci', dell, '--json'] });
+    const j = JSON.parse(r.stdout) as Record<string, Array<Record<string, unknown>> | Record<string, unknown>>;
+    const keys = (o: object) => Object.keys(o).map((k) => `"${k}"`);
+    const documented = (names: string[]) => {
+      let at = -1;
+      for (const n of names) {
+        const i = block.indexOf(n, at + 1);
+        expect(i, `${n} in docs/DESIGN.md after position ${at}`).toBeGreaterThan(at);
+        at = i;
+      }
+    };
+    documented(keys(j));
+    documented(keys((j.cpus as Array<Record<string, unknown>>)[0]!));
+    documented(keys((j.offline as Array<Record<string, unknown>>)[0]!));
+    documented(keys((j.devices as Array<Record<string, unknown>>)[0]!));
+    for (const n of SIZES) expect(block).toContain(`"${n}"`);
+  });
+});
