@@ -13,6 +13,8 @@ export const DUMP_RANGE_START = 0x20;
 export const DUMP_MATRIX_BITS = 256;
 /** Largest CPU number accepted (the matrix's MAX_CPUS less one). */
 const MAX_CPU = 8191;
+/** Largest Global reserved accepted: far above nr_irqs of any x86 configuration. */
+const MAX_RESERVED = 1 << 20;
 
 export interface DumpCpuRow {
   cpu: number;
@@ -246,6 +248,16 @@ function checkTotals(d: VectorDump): void {
   const act = d.rows.reduce((s, r) => s + r.allocated, 0);
   if (d.totalAllocated < act) {
     throw new VectorDumpError(d.lines.totalAllocated, `Total allocated is ${d.totalAllocated} but the online CPUs alone hold ${act}`);
+  }
+  // The surplus is rebuilt on offline CPUs past the last row; they must exist in the matrix.
+  const capacity = rangeCapacity(d.end, d.system);
+  const hidden = d.totalAllocated === act ? 0 : capacity > 0 ? Math.ceil((d.totalAllocated - act) / capacity) : Infinity;
+  if (d.rows[d.rows.length - 1]!.cpu + 1 + hidden > MAX_CPU + 1) {
+    throw new VectorDumpError(d.lines.totalAllocated, `Total allocated is ${d.totalAllocated}: ${d.totalAllocated - act} more than the rows hold, more than the offline CPUs up to ${MAX_CPU} could`);
+  }
+  // Reservations are rebuilt one irq_matrix_reserve at a time; no machine has this many interrupts.
+  if (d.globalReserved > MAX_RESERVED) {
+    throw new VectorDumpError(d.lines.globalReserved, `Global reserved ${d.globalReserved} is above ${MAX_RESERVED}, more interrupts than any kernel allocates`);
   }
 }
 

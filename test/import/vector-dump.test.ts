@@ -120,6 +120,10 @@ describe('malformed dumps name their line', () => {
     const e = malformed('Online bitmaps: 1\nGlobal available: 201\nGlobal reserved: 0\nTotal allocated: 0\nSystem: 2: 50,128\n| CPU | avl | man | act | vectors\n');
     expect([e.line, e.reason]).toEqual([6, expect.stringMatching(/no mac column/)]);
   });
+  it('implausible totals are refused, not looped over', () => {
+    expect([malformed(edit(6, ' Global reserved:  4000000000')).line]).toEqual([7]);
+    expect(malformed(edit(7, ' Total allocated:  4000000000')).reason).toMatch(/more than the offline CPUs up to 8191 could/);
+  });
   it('Total allocated below the rows is malformed; above them is kept on hidden offline CPUs', () => {
     expect(malformed(edit(7, ' Total allocated:      19')).line).toBe(8);
     const d = parseVectorDump(edit(7, ' Total allocated:      23'));
