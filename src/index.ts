@@ -41,3 +41,11 @@ export type { MoveProtocol, MsiBlockBinding, AffinityContext, BlockMove, MoveSte
 export { planEvacuation, planOffline, offlineCpu, evacuationItems, StepQueue } from '../firmware/hotplug.js';
 export type { EvacItem, EvacuationPlan, EvacuationMove } from '../firmware/hotplug.js';
 export { KernelReference } from './alloc/kernel-reference.js';
+
+// A real machine in: the debugfs VECTOR file and lspci -vv, rebuilt and asked "what if" (src/import/README.md).
+export { parseVectorDump, deriveEnd, type VectorDump, type DumpCpuRow } from './import/vector-dump.js';
+export { rebuildMatrix, type RebuiltMatrix, type RebuildOptions, type AssumedManaged } from './import/rebuild.js';
+export { parseLspci, isRemappedAddress, type LspciFunction, type LspciMsi, type LspciMsix } from './import/lspci.js';
+export { whatIf, BLOCK_SIZES, type WhatIfJson, type WhatIfResult } from './import/whatif.js';
+export { formatWhatIf } from './import/whatif-text.js';
+export { VectorDumpError, LspciError } from './import/errors.js';
