@@ -12,10 +12,11 @@ import { parseVectorDump } from '../../src/import/vector-dump.js';
 import { whatIf } from '../../src/import/whatif.js';
 import type { Machine } from '../../src/machine/machine.js';
 import { runScenario } from '../../src/scenario/run-scenario.js';
+import type { ScenarioInput } from '../../src/scenario/scenario.js';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
 
-async function machineTexts(scenario: unknown): Promise<{ dump: string; lspci: string }> {
+async function machineTexts(scenario: ScenarioInput | string): Promise<{ dump: string; lspci: string }> {
   let machine: Machine | null = null;
   const report = await runScenario(scenario, { onMachine: (m) => void (machine = m) });
   expect(report.ok).toBe(true);
