@@ -26,7 +26,7 @@ async function machineTexts(scenario: ScenarioInput | string): Promise<{ dump: s
 describe('examples/scenarios/x2apic-8cpu.json read back', () => {
   it('finds each device block where its MSI address and data put it, and moves CPU 1\'s 32-block to an empty CPU', async () => {
     const sc = JSON.parse(readFileSync(path.join(root, 'examples/scenarios/x2apic-8cpu.json'), 'utf8'));
-    const { dump, lspci } = await machineTexts(sc);
+    const { dump, lspci } = await machineTexts(JSON.stringify(sc));
     const r = whatIf(parseVectorDump(dump), parseLspci(lspci));
     // Physical destinations (x2APIC): APIC ID = CPU. Two 32-blocks at 0x40 on CPUs 1 and 2, an 8-block at
     // 0x20 on CPU 3, a 16-block at 0x20 on CPU 4.
@@ -50,7 +50,7 @@ describe('two CPUs, five 32-message devices: the count says yes, the blocks say 
       cpus: 2, apic: 'xapic', engine: 'js', policy: 'aligned',
       devices: [2, 3, 4, 5, 6].map((d) => ({ bdf: `00:0${d}.0`, msi: { vectors: 32, is64: true, pvm: true } })),
     };
-    const { dump, lspci } = await machineTexts(sc);
+    const { dump, lspci } = await machineTexts(JSON.stringify(sc));
     const d = parseVectorDump(dump);
     const r = whatIf(d, parseLspci(lspci));
     // Blocks alternate between the CPUs by available: CPU 1 (201) 0x40, CPU 0 (200, the timer at 0x30)
