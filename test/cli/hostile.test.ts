@@ -305,7 +305,7 @@ const migrate: Case[] = [
   usage('--schedule unknown', ['migrate', '--schedule', 'never'], /got "never"/),
   usage('32^8 exhaustive runs', ['migrate', '--block', '32', '--fires', '8', '--exhaustive'], /at least 1\.10e12 message choices \(32\^8\).* is at least [\d.]+e\d+ runs, more than --max-runs 1000000/),
   usage('8^3 exhaustive runs over every setup', ['migrate', '--block', '8', '--fires', '3', '--exhaustive', '--pvm', 'both', '--stale', 'both'], /is at least \d+ runs, more than --max-runs 1000000/),
-  usage('10^7 random runs', ['migrate', '--random', '10000000'], /8 protocol\/setup combination\(s\) × 10000000 random runs is 80000000 runs, more than --max-runs 1000000/),
+  usage('10^7 random runs', ['migrate', '--random', '10000000'], /10 protocol\/setup combination\(s\) × 10000000 random runs is 100000000 runs, more than --max-runs 1000000/),
   usage('--max-runs 0', ['migrate', '--max-runs', '0'], /--max-runs: 0 is out of range/),
   usage('--max-runs too low for the default', ['migrate', '--max-runs', '10'], /is at least \d+ runs, more than --max-runs 10/),
   usage('--max-runs as a word', ['migrate', '--max-runs', 'many'], /--max-runs takes integers/),
