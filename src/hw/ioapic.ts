@@ -379,7 +379,7 @@ export class IoApic implements EoiListener {
    * entry as the address/data it stands for (destination 19:12, DM bit 2; vector, mode, trigger), a
    * remappable entry (§5.1.5.1) as a remappable MSI with SHV = 0 naming its index, the RTE vector (Linux
    * puts the pin there) in the data. What arrives is the IRTE's vector; remote IRR is cleared by the EOI
-   * of the RTE vector (EOI register, FACTS §11.6). A blocked message counts as sent ('dropped'): a level
+   * of the RTE vector (the EOI register, as Linux's io_apic.c does with the pin). A blocked message counts as sent ('dropped'): a level
    * entry then waits for that EOI.
    */
   private sendToRemapper(pin: number, trigger: TriggerMode): 'accepted' | 'held' | 'dropped' {

@@ -1,5 +1,5 @@
 // The board with a VT-d remapping unit (MachineConfig.iommu): a guest programs the unit through its
-// register page at 0xFED90000 the way Linux's intel/irq_remapping.c does (FACTS §11.4 order), then device
+// register page at 0xFED90000 the way Linux's intel/irq_remapping.c does (enable order of intel_setup_irq_remapping / intel_enable_irq_remapping), then device
 // MSIs and I/O APIC pins are translated through IRTEs in guest RAM (VT-d spec §5.1, §9.10, §10.4).
 
 import { describe, expect, it } from 'vitest';
@@ -64,7 +64,12 @@ function enableRemapping(c: CpuContext, eime: boolean): void {
   expect(c.read32(U + 0x1c) & GCMD_IRE).toBe(GCMD_IRE);
 }
 
-const irr = (m: Machine, cpu: number, v: number) => ((m.cpus[cpu]!.lapic.read(0x200 + 0x10 * (v >> 5)) >>> (v & 31)) & 1) === 1;
+/** IRR bit `v` of a CPU's local APIC: the xAPIC page, or MSR 0x820 + i in x2APIC mode (where the page reads all ones). */
+const irr = (m: Machine, cpu: number, v: number) => {
+  const apic = m.cpus[cpu]!.lapic;
+  const word = apic.mode === 'x2apic' ? Number(apic.rdmsr(0x820 + (v >> 5))) : apic.read(0x200 + 0x10 * (v >> 5));
+  return ((word >>> (v & 31)) & 1) === 1;
+};
 
 describe('a machine with a remapping unit', () => {
   it('translates a multi-MSI block through IRTEs 32..35 (handle 32, SHV, sub-handles 0..3)', () => {
@@ -76,7 +81,7 @@ describe('a machine with a remapping unit', () => {
     });
     expect(m.iommu).not.toBeNull();
     const address = encodeRemappableAddress(32);
-    expect(address).toBe(0xfee0_0418); // FACTS §10: what Linux programs for handle 32
+    expect(address).toBe(0xfee0_0418); // docs/DESIGN.md F10: what Linux 6.1 programmed for handle 32
     for (let i = 0; i < 4; i++) ep.sendMessageParts(address, 0, i); // MME replaces the data's low bits
     for (let i = 0; i < 4; i++) expect(irr(m, 0, 0x41 + i)).toBe(true);
     const k = m.iommu!.counters();
@@ -171,9 +176,11 @@ describe('a machine with a remapping unit', () => {
       writeIrte(c, 4, encodeIrte({ vector: 0x47, destination: irteDestination(299, true) }));
       enableRemapping(c, true);
     });
-    m.cpus[299]!.lapic.wrmsr(0x80f, 0x1ffn); // SVR: software-enable that APIC
+    for (const i of [43, 298, 299]) m.cpus[i]!.lapic.wrmsr(0x80f, 0x1ffn); // SVR: software-enable the candidates
     ep.sendMessageParts(encodeRemappableAddress(4), 0, 0);
     expect(irr(m, 299, 0x47)).toBe(true);
+    expect(irr(m, 298, 0x47)).toBe(false);
+    expect(irr(m, 299 & 0xff, 0x47)).toBe(false); // not truncated to 8 bits (CPU 43)
     expect(m.msiDropped).toBe(0);
   });
 
@@ -189,6 +196,37 @@ describe('a machine with a remapping unit', () => {
     ep.sendMessageParts(encodeRemappableAddress(77), 0, 0);
     expect(irr(m, 0, 0x4e)).toBe(true);
     expect(m.iommu!.counters().faultEvents).toBe(1);
+    // On the wire in causal order: the blocked request, then the fault event it raised.
+    expect(m.wire.slice(-2).map((w) => [Number(w.address), w.outcome.delivered])).toEqual([[encodeRemappableAddress(77), false], [0xfee0_0000, true]]);
+  });
+
+  it('x2APIC cluster destination with lowest priority (DLM 001): one CPU of the cluster takes it (lowest PPR, then lowest ID)', () => {
+    const ep = new MsiEndpoint({ msi: { vectors: 1, is64: false, pvm: false } });
+    const m = run({ cpus: 4, apic: 'x2apic', iommu: true, devices: [{ bdf: '00:03.0', fn: ep }] }, (c) => {
+      // Cluster 0, logical IDs of CPUs 1 and 2 (x2APIC LDR = cluster << 16 | 1 << (id & 15)).
+      writeIrte(c, 6, encodeIrte({ vector: 0x48, destination: 0b0110, destinationMode: 'logical', deliveryMode: 'lowest' }));
+      enableRemapping(c, true);
+    });
+    for (const i of [1, 2]) m.cpus[i]!.lapic.wrmsr(0x80f, 0x1ffn);
+    ep.sendMessageParts(encodeRemappableAddress(6), 0, 0);
+    expect([1, 2].map((i) => irr(m, i, 0x48))).toEqual([true, false]);
+    expect(m.wire.at(-1)!.outcome).toMatchObject({ delivered: true, apicIds: [1], mode: 'lowest' });
+  });
+
+  it('with EIM the fault event can name an x2APIC destination above 255: FEUADDR = ID 31:8, FEADDR 19:12 = ID 7:0', () => {
+    const ep = new MsiEndpoint({ msi: { vectors: 1, is64: false, pvm: false } });
+    const m = run({ cpus: 300, apic: 'x2apic', iommu: true, devices: [{ bdf: '00:03.0', fn: ep }] }, (c) => {
+      enableRemapping(c, true);
+      c.write32(U + 0x3c, 0x4e);
+      c.write32(U + 0x40, 0xfee0_0000 | (0x2b << 12)); // 299 = 0x12B
+      c.write32(U + 0x44, 0x100);
+      c.write32(U + 0x38, 0);
+    });
+    for (const i of [43, 298, 299]) m.cpus[i]!.lapic.wrmsr(0x80f, 0x1ffn); // SVR: software-enable the candidates
+    ep.sendMessageParts(encodeRemappableAddress(77), 0, 0);
+    expect(irr(m, 299, 0x4e)).toBe(true);
+    expect(irr(m, 0x2b, 0x4e)).toBe(false);
+    expect(m.msiDropped).toBe(1); // the faulting request; the event itself was delivered
   });
 
   it('remapping not enabled: a remappable MSI passes untranslated and the APIC bus drops it as reserved-bits (as without a unit)', () => {
@@ -211,6 +249,16 @@ describe('a machine with a remapping unit', () => {
     expect(seen).toEqual([0x10, 0x10, m.iommu!.read32(0x10) & 0xffff]);
     expect(m.iommu!.read32(0x1c)).toBe(0);
     expect(m.events.filter((e) => e.kind === 'iommu:unsupported-access')).toHaveLength(3);
+  });
+
+  it('iommu options reach CAP and ECAP as the guest reads them (NFR 47:40, ESIRTPS 62; QI 1, EIM 4, MHMV 23:20)', () => {
+    const seen: number[] = [];
+    run({ cpus: 1, iommu: { eim: false, qi: false, mhmv: 5, faultRecords: 3, esirtps: true } }, (c) => {
+      seen.push(c.read32(U + 0x0c), c.read32(U + 0x10));
+    });
+    const [capHi, ecap] = seen as [number, number];
+    expect([(capHi >>> 8) & 0xff, (capHi >>> 30) & 1]).toEqual([2, 1]);
+    expect([(ecap >>> 1) & 1, (ecap >>> 3) & 1, (ecap >>> 4) & 1, (ecap >>> 20) & 0xf]).toEqual([0, 1, 0, 5]);
   });
 
   it('without iommu nothing decodes at 0xFED90000', () => {
