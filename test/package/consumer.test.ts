@@ -72,7 +72,8 @@ function markdownFiles(): string[] {
 }
 
 const EXAMPLES = markdownFiles().flatMap(examples);
-const exampleName = (e: Example, i: number) => `readme-${i}.${e.lang === 'ts' ? 'ts' : 'mjs'}`;
+/** A JavaScript example that uses require() and no import statement is CommonJS. */
+const exampleName = (e: Example, i: number) => `readme-${i}.${e.lang === 'ts' ? 'ts' : /\brequire\(/.test(e.code) && !/^\s*import\s/m.test(e.code) ? 'cjs' : 'mjs'}`;
 
 // Type-level checks a consumer relies on: nothing public is `any`, errors keep their types, the
 // precise parameter types refuse what the runtime refuses. `@ts-expect-error` fails the check if an
