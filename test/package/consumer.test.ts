@@ -175,7 +175,7 @@ describe('the packed tarball, installed in a fresh project', () => {
   it('is at most 500 KB packed and holds the built package only (no sources, source maps or bench)', () => {
     expect(packed.size).toBeLessThanOrEqual(MAX_PACKED_BYTES);
     const files = packed.files.map((f) => f.path);
-    for (const f of files) expect(f).toMatch(/^(LICENSE|README\.md|package\.json|dist\/(index\.js|index\.cjs|cli\.js|irqslice\.browser\.js|irqslice\.min\.js|types\/.+\.d\.cts)|examples\/.+\.(json|txt))$/);
+    for (const f of files) expect(f).toMatch(/^(LICENSE|README\.md|package\.json|dist\/(index\.js|index\.cjs|cli\.js|irqslice\.browser\.js|irqslice\.min\.js|adapters\/[\w-]+\.c?js|types\/.+\.d\.cts)|examples\/.+\.(json|txt))$/);
     for (const need of ['LICENSE', 'README.md', 'dist/index.js', 'dist/index.cjs', 'dist/cli.js', 'dist/irqslice.browser.js', 'dist/irqslice.min.js', 'dist/types/src/index.d.cts']) expect(files).toContain(need);
   });
 
@@ -184,6 +184,22 @@ describe('the packed tarball, installed in a fresh project', () => {
       const text = readFileSync(path.join(dir, 'node_modules/irqslice/dist', f), 'utf8');
       expect(text, f).not.toMatch(/\brequire\(\s*["'`]|\bimport\s*\(\s*["'`]|^\s*import\s[^;]*["'`];?$/m);
     }
+  });
+
+  it('every embedding adapter (src/adapters/<host>) is its own subpath, for every resolver', () => {
+    const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as {
+      exports: Record<string, Record<string, string>>;
+      typesVersions: Record<string, Record<string, string[]>>;
+    };
+    const dirAdapters = path.join(root, 'src', 'adapters');
+    const hosts = existsSync(dirAdapters) ? readdirSync(dirAdapters).filter((h) => existsSync(path.join(dirAdapters, h, 'index.ts'))) : [];
+    for (const host of hosts) {
+      const types = `./dist/types/src/adapters/${host}/index.d.cts`;
+      expect(pkg.exports[`./${host}`]).toEqual({ types, import: `./dist/adapters/${host}.js`, require: `./dist/adapters/${host}.cjs` });
+      expect(pkg.typesVersions['*']![host]).toEqual([types]);
+    }
+    // The main entry and the browser subpath are not adapters and need no host.
+    expect(pkg.exports['.']!.types).toBe('./dist/types/src/index.d.cts');
   });
 
   it('import and require share one instance that allocates, boots and probes', async () => {
