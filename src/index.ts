@@ -22,7 +22,7 @@ export { createMachine, Machine, MachineConfigError, MachineUsageError, DEFAULT_
 export type { CpuContext, GuestProgram, InterruptHandler, IdtTable, GuestYield } from './machine/guest-interface.js';
 export { kernelMain, type BootParams } from '../firmware/kernel.js';
 export { BootError } from '../firmware/errors.js';
-export { runScenario, type ScenarioReport, type RunOptions } from './scenario/run-scenario.js';
+export { runScenario, type ScenarioReport, type RunOptions, type DeviceResult, type MessageReport, type Check, type InterruptCounts } from './scenario/run-scenario.js';
 export { parseScenario, validateScenario, ScenarioError, DEFAULT_SCENARIO, type Scenario, type ScenarioInput, type DeviceInput, type DeviceSpec, type Policy, type DestMode, type DeviceErrno, type KernelGeneration } from './scenario/scenario.js';
 export { formatReport, contractJson, type ReportOptions } from './scenario/report-text.js';
 export { FreeBsdVectors } from './alloc/freebsd-reference.js';
