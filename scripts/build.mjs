@@ -7,10 +7,13 @@
 //   dist/cli.js               the irqslice command: its own code only, the library through index.cjs
 //   dist/irqslice.browser.js  ESM for browsers and bundlers (irqslice/browser), minified
 //   dist/irqslice.min.js      script-tag build (IIFE, global `irqslice`), minified
+//   dist/adapters/<host>.cjs/.js  each embedding adapter src/adapters/<host>/index.ts (the subpath
+//                             irqslice/<host>): its own code only; the library comes from the main
+//                             entry and the host's packages stay external (README "Package layout")
 // `--bench` builds only dist/bench.js, the benchmark runner (`npm run bench`; never published).
 // Prints nothing unless something fails.
 import { build } from 'esbuild';
-import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 
@@ -24,7 +27,7 @@ if (process.argv.includes('--bench')) {
 }
 
 // Outputs of earlier layouts (source maps, chunks, a bench bundle) must not linger in dist/.
-for (const f of ['lib', 'index.js', 'index.cjs', 'cli.js', 'irqslice.browser.js', 'irqslice.min.js', 'index.js.map', 'cli.js.map', 'irqslice.browser.js.map', 'bench.js', 'bench.js.map']) {
+for (const f of ['lib', 'adapters', 'index.js', 'index.cjs', 'cli.js', 'irqslice.browser.js', 'irqslice.min.js', 'index.js.map', 'cli.js.map', 'irqslice.browser.js.map', 'bench.js', 'bench.js.map']) {
   rmSync(path.join('dist', f), { recursive: true, force: true });
 }
 
@@ -41,12 +44,55 @@ const libraryAsIndex = {
   },
 };
 
+/** The browser ESM also has the default export Node's has (module.exports), so `import lib from 'irqslice'` works in both. */
+const browserEntry = {
+  contents: "export * from './index.js';\nimport * as lib from './index.js';\nexport default lib;\n",
+  resolveDir: path.join(root, 'src'),
+  sourcefile: 'browser-entry.ts',
+  loader: 'ts',
+};
+
+/**
+ * An adapter's import of the public index becomes the main entry of the format built; anything else
+ * outside its own folder is refused, so an adapter never carries a second copy of the library.
+ */
+const adapterImports = (index) => ({
+  name: 'adapter-imports',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.?\// }, (args) => {
+      const target = path.resolve(path.dirname(args.importer), args.path);
+      if (target === path.join(root, 'src', 'index.js') || target === path.join(root, 'src', 'index.ts')) return { path: index, external: true };
+      const own = path.join(adaptersDir, path.relative(adaptersDir, args.importer).split(path.sep)[0]);
+      if (!target.startsWith(own + path.sep)) return { errors: [{ text: `adapters use the library through src/index.ts only, not ${path.relative(root, target)}` }] };
+      return undefined;
+    });
+  },
+});
+const adaptersDir = path.join(root, 'src', 'adapters');
+const adapters = existsSync(adaptersDir) ? readdirSync(adaptersDir).filter((h) => existsSync(path.join(adaptersDir, h, 'index.ts'))) : [];
+const adapterBuilds = adapters.flatMap((host) =>
+  [['cjs', '../index.cjs'], ['esm', '../index.js']].map(([format, index]) =>
+    build({
+      ...common,
+      entryPoints: [path.join('src', 'adapters', host, 'index.ts')],
+      outfile: path.join('dist', 'adapters', `${host}.${format === 'cjs' ? 'cjs' : 'js'}`),
+      platform: 'neutral',
+      format,
+      target: 'es2022',
+      packages: 'external',
+      plugins: [adapterImports(index)],
+    }),
+  ),
+);
+
+// esbuild has printed what failed; its stack would add nothing.
 await Promise.all([
+  ...adapterBuilds,
   build({ ...common, entryPoints: ['src/index.ts'], outfile: 'dist/index.cjs', platform: 'node', format: 'cjs', target: 'node20' }),
   build({ ...common, entryPoints: ['src/cli/bin.ts'], outfile: 'dist/cli.js', platform: 'node', format: 'esm', target: 'node20', plugins: [libraryAsIndex], banner: { js: '#!/usr/bin/env node' } }),
-  build({ ...common, entryPoints: ['src/index.ts'], outfile: 'dist/irqslice.browser.js', platform: 'browser', format: 'esm', target: 'es2022', minify: true }),
+  build({ ...common, stdin: browserEntry, outfile: 'dist/irqslice.browser.js', platform: 'browser', format: 'esm', target: 'es2022', minify: true }),
   build({ ...common, entryPoints: ['src/index.ts'], outfile: 'dist/irqslice.min.js', platform: 'browser', format: 'iife', globalName: 'irqslice', target: 'es2022', minify: true }),
-]);
+]).catch(() => process.exit(1));
 chmodSync('dist/cli.js', 0o755);
 
 // The ESM face names every export, so that Node and bundlers see them without guessing.

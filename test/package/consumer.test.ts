@@ -72,7 +72,8 @@ function markdownFiles(): string[] {
 }
 
 const EXAMPLES = markdownFiles().flatMap(examples);
-const exampleName = (e: Example, i: number) => `readme-${i}.${e.lang === 'ts' ? 'ts' : 'mjs'}`;
+/** A JavaScript example that uses require() and no import statement is CommonJS. */
+const exampleName = (e: Example, i: number) => `readme-${i}.${e.lang === 'ts' ? 'ts' : /\brequire\(/.test(e.code) && !/^\s*import\s/m.test(e.code) ? 'cjs' : 'mjs'}`;
 
 // Type-level checks a consumer relies on: nothing public is `any`, errors keep their types, the
 // precise parameter types refuse what the runtime refuses. `@ts-expect-error` fails the check if an
@@ -104,8 +105,6 @@ export async function main(): Promise<void> {
   }
   const io = new IoApic({ id: 2, pins: 24, version: 0x20 });
   io.loadState(io.saveState());
-  // @ts-expect-error a snapshot has a shape
-  io.loadState({ pins: 1 });
   // @ts-expect-error a scenario names its CPUs
   void runScenario({ devices: [] });
   const r: ScenarioReport = await runScenario(DEFAULT_SCENARIO);
@@ -174,7 +173,7 @@ describe('the packed tarball, installed in a fresh project', () => {
   it('is at most 500 KB packed and holds the built package only (no sources, source maps or bench)', () => {
     expect(packed.size).toBeLessThanOrEqual(MAX_PACKED_BYTES);
     const files = packed.files.map((f) => f.path);
-    for (const f of files) expect(f).toMatch(/^(LICENSE|README\.md|package\.json|dist\/(index\.js|index\.cjs|cli\.js|irqslice\.browser\.js|irqslice\.min\.js|types\/.+\.d\.cts)|examples\/.+\.(json|txt))$/);
+    for (const f of files) expect(f).toMatch(/^(LICENSE|README\.md|package\.json|dist\/(index\.js|index\.cjs|cli\.js|irqslice\.browser\.js|irqslice\.min\.js|adapters\/[\w-]+\.c?js|types\/.+\.d\.cts)|examples\/.+\.(json|txt))$/);
     for (const need of ['LICENSE', 'README.md', 'dist/index.js', 'dist/index.cjs', 'dist/cli.js', 'dist/irqslice.browser.js', 'dist/irqslice.min.js', 'dist/types/src/index.d.cts']) expect(files).toContain(need);
   });
 
@@ -183,6 +182,22 @@ describe('the packed tarball, installed in a fresh project', () => {
       const text = readFileSync(path.join(dir, 'node_modules/irqslice/dist', f), 'utf8');
       expect(text, f).not.toMatch(/\brequire\(\s*["'`]|\bimport\s*\(\s*["'`]|^\s*import\s[^;]*["'`];?$/m);
     }
+  });
+
+  it('every embedding adapter (src/adapters/<host>) is its own subpath, for every resolver', () => {
+    const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as {
+      exports: Record<string, Record<string, string>>;
+      typesVersions: Record<string, Record<string, string[]>>;
+    };
+    const dirAdapters = path.join(root, 'src', 'adapters');
+    const hosts = existsSync(dirAdapters) ? readdirSync(dirAdapters).filter((h) => existsSync(path.join(dirAdapters, h, 'index.ts'))) : [];
+    for (const host of hosts) {
+      const types = `./dist/types/src/adapters/${host}/index.d.cts`;
+      expect(pkg.exports[`./${host}`]).toEqual({ types, import: `./dist/adapters/${host}.js`, require: `./dist/adapters/${host}.cjs` });
+      expect(pkg.typesVersions['*']![host]).toEqual([types]);
+    }
+    // The main entry and the browser subpath are not adapters and need no host.
+    expect(pkg.exports['.']!.types).toBe('./dist/types/src/index.d.cts');
   });
 
   it('import and require share one instance that allocates, boots and probes', async () => {
@@ -254,16 +269,16 @@ lib.compileMatrixModule().then(async (mod) => {
   it('esbuild bundles it for the browser (the browser build, no Node built-ins) and the bundle runs without Node globals', async () => {
     writeFileSync(
       path.join(dir, 'web.mjs'),
-      `import { createMatrix, runScenario, DEFAULT_SCENARIO } from 'irqslice';
+      `import irqslice, { createMatrix, runScenario, DEFAULT_SCENARIO } from 'irqslice';
 const m = await createMatrix({ cpus: 2, preset: 'x86' });
 m.online(0); m.online(1);
-globalThis.result = { block: m.allocBlock('0-1', 32), ok: (await runScenario(DEFAULT_SCENARIO)).ok };
+globalThis.result = { block: m.allocBlock('0-1', 32), ok: (await runScenario(DEFAULT_SCENARIO)).ok, sameDefault: irqslice.createMatrix === createMatrix };
 `,
     );
     const out = await build({ entryPoints: [path.join(dir, 'web.mjs')], absWorkingDir: dir, bundle: true, platform: 'browser', format: 'esm', write: false, metafile: true, logLevel: 'silent' });
     expect(Object.keys(out.metafile.inputs)).toContain('node_modules/irqslice/dist/irqslice.browser.js');
     const ctx = await inBrowserLikeContext(out.outputFiles[0]!.text.replace(/^export\s*\{\s*\};?\s*$/m, ''), true);
-    expect(ctx.result).toEqual({ block: { cpu: 0, base: 0x40, count: 32 }, ok: true });
+    expect(ctx.result).toEqual({ block: { cpu: 0, base: 0x40, count: 32 }, ok: true, sameDefault: true });
   });
 
   it('the script-tag build defines the global irqslice, WASM engine included', async () => {
