@@ -5,8 +5,10 @@
 //   dist/index.js             its ESM face (import 'irqslice'): re-exports index.cjs, so import and
 //                             require share one instance (one MatrixError class, one WASM module cache)
 //   dist/cli.js               the irqslice command: its own code only, the library through index.cjs
-//   dist/irqslice.browser.js  ESM for browsers and bundlers (irqslice/browser), minified
-//   dist/irqslice.min.js      script-tag build (IIFE, global `irqslice`), minified
+//   dist/irqslice.min.js      script-tag build (IIFE, global `irqslice`), minified: the one browser copy
+//   dist/irqslice.browser.js  ESM for browsers and bundlers (irqslice/browser): a few lines that load
+//                             irqslice.min.js and re-export its global, so the tarball carries the
+//                             browser code once, not twice
 //   dist/adapters/<host>.cjs/.js  each embedding adapter src/adapters/<host>/index.ts (the subpath
 //                             irqslice/<host>): its own code only; the library comes from the main
 //                             entry and the host's packages stay external (README "Package layout")
@@ -44,13 +46,6 @@ const libraryAsIndex = {
   },
 };
 
-/** The browser ESM also has the default export Node's has (module.exports), so `import lib from 'irqslice'` works in both. */
-const browserEntry = {
-  contents: "export * from './index.js';\nimport * as lib from './index.js';\nexport default lib;\n",
-  resolveDir: path.join(root, 'src'),
-  sourcefile: 'browser-entry.ts',
-  loader: 'ts',
-};
 
 /**
  * An adapter's import of the public index becomes the main entry of the format built; anything else
@@ -90,8 +85,8 @@ await Promise.all([
   ...adapterBuilds,
   build({ ...common, entryPoints: ['src/index.ts'], outfile: 'dist/index.cjs', platform: 'node', format: 'cjs', target: 'node20' }),
   build({ ...common, entryPoints: ['src/cli/bin.ts'], outfile: 'dist/cli.js', platform: 'node', format: 'esm', target: 'node20', plugins: [libraryAsIndex], banner: { js: '#!/usr/bin/env node' } }),
-  build({ ...common, stdin: browserEntry, outfile: 'dist/irqslice.browser.js', platform: 'browser', format: 'esm', target: 'es2022', minify: true }),
-  build({ ...common, entryPoints: ['src/index.ts'], outfile: 'dist/irqslice.min.js', platform: 'browser', format: 'iife', globalName: 'irqslice', target: 'es2022', minify: true }),
+  // The footer makes the global explicit: loaded as a module (by irqslice.browser.js) a top-level var stays local.
+  build({ ...common, entryPoints: ['src/index.ts'], outfile: 'dist/irqslice.min.js', platform: 'browser', format: 'iife', globalName: 'irqslice', target: 'es2022', minify: true, footer: { js: 'globalThis.irqslice=irqslice;' } }),
 ]).catch(() => process.exit(1));
 chmodSync('dist/cli.js', 0o755);
 
@@ -101,6 +96,13 @@ writeFileSync(
   'dist/index.js',
   `// ESM entry of irqslice: the CommonJS build's exports, so that import and require share one instance.\n` +
     `import lib from './index.cjs';\n\nexport const {\n${names.map((n) => `  ${n},`).join('\n')}\n} = lib;\nexport default lib;\n`,
+);
+// The browser ESM: the script-tag build's global under the same names, plus the default export Node's
+// has (module.exports), so `import lib from 'irqslice'` works in both.
+writeFileSync(
+  'dist/irqslice.browser.js',
+  `// ESM entry of irqslice for browsers and bundlers: irqslice.min.js defines globalThis.irqslice.\n` +
+    `import './irqslice.min.js';\n\nconst lib = globalThis.irqslice;\nexport const {\n${names.map((n) => `  ${n},`).join('\n')}\n} = lib;\nexport default lib;\n`,
 );
 
 // Every name the CLI takes from the library must be a public export (else it fails at link time).
