@@ -1,4 +1,4 @@
-// Public exports of irqslice (see DESIGN.md "Public contract").
+// Public exports of irqslice (docs/DESIGN.md §4, "Public contract").
 
 export { createMatrix, createMatrixSync, compileMatrixModule, VectorMatrix, X86_MATRIX, X86_SYSTEM_BITS, X86_LEGACY_VECTORS, X86_PRESETS, MATRIX_PRESETS } from './alloc/matrix.js';
 export type { MatrixOptions, Allocation, BlockAllocation, MatrixStats, CpuStats, MatrixPreset, PresetLayout } from './alloc/matrix.js';

@@ -1,4 +1,4 @@
-// The matrix script language of DESIGN.md: one operation a line, '#' comments, decimal or 0x
+// The matrix script language of docs/DESIGN.md §4: one operation a line, '#' comments, decimal or 0x
 // numbers, Linux cpulists for masks. Each operation line yields one JSON object.
 
 import type { EngineName, Placement } from './core.js';

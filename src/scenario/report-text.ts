@@ -133,7 +133,7 @@ export function formatReport(r: ScenarioReport): string {
   return out.join('\n') + '\n';
 }
 
-/** The contract part of the JSON report (DESIGN.md), with the checks beside it. */
+/** The contract part of the JSON report (docs/DESIGN.md §4), with the checks beside it. */
 export function contractJson(r: ScenarioReport): unknown {
   checkReport(r, 'contractJson');
   return {

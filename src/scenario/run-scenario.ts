@@ -1,5 +1,5 @@
 // Boot-and-probe: build the machine a scenario describes, boot the guest kernel on it, and turn the
-// guest's console output into the report of DESIGN.md (plus the boot log and the checks).
+// guest's console output into the report of docs/DESIGN.md §4 (plus the boot log and the checks).
 
 import { compileMatrixModule, createMatrixSync, type MatrixPreset } from '../alloc/matrix.js';
 import { firstMatchPolicy, lowestPprPolicy } from '../hw/apic/apic-bus.js';

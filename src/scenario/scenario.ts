@@ -1,4 +1,4 @@
-// Scenario files (DESIGN.md "Public contract"): parsed and validated field by field; every error
+// Scenario files (docs/DESIGN.md §4): parsed and validated field by field; every error
 // names the field so a user can fix the file.
 
 import type { EngineName } from '../alloc/core.js';

@@ -1,5 +1,5 @@
-// Aligned contiguous blocks (DESIGN.md "Extension: allocBlock/freeBlock") on the x86 geometry of
-// FACTS.md §8, first-fit and best-fit placement; every expected base is derived from the free map by hand.
+// Aligned contiguous blocks (docs/DESIGN.md §3 "The extension") on the x86 geometry of
+// docs/DESIGN.md F8, first-fit and best-fit placement; every expected base is derived from the free map by hand.
 
 import { describe, expect, it } from 'vitest';
 import { createMatrix } from '../../src/alloc/matrix.js';

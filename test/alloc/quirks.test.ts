@@ -1,4 +1,4 @@
-// Kernel quirks of kernel/irq/matrix.c that irqslice reproduces on purpose (x86 boot facts: FACTS.md §8),
+// Kernel quirks of kernel/irq/matrix.c that irqslice reproduces on purpose (x86 boot facts: docs/DESIGN.md F8),
 // each built from a small state. Plain per-operation behaviour is in ops.test.ts.
 
 import { describe, expect, it } from 'vitest';

@@ -1,4 +1,4 @@
-// The matrix script language of DESIGN.md: one JSON object per operation line, errors as JSON,
+// The matrix script language of docs/DESIGN.md §4: one JSON object per operation line, errors as JSON,
 // malformed lines stop the script with their line number and exit status 2.
 
 import { describe, expect, it } from 'vitest';

@@ -1,7 +1,7 @@
 // MSI writes with every bit a hostile device can set: address bits outside the architected fields
 // (11:4, 1:0, the upper DWORD), data bits 13:11 and 31:16, every RH/DM combination, every delivery mode,
 // lowest priority, on a bus whose APICs change IDs, logical models, modes and priorities between
-// messages. The reference decoder below is written from SDM vol. 3A §11.11 (FACTS §5), §11.6.2 and the
+// messages. The reference decoder below is written from SDM vol. 3A §11.11 (docs/DESIGN.md F5), §11.6.2 and the
 // bus's documented choices (src/hw/apic/README.md "MSI"), over a mirror of what the test programmed —
 // it never asks the model who matches. Property: each message is delivered to exactly the APICs the
 // reference names (each once: no interrupt lost or duplicated) or dropped with the reference's reason.

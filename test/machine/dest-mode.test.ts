@@ -1,7 +1,7 @@
 // Destination modes (issue 12 item 3): with at most 8 CPUs in xAPIC mode Linux up to 6.11 programs
 // flat logical destinations (apic_flat_64.c: LDR = 1 << cpu, DFR flat, MSI DM = 1, RTE bit 11);
 // otherwise, and when asked, physical ones. Expected values come from the SDM (§11.6.2.2, §11.11)
-// and the real 6.1 dump (FACTS §10: 0xfee08004 = CPU 3), not from earlier output.
+// and the real 6.1 dump (docs/DESIGN.md F10: 0xfee08004 = CPU 3), not from earlier output.
 
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';

@@ -1,5 +1,5 @@
 // Boot-and-probe runs of the example scenarios and of the default one, with expected placements
-// derived from the matrix rules (DESIGN.md) rather than from earlier output.
+// derived from the matrix rules (docs/DESIGN.md §3) rather than from earlier output.
 
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';

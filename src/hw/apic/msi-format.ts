@@ -1,4 +1,4 @@
-// x86 MSI address/data format: Intel SDM vol. 3A §11.11 (FACTS §5). Decodes a memory write into typed
+// x86 MSI address/data format: Intel SDM vol. 3A §11.11 (docs/DESIGN.md F5). Decodes a memory write into typed
 // fields and encodes them back. Interrupt-remapping (IR) format addresses are recognised, not decoded.
 import type { DeliveryMode, DestinationMode, TriggerMode } from '../signals.js';
 import { ApicUsageError } from './errors.js';

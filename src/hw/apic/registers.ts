@@ -86,7 +86,7 @@ export function x2apicMsrAccess(msr: number): MsrAccess | null {
 export const APIC_BASE_BSP = 1n << 8n;
 export const APIC_BASE_EXTD = 1n << 10n;
 export const APIC_BASE_EN = 1n << 11n;
-/** Base address bits 35:12 (MAXPHYADDR 36 as in FACTS §6); bits 7:0, 9 and 63:36 are reserved. */
+/** Base address bits 35:12 (MAXPHYADDR 36 as in docs/DESIGN.md F6); bits 7:0, 9 and 63:36 are reserved. */
 export const APIC_BASE_ADDRESS_MASK = 0xf_ffff_f000n;
 export const APIC_BASE_RESERVED = ~(APIC_BASE_BSP | APIC_BASE_EXTD | APIC_BASE_EN | APIC_BASE_ADDRESS_MASK) & 0xffff_ffff_ffff_ffffn;
 export const APIC_DEFAULT_BASE = 0xfee0_0000n;

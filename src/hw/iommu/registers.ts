@@ -76,7 +76,7 @@ export const FSTS_FRI_SHIFT = 8; // 15:8 RO
 export const FSTS_RW1C = FSTS_PFO | FSTS_IQE | FSTS_ICE | FSTS_ITE;
 /** Conditions that make a fault event (§7.3.1); an event is sent when the first of them appears. */
 export const FSTS_EVENT_CONDITIONS = FSTS_PFO | FSTS_PPF | FSTS_IQE | FSTS_ICE | FSTS_ITE;
-export const CTL_IM = 1 << 31; // FECTL/IECTL interrupt mask (reset 1)
+export const CTL_IM = 0x8000_0000; // FECTL/IECTL interrupt mask (reset 1)
 export const CTL_IP = 1 << 30; // FECTL/IECTL interrupt pending (RO)
 
 // ---- Queued invalidation (§6.5.2, §10.4.22–29) ---------------------------------------------------

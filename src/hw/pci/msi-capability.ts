@@ -36,7 +36,7 @@ export interface MsiOptions {
   };
 }
 
-/** Register offsets of one layout, relative to the capability (FACTS §3 table). */
+/** Register offsets of one layout, relative to the capability (docs/DESIGN.md F3 table). */
 export interface MsiLayout {
   control: number;
   address: number;

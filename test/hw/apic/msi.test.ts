@@ -4,7 +4,7 @@ import { decodeMsiAddress, decodeMsiData, encodeMsiAddress, encodeMsiData } from
 import { enterX2apic, makeApic, swEnable, type Rig } from './helpers.js';
 
 // SDM vol. 3A §11.11.1 (address: 0xFEE, dest 19:12, RH bit 3, DM bit 2) and §11.11.2 (data: vector 7:0,
-// delivery mode 10:8, level 14, trigger 15). FACTS §5.
+// delivery mode 10:8, level 14, trigger 15). docs/DESIGN.md F5.
 function system(n: number, opts: { extendedDestId?: boolean; ids?: number[]; x2apic?: boolean } = {}) {
   const bus = new ApicBus({ extendedDestId: opts.extendedDestId, lowestPriority: undefined });
   const ids = opts.ids ?? [...Array(n).keys()];

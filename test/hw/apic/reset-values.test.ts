@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { enterX2apic, makeApic } from './helpers.js';
 
-// Expected values: SDM vol. 3A Table 11-1 / §11.4.7.1 (power-up state) and FACTS §6.
+// Expected values: SDM vol. 3A Table 11-1 / §11.4.7.1 (power-up state) and docs/DESIGN.md F6.
 describe('local APIC power-up register values (xAPIC MMIO)', () => {
   const { apic } = makeApic({ apicId: 3, bsp: false });
 

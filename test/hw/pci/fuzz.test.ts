@@ -52,7 +52,7 @@ const SPEC = {
   msixControl: { rw: (1 << 14) | (1 << 15) },
 } satisfies Record<string, Bits>;
 
-/** PCI 3.0 §6.8.1 Figure 6-9: register offsets of the four MSI layouts (FACTS §3). */
+/** PCI 3.0 §6.8.1 Figure 6-9: register offsets of the four MSI layouts (docs/DESIGN.md F3). */
 function msiLayout(is64: boolean, pvm: boolean) {
   const data = is64 ? 0x0c : 0x08;
   return { address: 0x04, upper: is64 ? 0x08 : null, data, mask: pvm ? data + 4 : null, pending: pvm ? data + 8 : null, length: pvm ? data + 0x0c : data + 2 };

@@ -24,7 +24,7 @@ function enable(r: ReturnType<typeof rig>, data: number, mme: number) {
   r.ctrl((mme << 4) | 1);
 }
 
-describe('MSI capability layout (PCI 3.0 §6.8.1, FACTS §3)', () => {
+describe('MSI capability layout (PCI 3.0 §6.8.1, docs/DESIGN.md F3)', () => {
   const variants: [boolean, boolean, Record<string, number | null>][] = [
     [false, false, { address: 0x04, upper: null, data: 0x08, mask: null, pending: null, length: 0x0a }],
     [true, false, { address: 0x04, upper: 0x08, data: 0x0c, mask: null, pending: null, length: 0x0e }],
