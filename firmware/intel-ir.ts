@@ -1,6 +1,6 @@
 // The guest's interrupt-remapping driver, as Linux's drivers/iommu/intel/irq_remapping.c and dmar.c
 // (6.1) bring a VT-d unit up: discovery from DMAR, Linux's refusal conditions, the table, queued
-// invalidation, IRE; then alloc_irte / modify_irte. Registers and bits: VT-d spec §10.4 (FACTS §11).
+// invalidation, IRE; then alloc_irte / modify_irte. Registers and bits: VT-d spec §10.4 (docs/DESIGN.md F11).
 // Left out: posted interrupts, DMA translation, hot-added units, HPET scopes, fault interrupts.
 
 import type { CpuContext } from '../src/machine/guest-interface.js';

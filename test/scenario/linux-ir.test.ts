@@ -1,5 +1,5 @@
 // Policy linux-ir end to end: the guest's VT-d driver on the remapping unit, compared with what the real
-// Linux 6.1 kernel does under QEMU with intel-iommu,intremap=on (FACTS §10) and with Linux's allocation
+// Linux 6.1 kernel does under QEMU with intel-iommu,intremap=on (docs/DESIGN.md F10) and with Linux's allocation
 // rules (irq_remapping.c alloc_irte: aligned power-of-two IRTE blocks; matrix.c: each vector on the CPU
 // with the most available, lowest CPU on ties, lowest free vector there).
 
@@ -13,7 +13,7 @@ import { DEFAULT_SCENARIO, parseScenario, ScenarioError } from '../../src/scenar
 
 const load = (name: string) => parseScenario(readFileSync(new URL(`../../examples/scenarios/${name}`, import.meta.url), 'utf8'));
 
-/** "vector@cpu" per message, as FACTS §10 writes the real kernel's placements. */
+/** "vector@cpu" per message, as docs/DESIGN.md F10 writes the real kernel's placements. */
 const spread = (r: ScenarioReport, bdf: string) => r.devices.find((d) => d.bdf === bdf)!.messages.map((m) => `${m.vector}@${m.cpu}`);
 
 /** The MSI capability's Message Control of a function, read from its configuration space. */
