@@ -211,7 +211,7 @@ export class Machine implements CpuBus {
   readonly iommu: RemappingUnit | null;
   private readonly eventLog: BoundedLog<MachineEvent>;
   private readonly wireLog: BoundedLog<WireRecord>;
-  /** MSI writes seen by the host bridge, and how many the APIC bus dropped. */
+  /** MSI writes seen by the host bridge (and the remapping unit's own event interrupts), and how many were dropped (by the APIC bus, or blocked by the unit). */
   msiWrites = 0;
   msiDropped = 0;
   private readonly ram: Uint8Array;
@@ -243,7 +243,7 @@ export class Machine implements CpuBus {
 
     this.bus = new ApicBus(config.lowestPriority ? { lowestPriority: config.lowestPriority } : {});
     // 4-bit ID register, 0 as on QEMU. With a remapping unit the board is an ICH9-era one whose I/O APIC
-    // (version 0x20) has the EOI register Linux uses for remapped level interrupts (FACTS §11.6).
+    // (version 0x20) has the EOI register Linux uses for remapped level interrupts (Linux io_apic.c: the pin is written there).
     this.ioapic = new IoApic({ id: 0, pins: 24, ...(config.iommu ? { version: 0x20 } : {}) });
     this.bus.attachIoApic(this.ioapic);
     this.pic = new PicPair({

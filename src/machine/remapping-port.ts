@@ -31,6 +31,9 @@ const hex = (n: number) => `0x${n.toString(16)}`;
 
 export class RemappingPort {
   readonly unit: RemappingUnit;
+  /** Event interrupts raised while a request is in the unit, sent after it (lo, hi, data triples): causal order on the wire. */
+  private readonly held: number[] = [];
+  private inRequest = false;
 
   constructor(
     options: RemappingPortOptions,
@@ -49,14 +52,31 @@ export class RemappingPort {
   deviceWrite(sid: number, lo: number, hi: number, data: number): boolean {
     if (hi !== 0 || lo >>> 20 !== MAP.MSI_WINDOW_BASE >>> 20) return this.host.dma((BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0), data >>> 0);
     const unit = this.unit;
-    const r = unit.interrupt(lo, 0, data, sid);
+    const r = this.request(lo, data, sid);
     if (r === REMAP_BLOCKED) {
       this.settle(BLOCKED, lo, data, `fault ${hex(unit.out.reason)} at index ${unit.out.index}, source-id ${hex(sid)}`);
     } else {
       const code = r === REMAP_TRANSLATED ? this.deliverRemapped() : this.host.bus[DELIVER_MSI](lo, 0, data);
       this.settle(code, lo, data, r === REMAP_TRANSLATED ? `remapped (index ${unit.out.index})` : null);
     }
+    this.releaseHeld();
     return true; // the host bridge claims every interrupt request, whatever the unit does with it
+  }
+
+  /** unit.interrupt(), holding back the fault event a blocked request raises until the request is settled. */
+  private request(lo: number, data: number, sid: number): number {
+    this.inRequest = true;
+    try {
+      return this.unit.interrupt(lo, 0, data, sid);
+    } finally {
+      this.inRequest = false;
+    }
+  }
+
+  private releaseHeld(): void {
+    const h = this.held;
+    for (let i = 0; i < h.length; i += 3) this.sendUnitInterrupt(h[i]!, h[i + 1]!, h[i + 2]!);
+    h.length = 0;
   }
 
   private deliverRemapped(): number {
@@ -88,13 +108,30 @@ export class RemappingPort {
     this.host.message(lo, 0, data, outcome);
   }
 
-  /** The unit's fault-event and completion interrupts: compatibility-format MSIs straight onto the APIC bus. */
+  /** The unit's fault-event and completion interrupts; those a request raised wait until it is settled. */
   private unitInterrupt(lo: number, hi: number, data: number): void {
+    if (this.inRequest) this.held.push(lo, hi, data);
+    else this.sendUnitInterrupt(lo, hi, data);
+  }
+
+  /**
+   * An event interrupt: a compatibility-format MSI straight onto the APIC bus (not remapped). With EIM the
+   * upper address (FEUADDR/IEUADDR, §10.4.13) carries destination bits 31:8 in its bits 31:8, as Linux
+   * writes it in x2APIC mode: such a message goes to that 32-bit APIC ID.
+   */
+  private sendUnitInterrupt(lo: number, hi: number, data: number): void {
     const bus = this.host.bus;
-    const code = bus[DELIVER_MSI](lo, hi, data);
-    const outcome: MsiOutcome = code === MSI_DELIVERED
-      ? { delivered: true, apicIds: bus[LAST_ACCEPTED](), vector: data & 0xff, mode: MODE_NAMES[(data >>> 8) & 7]!, trigger: data & 0x8000 ? 'level' : 'edge' }
-      : bus.msiFailure(code, lo, hi, data);
+    const x2 = hi !== 0 && (hi & 0xff) === 0 && this.unit.config.eim && lo >>> 20 === MAP.MSI_WINDOW_BASE >>> 20 && !(lo & 0x10);
+    const dest = (hi | ((lo >>> 12) & 0xff)) >>> 0;
+    const code = x2 ? bus[DELIVER_DECODED](dest, true, (lo & 4) !== 0, (lo & 8) !== 0, data) : bus[DELIVER_MSI](lo, hi, data);
+    let outcome: MsiOutcome;
+    if (code === MSI_DELIVERED) {
+      outcome = { delivered: true, apicIds: bus[LAST_ACCEPTED](), vector: data & 0xff, mode: MODE_NAMES[(data >>> 8) & 7]!, trigger: data & 0x8000 ? 'level' : 'edge' };
+    } else if (x2 && code === MSI_NO_DESTINATION) {
+      outcome = { delivered: false, reason: 'no-destination', detail: `no APIC matches ${lo & 4 ? 'logical' : 'physical'} x2APIC destination ${hex(dest)}` };
+    } else {
+      outcome = bus.msiFailure(code, lo, x2 ? 0 : hi, data);
+    }
     this.host.message(lo, hi, data, outcome);
   }
 
@@ -104,8 +141,11 @@ export class RemappingPort {
    */
   private ioapicMessage(address: number, data: number): readonly number[] | null {
     const bus = this.host.bus;
-    const r = this.unit.interrupt(address, 0, data, MAP.IOAPIC_SOURCE_ID);
-    if (r === REMAP_BLOCKED) return null;
+    const r = this.request(address, data, MAP.IOAPIC_SOURCE_ID);
+    if (r === REMAP_BLOCKED) {
+      this.releaseHeld();
+      return null;
+    }
     const code = r === REMAP_TRANSLATED ? this.deliverRemapped() : bus[DELIVER_MSI](address, 0, data);
     if (code === MSI_DELIVERED || code === MSI_ILLEGAL_VECTOR) return bus[LAST_ACCEPTED]();
     if (code === MSI_NO_DESTINATION) return [];
@@ -123,7 +163,8 @@ export class RemappingPort {
       case 'unsupported-access': return ev(e.kind, `${e.size}-byte ${e.access} at ${hex(e.offset)}`);
       case 'reserved-offset': return ev(e.kind, `${e.access} at ${hex(e.offset)}`);
       case 'read-only-register': return ev(e.kind, `write of ${hex(e.value)} to ${hex(e.offset)} ignored`);
-      case 'ignored-command': return ev(e.kind, `${e.command}: ${e.why}`);
+      case 'ignored-command':
+      case 'command-warning': return ev(e.kind, `${e.command}: ${e.why}`);
     }
   }
 }

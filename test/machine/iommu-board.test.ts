@@ -1,5 +1,5 @@
 // The board with a VT-d remapping unit (MachineConfig.iommu): a guest programs the unit through its
-// register page at 0xFED90000 the way Linux's intel/irq_remapping.c does (FACTS §11.4 order), then device
+// register page at 0xFED90000 the way Linux's intel/irq_remapping.c does (enable order of intel_setup_irq_remapping / intel_enable_irq_remapping), then device
 // MSIs and I/O APIC pins are translated through IRTEs in guest RAM (VT-d spec §5.1, §9.10, §10.4).
 
 import { describe, expect, it } from 'vitest';
@@ -76,7 +76,7 @@ describe('a machine with a remapping unit', () => {
     });
     expect(m.iommu).not.toBeNull();
     const address = encodeRemappableAddress(32);
-    expect(address).toBe(0xfee0_0418); // FACTS §10: what Linux programs for handle 32
+    expect(address).toBe(0xfee0_0418); // docs/DESIGN.md F10: what Linux 6.1 programmed for handle 32
     for (let i = 0; i < 4; i++) ep.sendMessageParts(address, 0, i); // MME replaces the data's low bits
     for (let i = 0; i < 4; i++) expect(irr(m, 0, 0x41 + i)).toBe(true);
     const k = m.iommu!.counters();
@@ -189,6 +189,23 @@ describe('a machine with a remapping unit', () => {
     ep.sendMessageParts(encodeRemappableAddress(77), 0, 0);
     expect(irr(m, 0, 0x4e)).toBe(true);
     expect(m.iommu!.counters().faultEvents).toBe(1);
+    // On the wire in causal order: the blocked request, then the fault event it raised.
+    expect(m.wire.slice(-2).map((w) => [Number(w.address), w.outcome.delivered])).toEqual([[encodeRemappableAddress(77), false], [0xfee0_0000, true]]);
+  });
+
+  it('with EIM the fault event can name an x2APIC destination above 255: FEUADDR = ID 31:8, FEADDR 19:12 = ID 7:0', () => {
+    const ep = new MsiEndpoint({ msi: { vectors: 1, is64: false, pvm: false } });
+    const m = run({ cpus: 300, apic: 'x2apic', iommu: true, devices: [{ bdf: '00:03.0', fn: ep }] }, (c) => {
+      enableRemapping(c, true);
+      c.write32(U + 0x3c, 0x4e);
+      c.write32(U + 0x40, 0xfee0_0000 | (0x2b << 12)); // 299 = 0x12B
+      c.write32(U + 0x44, 0x100);
+      c.write32(U + 0x38, 0);
+    });
+    m.cpus[299]!.lapic.wrmsr(0x80f, 0x1ffn);
+    ep.sendMessageParts(encodeRemappableAddress(77), 0, 0);
+    expect(irr(m, 299, 0x4e)).toBe(true);
+    expect(m.msiDropped).toBe(1); // the faulting request; the event itself was delivered
   });
 
   it('remapping not enabled: a remappable MSI passes untranslated and the APIC bus drops it as reserved-bits (as without a unit)', () => {
@@ -211,6 +228,16 @@ describe('a machine with a remapping unit', () => {
     expect(seen).toEqual([0x10, 0x10, m.iommu!.read32(0x10) & 0xffff]);
     expect(m.iommu!.read32(0x1c)).toBe(0);
     expect(m.events.filter((e) => e.kind === 'iommu:unsupported-access')).toHaveLength(3);
+  });
+
+  it('iommu options reach CAP and ECAP as the guest reads them (NFR 47:40, ESIRTPS 62; QI 1, EIM 4, MHMV 23:20)', () => {
+    const seen: number[] = [];
+    run({ cpus: 1, iommu: { eim: false, qi: false, mhmv: 5, faultRecords: 3, esirtps: true } }, (c) => {
+      seen.push(c.read32(U + 0x0c), c.read32(U + 0x10));
+    });
+    const [capHi, ecap] = seen as [number, number];
+    expect([(capHi >>> 8) & 0xff, (capHi >>> 30) & 1]).toEqual([2, 1]);
+    expect([(ecap >>> 1) & 1, (ecap >>> 3) & 1, (ecap >>> 4) & 1, (ecap >>> 20) & 0xf]).toEqual([0, 1, 0, 5]);
   });
 
   it('without iommu nothing decodes at 0xFED90000', () => {

@@ -1,4 +1,4 @@
-// Remappable-format redirection entries (VT-d spec §5.1.5.1; FACTS §11.6): bit 48 = format, index[14:0]
+// Remappable-format redirection entries (VT-d spec §5.1.5.1; Linux io_apic.c): bit 48 = format, index[14:0]
 // in 63:49, index[15] in bit 11; the I/O APIC sends a remappable MSI with SHV = 0 through the remapping unit.
 import { describe, expect, it } from 'vitest';
 import { IOAPIC_EOI, RTE_MASKED, RTE_TRIGGER_LEVEL, type IoApicRemapper } from '../../../src/hw/ioapic.js';

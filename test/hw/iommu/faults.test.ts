@@ -1,5 +1,5 @@
 // Interrupt-remapping faults (VT-d spec §5.1.4.1 conditions, §7.1.3 reasons 0x20–0x26, §7.2.1 primary fault
-// logging, §7.3.1 the fault event, §10.4.9–14 FSTS/FECTL/records; FACTS §11.5), source-id validation (§9.10).
+// logging, §7.3.1 the fault event, §10.4.9–14 FSTS/FECTL/records; docs/DESIGN.md F11), source-id validation (§9.10).
 import { describe, expect, it } from 'vitest';
 import { encodeIrte } from '../../../src/hw/iommu/index.js';
 import { REMAP_BLOCKED, REMAP_TRANSLATED } from '../../../src/hw/iommu/remapping-unit.js';

@@ -1,5 +1,5 @@
 // Test bench for the remapping unit: 1 MiB of guest RAM, a log of the unit's own MSIs and of its events,
-// and the register sequences a driver uses (Linux intel/irq_remapping.c order, FACTS §11.4).
+// and the register sequences a driver uses (the order of Linux's intel/irq_remapping.c).
 import { RemappingUnit, type RemappingEvent, type RemappingUnitOptions } from '../../../src/hw/iommu/remapping-unit.js';
 
 export const RAM_SIZE = 0x10_0000;

@@ -1,5 +1,5 @@
 // Register page of the remapping unit: reset values, read-only and reserved behaviour, and the GCMD → GSTS
-// handshakes Linux waits for (VT-d spec §10.4.1–§10.4.31; bit positions FACTS §11.3).
+// handshakes Linux waits for (VT-d spec §10.4.1–§10.4.31; bit positions docs/DESIGN.md F11).
 import { describe, expect, it } from 'vitest';
 import { encodeIrte } from '../../../src/hw/iommu/index.js';
 import { REMAP_BLOCKED, REMAP_TRANSLATED } from '../../../src/hw/iommu/remapping-unit.js';
@@ -141,7 +141,7 @@ describe('GCMD → GSTS handshakes (§10.4.4/5)', () => {
   it('IRE without a latched table: remappable requests fault 0x21 (no entries); reported once', () => {
     const b = makeUnit();
     b.unit.write32(GCMD, IRE);
-    expect(b.events.at(-1)).toMatchObject({ kind: 'ignored-command', command: 'IRE' });
+    expect(b.events.at(-1)).toMatchObject({ kind: 'command-warning', command: 'IRE' });
     expect(b.msi(0)).toBe(REMAP_BLOCKED);
     expect(b.unit.out.reason).toBe(0x21);
   });
@@ -150,7 +150,7 @@ describe('GCMD → GSTS handshakes (§10.4.4/5)', () => {
     b.unit.write32(GCMD, SRTP);
     b.unit.write32(GCMD, TE);
     expect(b.unit.read32(GSTS)).toBe((TE | SRTP) >>> 0);
-    expect(b.events.some((e) => e.kind === 'ignored-command' && e.command === 'TE')).toBe(true);
+    expect(b.events.some((e) => e.kind === 'command-warning' && e.command === 'TE')).toBe(true);
   });
   it('SIRTP with ESIRTPS empties the interrupt entry cache; without it the cache survives', () => {
     for (const esirtps of [false, true]) {

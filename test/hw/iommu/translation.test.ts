@@ -10,7 +10,7 @@ const DLMS = ['fixed', 'lowest', 'smi', 'nmi', 'init', 'extint'] as const;
 const DLM_CODE = { fixed: 0, lowest: 1, smi: 2, nmi: 4, init: 5, extint: 7 } as const;
 
 describe('the remapped interrupt carries the IRTE fields', () => {
-  it('xAPIC mode (EIME = 0): the APIC ID is DST[15:8] (FACTS §11.9: IRTE_DEST = dest << 8)', () => {
+  it('xAPIC mode (EIME = 0): the APIC ID is DST[15:8] (Linux irq_remapping.c: IRTE_DEST = dest << 8)', () => {
     const b = makeUnit();
     b.putIrte(5, encodeIrte({ vector: 0x23, destination: 0x0000_0800 /* CPU 3's flat logical bit, as Linux 6.1 wrote it */, destinationMode: 'logical' }));
     b.enableAll();
