@@ -178,9 +178,18 @@ describe('I/O APIC pins under remapping', () => {
   });
 
   it('a level-triggered INTx device is delivered through its IRTE and EOIed at the I/O APIC (pin in the RTE)', async () => {
-    const r = await runScenario({ cpus: 2, policy: 'linux-ir', devices: [{ bdf: '00:04.0', intxPin: 1 }] });
+    let m: Machine | undefined;
+    const r = await runScenario({ cpus: 2, policy: 'linux-ir', devices: [{ bdf: '00:04.0', intxPin: 1 }] }, { onMachine: (x) => (m = x) });
     expect(r.ok).toBe(true);
     expect(r.devices[0]!.messages[0]).toMatchObject({ ok: true, irte: 15 });
+    // GSI 16 (00:04.0 INTA): level, active low, remappable, vector field = pin 16, unmasked — and its
+    // remote IRR clear again: the local APIC's EOI broadcast (the IRTE's vector) cannot match a pin
+    // number, so only the guest's EOI of the pin at the I/O APIC (ioapic_ir_ack_level) clears it.
+    m!.ioapic.write(0x00, 0x10 + 2 * 16);
+    const low = m!.ioapic.read(0x10) >>> 0;
+    expect(low & 0xff).toBe(16);
+    expect(low & ((1 << 15) | (1 << 13))).toBe((1 << 15) | (1 << 13));
+    expect(low & ((1 << 16) | (1 << 14))).toBe(0);
   });
 });
 
