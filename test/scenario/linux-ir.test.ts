@@ -314,3 +314,18 @@ describe('remapping stays off, with the reason, when Linux would leave it off', 
     expect(x.messages.every((q) => q.ok && q.cpu! <= 254)).toBe(true);
   }, 120_000);
 });
+
+describe('remapping needs memory', () => {
+  it('on a 2 MiB board the 1 MiB table does not fit above the queue pages: IR stays off with the reason, the boot goes on', async () => {
+    const { createMachine } = await import('../../src/machine/machine.js');
+    const { kernelMain } = await import('../../firmware/kernel.js');
+    const { createMatrixSync } = await import('../../src/alloc/matrix.js');
+    const m = createMachine({ cpus: 2, iommu: true });
+    const run = m.run(kernelMain({ policy: 'linux-ir', devices: {}, createMatrix: (cpus) => createMatrixSync({ cpus, engine: 'js', preset: 'x86' }) }));
+    expect(run.end).toBe('bsp-finished');
+    // Queue 0x100000, status 0x101000, then a size-aligned 1 MiB table at 0x200000: the end of 2 MiB RAM.
+    expect(run.console).toContain('DMAR-IR: not enabling interrupt remapping: failed to set up irq remapping: memory: interrupt-remapping table: 1048576 bytes at 0x200000 do not fit below the end of RAM 0x200000');
+    // Nothing was written to the unit: GSTS is still 0.
+    expect(m.iommu!.mmioRead(0x1c, 4)).toBe(0);
+  });
+});
