@@ -46,6 +46,9 @@ function irteText(d: ScenarioReport['devices'][number]): string {
   return ix.length === 0 ? '-' : ix.length > 4 ? `${ix.slice(0, 3).join(',')},… (${ix.length})` : ix.join(',');
 }
 
+/** Messages listed per device in the remapping section. */
+const SHOWN_MESSAGES = 64;
+
 /** GSTS bits as names (VT-d §10.4.5): the enables the driver turned on and how the unit reflects them. */
 function gstsNames(v: number): string {
   const bits: Array<[number, string]> = [[31, 'TES'], [26, 'QIES'], [25, 'IRES'], [24, 'IRTPS'], [23, 'CFIS']];
@@ -66,14 +69,17 @@ export function formatRemapping(r: ScenarioReport): string[] {
     out.push(`    faults: ${u.faults.length === 0 && u.fsts === 0 ? 'none (FSTS 0)' : `FSTS 0x${u.fsts.toString(16)}; ${u.faults.map((f) => `record ${f.slot}: reason 0x${f.reason.toString(16)} index ${f.index} source ${f.sid.toString(16)}`).join('; ') || 'no record'}`}`);
   }
   if (m.ioapicPins.length) {
-    out.push('  I/O APIC pins (RTE vector field = pin):');
-    out.push('    ' + m.ioapicPins.map((p) => `pin ${p.pin}→IRTE ${p.irte}→${p.requested ? `${hex(p.vector)}@CPU${p.cpu}` : 'masked'}`).join(', '));
+    out.push('  I/O APIC pins (RTE vector field = pin; vector@cpu from the IRTE):');
+    out.push('    ' + m.ioapicPins.map((p) => `pin ${p.pin}→IRTE ${p.irte}→${p.requested ? `${p.vector}@${p.cpu}` : 'masked'}`).join(', '));
   }
   for (const d of r.devices) {
     const msgs = d.messages.filter((x) => x.irte !== undefined);
     if (msgs.length === 0) continue;
     const block = d.irte ? ` (IRTE block ${d.irte.index}..${d.irte.index + d.irte.count - 1})` : '';
-    out.push(`  ${d.bdf}${block}: ` + msgs.map((x) => `#${x.index} IRTE ${x.irte}→${x.vector === null ? 'lost' : `${x.vector}@${x.cpu}`}`).join(', '));
+    // Decimal vector@cpu, as the kernel's debugfs and docs/DESIGN.md F10 write placements; a long MSI-X
+    // table is cut after SHOWN_MESSAGES (the JSON report has every message).
+    const shown = msgs.slice(0, SHOWN_MESSAGES).map((x) => `#${x.index} IRTE ${x.irte}→${x.vector === null ? 'lost' : `${x.vector}@${x.cpu}`}`);
+    out.push(`  ${d.bdf}${block}: ${shown.join(', ')}${msgs.length > SHOWN_MESSAGES ? `, … (${msgs.length - SHOWN_MESSAGES} more)` : ''}`);
   }
   return out;
 }

@@ -6,7 +6,7 @@ import { firstMatchPolicy, lowestPprPolicy } from '../hw/apic/apic-bus.js';
 import { MsiEndpoint } from '../hw/pci/msi-endpoint.js';
 import type { AcpiFaults } from '../machine/acpi/tables.js';
 import type { RemappingCounters } from '../hw/iommu/remapping-unit.js';
-import { createMachine, type Machine, type RunResult } from '../machine/machine.js';
+import { createMachine, type Machine, type MachineIommuConfig, type RunResult } from '../machine/machine.js';
 import { kernelMain, type DeviceReport, type RemappingReport } from '../../firmware/kernel.js';
 import { RESULT_MARKER } from '../../firmware/console.js';
 import type { MessageResult } from '../../firmware/probe.js';
@@ -97,6 +97,8 @@ export interface RunOptions {
   acpiFaults?: AcpiFaults;
   /** Keep every MSI write in machine.wire (off by default: the report needs only the counters). */
   traceWire?: boolean;
+  /** The remapping unit's capabilities when the board has one (default: EIM, MHMV 15, QI, 8 fault records). */
+  iommu?: MachineIommuConfig;
 }
 
 /**
@@ -115,7 +117,7 @@ export async function runScenario(input: ScenarioInput | string, options: RunOpt
     cpus: sc.cpus,
     apic: sc.apic,
     mcfg: sc.mcfg,
-    ...(iommu ? { iommu: true, ramSize: IOMMU_RAM_SIZE } : {}),
+    ...(iommu ? { iommu: options.iommu ?? true, ramSize: IOMMU_RAM_SIZE } : {}),
     ...(options.acpiFaults ? { acpiFaults: options.acpiFaults } : {}),
     traceWire: options.traceWire ?? false,
     lowestPriority: sc.lowestPriority === 'first-match' ? firstMatchPolicy : lowestPprPolicy,

@@ -1,5 +1,5 @@
 // Policy linux-ir end to end: the guest's VT-d driver on the remapping unit, compared with what the real
-// Linux 6.1 kernel does under QEMU with intel-iommu,intremap=on (FACTS §10) and with Linux's allocation
+// Linux 6.1 kernel does under QEMU with intel-iommu,intremap=on (docs/DESIGN.md F10) and with Linux's allocation
 // rules (irq_remapping.c alloc_irte: aligned power-of-two IRTE blocks; matrix.c: each vector on the CPU
 // with the most available, lowest CPU on ties, lowest free vector there).
 
@@ -12,7 +12,7 @@ import { DEFAULT_SCENARIO, parseScenario, ScenarioError } from '../../src/scenar
 
 const load = (name: string) => parseScenario(readFileSync(new URL(`../../examples/scenarios/${name}`, import.meta.url), 'utf8'));
 
-/** "vector@cpu" per message, as FACTS §10 writes the real kernel's placements. */
+/** "vector@cpu" per message, as docs/DESIGN.md F10 writes the real kernel's placements. */
 const spread = (r: ScenarioReport, bdf: string) => r.devices.find((d) => d.bdf === bdf)!.messages.map((m) => `${m.vector}@${m.cpu}`);
 
 /** The MSI capability's Message Control of a function, read from its configuration space. */
@@ -177,9 +177,18 @@ describe('I/O APIC pins under remapping', () => {
   });
 
   it('a level-triggered INTx device is delivered through its IRTE and EOIed at the I/O APIC (pin in the RTE)', async () => {
-    const r = await runScenario({ cpus: 2, policy: 'linux-ir', devices: [{ bdf: '00:04.0', intxPin: 1 }] });
+    let m: Machine | undefined;
+    const r = await runScenario({ cpus: 2, policy: 'linux-ir', devices: [{ bdf: '00:04.0', intxPin: 1 }] }, { onMachine: (x) => (m = x) });
     expect(r.ok).toBe(true);
     expect(r.devices[0]!.messages[0]).toMatchObject({ ok: true, irte: 15 });
+    // GSI 16 (00:04.0 INTA): level, active low, remappable, vector field = pin 16, unmasked — and its
+    // remote IRR clear again: the local APIC's EOI broadcast (the IRTE's vector) cannot match a pin
+    // number, so only the guest's EOI of the pin at the I/O APIC (ioapic_ir_ack_level) clears it.
+    m!.ioapic.write(0x00, 0x10 + 2 * 16);
+    const low = m!.ioapic.read(0x10) >>> 0;
+    expect(low & 0xff).toBe(16);
+    expect(low & ((1 << 15) | (1 << 13))).toBe((1 << 15) | (1 << 13));
+    expect(low & ((1 << 16) | (1 << 14))).toBe(0);
   });
 });
 
@@ -237,5 +246,85 @@ describe('report fields', () => {
     expect(j.devices[1]!.messages[3]).toMatchObject({ irte: 19, cpu: 0, vector: 0x28 });
     expect(j.remapping).toMatchObject({ eim: false, faults: 0, blocked: 0 });
     expect(j.remapping.ioapic[1]).toEqual({ pin: 2, irte: 1, vector: 0x30, cpu: 0 });
+  });
+});
+
+describe('a dropped request is never silent', () => {
+  it('a request with reserved data bits (fault 0x20) is blocked, recorded, and fails the run by name', async () => {
+    let calls = 0;
+    const r = await runScenario({ cpus: 2, policy: 'linux-ir', devices: [{ bdf: '00:03.0', msi: { vectors: 4, is64: true, pvm: false } }] }, {
+      onMachine: (m) => {
+        const u = m.iommu!;
+        const orig = u.interrupt.bind(u);
+        // The device's third message gets data bit 16 set: with SHV = 1, data 31:16 must be 0 (VT-d §5.1.4).
+        u.interrupt = (lo: number, hi: number, data: number, sid: number) => orig(lo, hi, ++calls === 3 ? data | 0x10000 : data, sid);
+      },
+    });
+    expect(r.ok).toBe(false);
+    expect(r.devices[0]!.messages[2]).toMatchObject({ ok: false, vector: null, irte: 18, problem: 'lost: no interrupt arrived' });
+    expect(r.machine.iommu!.faults['reserved-request']).toBe(1);
+    // Which index a malformed request's record names is the unit's business (src/hw/iommu); the guest
+    // reports what the fault recording register holds.
+    expect(r.remapping!.units[0]!.faults).toMatchObject([{ slot: 0, reason: 0x20, sid: 0x0018 }]);
+    const f = r.checks.find((c) => c.name === 'remapping-faults')!;
+    expect(f.ok).toBe(false);
+    expect(f.detail).toMatch(/^1 fault record\(s\): reason 0x20 index \d+/);
+    expect(r.checks.find((c) => c.name === 'remapping-blocked')).toMatchObject({ ok: false, detail: 'the remapping unit blocked 1 request(s): reserved-request 1' });
+  });
+
+  it('a 3-grant has a block of 4: message 3, beyond the grant, hits a not-present IRTE (fault 0x22)', async () => {
+    let m: Machine | undefined;
+    const r = await runScenario({ cpus: 2, policy: 'linux-ir', devices: [{ bdf: '00:03.0', msi: { vectors: 4, is64: true, pvm: false }, want: 3 }] }, { onMachine: (x) => (m = x) });
+    expect(r.ok).toBe(true);
+    expect([r.devices[0]!.vectors, r.devices[0]!.irte, r.devices[0]!.reservedTail]).toEqual([3, { index: 16, count: 4 }, 0]);
+    const ep = m!.pci.get('00:03.0') as unknown as MsiEndpoint;
+    ep.ring(3);
+    expect(m!.iommu!.counters().faults['not-present']).toBe(1);
+  });
+});
+
+describe('remapping stays off, with the reason, when Linux would leave it off', () => {
+  it('a DMAR table with a bad checksum: linux-ir fails its remapping check and grants as linux (one vector)', async () => {
+    const r = await runScenario({ cpus: 2, policy: 'linux-ir', devices: [{ bdf: '00:03.0', msi: { vectors: 8, is64: true, pvm: false } }] }, { acpiFaults: { dmarChecksum: true } });
+    expect(r.ok).toBe(false);
+    expect(r.remapping!.reason).toBe('DMAR table unusable: acpi: DMAR: checksum invalid');
+    expect(r.checks.find((c) => c.name === 'remapping')).toMatchObject({ ok: false });
+    expect(r.devices[0]!.vectors).toBe(1);
+    expect(r.bootLog.some((l) => l.includes('DMAR-IR: not enabling interrupt remapping: DMAR table unusable'))).toBe(true);
+  });
+
+  it('a unit without queued invalidation (ECAP.QI = 0): IR is not enabled', async () => {
+    const r = await runScenario({ cpus: 2, policy: 'linux-ir', devices: [] }, { iommu: { qi: false } });
+    expect(r.remapping).toMatchObject({ enabled: false, reason: 'DRHD at 0xfed90000 lacks ECAP.QI: failed to enable queued invalidation' });
+  });
+
+  it('ECAP.MHMV = 3: a 16-message block exceeds 2^MHMV, so MSI fails and the driver falls back to INTx', async () => {
+    const r = await runScenario({ cpus: 2, policy: 'linux-ir', devices: [{ bdf: '00:03.0', msi: { vectors: 16, is64: true, pvm: false } }] }, { iommu: { mhmv: 3 } });
+    expect(r.ok).toBe(true);
+    expect(r.devices[0]!.mode).toBe('intx');
+    expect(r.bootLog.some((l) => l.includes('no interrupt-remapping block for 16 message(s) (MHMV 3: at most 8)'))).toBe(true);
+  });
+
+  it('x2APIC mode on a unit without EIM: remapping in xAPIC format, so CPUs above APIC ID 254 get nothing', async () => {
+    const r = await runScenario(load('linux-ir-300cpu.json'), { iommu: { eim: false } });
+    expect(r.remapping).toMatchObject({ enabled: true, eim: false });
+    expect(r.bootLog.some((l) => l.includes('does not support EIM'))).toBe(true);
+    const x = r.devices.find((d) => d.bdf === '00:03.0')!;
+    expect(x.messages.every((q) => q.ok && q.cpu! <= 254)).toBe(true);
+  }, 120_000);
+});
+
+describe('remapping needs memory', () => {
+  it('on a 2 MiB board the 1 MiB table does not fit above the queue pages: IR stays off with the reason, the boot goes on', async () => {
+    const { createMachine } = await import('../../src/machine/machine.js');
+    const { kernelMain } = await import('../../firmware/kernel.js');
+    const { createMatrixSync } = await import('../../src/alloc/matrix.js');
+    const m = createMachine({ cpus: 2, iommu: true });
+    const run = m.run(kernelMain({ policy: 'linux-ir', devices: {}, createMatrix: (cpus) => createMatrixSync({ cpus, engine: 'js', preset: 'x86' }) }));
+    expect(run.end).toBe('bsp-finished');
+    // Queue 0x100000, status 0x101000, then a size-aligned 1 MiB table at 0x200000: the end of 2 MiB RAM.
+    expect(run.console).toContain('DMAR-IR: not enabling interrupt remapping: failed to set up irq remapping: memory: interrupt-remapping table: 1048576 bytes at 0x200000 do not fit below the end of RAM 0x200000');
+    // Nothing was written to the unit: GSTS is still 0.
+    expect(m.iommu!.mmioRead(0x1c, 4)).toBe(0);
   });
 });
