@@ -712,7 +712,8 @@ export class Machine implements CpuBus {
    * and the interrupt-remapping unit if there is one. Not covered: guest software — the guest threads,
    * IDT handlers and installed code are JavaScript, so after loadState() the embedder starts its own
    * guest code or drives the hardware from the host — and host-side records (events, wire, console,
-   * msiWrites/msiDropped, per-vector interrupt counts), which start afresh. Call it between runs.
+   * msiWrites/msiDropped, per-vector and spurious interrupt counts), which a loaded machine keeps as
+   * they were. Call it between runs.
    */
   saveState(): MachineState {
     if (this.scheduler.running) throw new MachineUsageError('saveState() cannot be called while the machine runs guest code (call it between runs)');

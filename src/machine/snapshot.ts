@@ -1,7 +1,7 @@
 // Whole-board snapshots (Machine.saveState / loadState): every hardware model's state in one versioned,
 // JSON-safe object, validated as a whole before any of it is applied. Guest software is not hardware
 // and is not in it: guest threads (generators), IDT handlers and installed code are JS the embedder
-// brings back; host-side records (events, wire log, console, counters) start afresh.
+// brings back; host-side records (events, wire log, console, counters) are not state either.
 //
 // What is saved, model by model (each in its own format where the model has one):
 //   config   the configuration the state belongs to (CPU count, APIC mode, RAM size, MCFG, ACPI faults)
@@ -31,6 +31,7 @@ import { validateLapicState, type LocalApicState } from '../hw/apic/lapic-state.
 import { PciStateError } from '../hw/pci/errors.js';
 import type { RemappingUnit } from '../hw/iommu/remapping-unit.js';
 import { RemappingStateError } from '../hw/iommu/errors.js';
+import type { RemappingUnitState } from '../hw/iommu/unit-state.js';
 import { CONFIG_ADDRESS_MASK, CONFIG_ADDRESS_PORT } from '../hw/pci/pci-host.js';
 import { describeValue } from '../hw/describe.js';
 import { at, int, list, MachineStateError, record } from './state-check.js';
@@ -72,8 +73,8 @@ export interface MachineState {
     functions: { bdf: string; state: PciFunctionState }[];
   };
   ram: RamImage;
-  /** The interrupt-remapping unit's own state; present exactly when the machine has one. */
-  iommu?: unknown;
+  /** The interrupt-remapping unit's own state; present exactly when the machine has one (config.iommu). */
+  iommu?: RemappingUnitState;
 }
 
 /** What the snapshot code needs of a Machine (its private parts included). */

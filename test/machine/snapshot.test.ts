@@ -1,7 +1,8 @@
 // Whole-board snapshots (Machine.saveState / loadState): a booted and probed 8-CPU board with MSI,
 // MSI-X and INTx devices is saved, restored in a fresh Node process, and both machines are then driven
 // with the same host traffic: every MSI on the wire, every IRR/ISR/TMR bit and the final state agree.
-// Hostile states are refused with a MachineStateError naming the field, and change nothing.
+// The same for a board with a VT-d remapping unit programmed from the host. Hostile states are refused
+// with a MachineStateError naming the field, and change nothing.
 
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,9 +13,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   DMAR_UNIT_BASE, encodeIrte, encodeRemappableAddress, IOAPIC_SOURCE_ID, irteDestination, MachineStateError, MachineUsageError, MsiEndpoint, runScenario, type Machine, type MachineState, type ScenarioInput,
 } from '../../src/index.js';
+import { randomInts } from '../../src/util/random.js';
 import { apply, buildMachine, drive, specOf, workload, type MachineSpec, type Observation, type TrafficOp } from './snapshot-traffic.js';
 
 const json = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
+/** Corruption rounds and seed (SNAPSHOT_FUZZ_ROUNDS / SNAPSHOT_FUZZ_SEED for a longer hunt). */
+const ROUNDS = Number(process.env.SNAPSHOT_FUZZ_ROUNDS ?? 120);
+const SEED = Number(process.env.SNAPSHOT_FUZZ_SEED ?? 0x5a7e);
 
 /** 8 CPUs; two MSI devices (with and without per-vector masking), two MSI-X devices, one INTx-only device. */
 const SCENARIO = {
@@ -253,6 +258,24 @@ describe('snapshot contents', () => {
     expect(fresh.saveState()).toEqual(m.saveState());
   });
 
+  it('guest code started after a restore sees the restored RAM, clock and APIC', async () => {
+    const m = await probed();
+    const state = json(m.saveState());
+    const fresh = buildMachine(specOf(m));
+    fresh.loadState(state);
+    const seen: number[] = [];
+    let tsc = 0n;
+    const end = fresh.run(function* (c) {
+      seen.push(c.read32(0x3000), c.read32(0x10_0000), c.read32(0xfee0_0020) >>> 24); // RAM, RAM, APIC ID register
+      tsc = c.rdtsc();
+      yield* c.pause(1000);
+    });
+    expect(end.end).toBe('bsp-finished');
+    expect(seen).toEqual([0xdead_beef, 0x0102_0304, 0]);
+    expect(tsc >= BigInt(state.clock.timeNs)).toBe(true); // the TSC goes on from the saved time
+    expect(end.timeNs).toBeGreaterThan(state.clock.timeNs);
+  });
+
   it('cannot be taken or loaded while guest code runs', async () => {
     const m = await probed();
     const state = m.saveState();
@@ -266,6 +289,9 @@ describe('snapshot contents', () => {
 });
 
 describe('hostile states are refused, naming the field, and change nothing', () => {
+  // One probed board for all the cases: they read its state and spec and never change it.
+  let shared: Promise<{ m: Machine; spec: MachineSpec; state: MachineState }> | null = null;
+  const saved = () => (shared ??= probed().then((m) => ({ m, spec: specOf(m), state: json(m.saveState()) })));
   type Mutation = (s: any) => void;
   const cases: [string, Mutation, string, RegExp][] = [
     ['a wrong format string', (s) => (s.format = 'irqslice.machine/0'), 'format', /irqslice\.machine\/1/],
@@ -302,10 +328,10 @@ describe('hostile states are refused, naming the field, and change nothing', () 
   ];
 
   it.each(cases)('%s', async (_what, mutate, field, detail) => {
-    const m = await probed();
-    const state = json(m.saveState());
+    const { spec, state: original } = await saved();
+    const state = json(original);
     mutate(state);
-    const target = buildMachine(specOf(m));
+    const target = buildMachine(spec);
     const before = target.saveState();
     const e = thrown(() => target.loadState(state));
     expect(e).toBeInstanceOf(MachineStateError);
@@ -314,8 +340,59 @@ describe('hostile states are refused, naming the field, and change nothing', () 
     expect(target.saveState()).toEqual(before);
   });
 
+  it.each<[string, () => Promise<Machine>]>([
+    ['the probed board', async () => (await saved()).m],
+    ['the VT-d board', async () => remapped().m],
+  ])('random single-field corruptions of %s: a MachineStateError and no change, or a state that loads and saves back as given', async (_what, make) => {
+    const m = await make();
+    const original = json(m.saveState());
+    // Every path into the state (containers and leaves), as key lists.
+    const paths: (string | number)[][] = [];
+    const walk = (v: unknown, p: (string | number)[]) => {
+      paths.push(p);
+      if (Array.isArray(v)) v.forEach((x, i) => walk(x, [...p, i]));
+      else if (typeof v === 'object' && v !== null) for (const [k, x] of Object.entries(v)) walk(x, [...p, k]);
+    };
+    walk(original, []);
+    const values: unknown[] = [null, -1, 1.5, 'x', true, {}, [], 2 ** 32, 0, 1, 0xff, '0x1', 'AAAA'];
+    const next = randomInts(SEED);
+    const spec = specOf(m);
+    let target = buildMachine(spec);
+    let before = target.saveState();
+    let refused = 0;
+    for (let round = 0; round < ROUNDS; round++) {
+      const path = paths[1 + next(paths.length - 1)]!;
+      const state = json(original) as any;
+      let parent = state;
+      for (const k of path.slice(0, -1)) parent = parent[k];
+      parent[path.at(-1)!] = values[next(values.length)];
+      let error: unknown = null;
+      try {
+        target.loadState(state);
+      } catch (e) {
+        error = e;
+      }
+      if (error !== null) {
+        expect(error, path.join('.')).toBeInstanceOf(MachineStateError);
+        expect(target.saveState()).toEqual(before);
+        refused++;
+        continue;
+      }
+      // Accepted: the machine now holds exactly that state. RAM runs may be re-cut and the unit lists its
+      // IRTE cache by index (it has no eviction order to keep), so those two are compared as sets.
+      const back = json(target.saveState()) as any;
+      delete back.ram;
+      delete state.ram;
+      state.iommu?.cache?.sort?.((a: { index: number }, b: { index: number }) => a.index - b.index);
+      expect(back, path.join('.')).toEqual(state);
+      target = buildMachine(spec);
+      before = target.saveState();
+    }
+    expect(refused).toBeGreaterThan(ROUNDS / 2);
+  });
+
   it('a state that is not an object names the root', async () => {
-    const target = buildMachine(specOf(await probed()));
+    const target = buildMachine((await saved()).spec);
     for (const bad of [null, [], 'state', 7, undefined]) {
       const e = thrown(() => target.loadState(bad));
       expect(e).toBeInstanceOf(MachineStateError);
@@ -332,20 +409,19 @@ describe('hostile states are refused, naming the field, and change nothing', () 
     ['a device with a larger BAR0', (s) => ({ ...s, devices: s.devices.map((d) => (d.bdf === '00:05.0' ? { ...d, barSize: 0x2000 } : d)) }), 'pci.functions[2].state.bars'],
     ['an INTx device with another pin', (s) => ({ ...s, devices: s.devices.map((d) => (d.bdf === '00:05.0' ? { ...d, intxPin: 2 as const } : d)) }), 'pci.functions[2].state.config[0x03d]'],
   ])('a machine of another configuration: %s', async (_what, change, field) => {
-    const m = await probed();
-    const spec = specOf(m);
+    const { spec, state } = await saved();
     const other = buildMachine(typeof change === 'function' ? change(spec) : { ...spec, ...change });
     const before = other.saveState();
-    const e = thrown(() => other.loadState(json(m.saveState())));
+    const e = thrown(() => other.loadState(json(state)));
     expect(e).toBeInstanceOf(MachineStateError);
     expect((e as MachineStateError).field.startsWith(field)).toBe(true);
     expect(other.saveState()).toEqual(before);
   });
 
   it('another RAM size', async () => {
-    const m = await probed();
-    const other = buildMachine(specOf(m), { ramSize: 0x40_0000 });
-    const e = thrown(() => other.loadState(json(m.saveState())));
+    const { spec, state } = await saved();
+    const other = buildMachine(spec, { ramSize: 0x40_0000 });
+    const e = thrown(() => other.loadState(json(state)));
     expect((e as MachineStateError).field).toBe('config.ramSize');
   });
 });
