@@ -20,6 +20,8 @@ export interface LspciEntry {
   irq?: number | null;
   /** `Kernel driver in use:`; absent when no driver is bound. */
   driver?: string | null;
+  /** `IOMMU group:` (sysfs iommu_group), printed when the kernel has put the function in one. */
+  iommuGroup?: number | null;
 }
 
 /** Base class names of pci.ids (`C xx` lines). */
@@ -170,6 +172,7 @@ export function formatLspciFunction(e: LspciEntry): string {
   const pin = fn.configRead(0x3d, 1);
   const irq = e.irq ?? fn.configRead(0x3c, 1);
   if (pin || irq) lines.push(`\tInterrupt: pin ${pin ? String.fromCharCode(0x40 + pin) : '?'} routed to IRQ ${irq}`);
+  if (e.iommuGroup != null) lines.push(`\tIOMMU group: ${e.iommuGroup}`);
   if (headerType === 0) lines.push(...regions(fn, cmd));
   if (st & 0x10) lines.push(...capabilities(fn));
   if (e.driver) lines.push(`\tKernel driver in use: ${e.driver}`);

@@ -70,6 +70,12 @@ describe('lspci -vv: the layout of show_verbose(), show_bases() and cap_msi()/ca
     expect(addr(ours)).toBe(addr(real)); // '\t\tAddress: 00000000fee00218  Data: 0000'
   });
 
+  it('prints the IOMMU group after the Interrupt line, as the remapping machine showed edu', () => {
+    const real = lspciBlock(remapped, '00:03.0');
+    const ours = formatLspciFunction({ bdf: '00:03.0', fn: edu(), iommuGroup: 3 });
+    expect(ours).toBe(real.replace(/\tSubsystem: .*\n/, '').replace('SERR+', 'SERR-'));
+  });
+
   it('prints an MSI-X capability with its vector table and PBA as for virtio-rng', () => {
     const real = lspciBlock(plain, '00:04.0').split('\n');
     const fn = new PciFunction({ vendorId: 0x1af4, deviceId: 0x1005, classCode: 0x00ff00, interruptPin: 1 });
@@ -102,7 +108,7 @@ describe('lspci -vv: the layout of show_verbose(), show_bases() and cap_msi()/ca
     const r = await runScenario({ ...sc, engine: 'js' }, { onMachine: (m) => (board = m) });
     const text = showLspci(board!, r);
     // show_verbose()'s order of line kinds; a capability's own lines (two tabs) belong to it.
-    const ORDER = ['header', 'Subsystem', 'Control', 'Status', 'Latency', 'Interrupt', 'Region', 'Expansion ROM', 'Capabilities', 'Kernel driver in use'];
+    const ORDER = ['header', 'Subsystem', 'Control', 'Status', 'Latency', 'Interrupt', 'IOMMU group', 'Region', 'Expansion ROM', 'Capabilities', 'Kernel driver in use'];
     const kinds = (block: string) =>
       block.split('\n').filter((l) => l && !l.startsWith('\t\t')).map((l) => (l.startsWith('\t') ? ORDER.find((k) => l.startsWith(`\t${k}`)) ?? l : 'header'));
     const inOrder = (ks: string[]) => ks.every((k, i) => ORDER.includes(k) && (i === 0 || ORDER.indexOf(ks[i - 1]!) <= ORDER.indexOf(k)));
