@@ -1,5 +1,5 @@
-// `irqslice run [SCENARIO.json|-] [--json] [--policy P[,P...]] [--engine wasm|js] [--show F[,F...]]`:
-// boot-and-probe with a report, or with --show the machine in real tools' formats instead. Without a scenario it runs the default scenario under the aligned and linux
+// `irqslice run [SCENARIO.json|-] [--json] [--policy P[,P...]] [--engine wasm|js]`: boot-and-probe
+// with a report. Without a scenario it runs the default scenario under the aligned and linux
 // policies (with --json, only under aligned, so the output keeps the contract shape); "-" reads the
 // scenario from standard input.
 
@@ -19,15 +19,15 @@ export const MAX_SCENARIO_BYTES = 4 * 1024 * 1024;
 export const RUN_SPEC: CommandSpec = {
   name: 'run',
   summary: 'boot a machine and probe every MSI message (default: the built-in scenario under aligned and linux)',
-  usage: ['irqslice run [SCENARIO.json|-] [--json] [--policy aligned,linux,freebsd,freebsd-legacy] [--engine wasm|js]', 'irqslice run [SCENARIO.json|-] --show lspci,lapic,pic,interrupts [--policy P] [--engine wasm|js]'],
+  usage: ['irqslice run [SCENARIO.json|-] [--json] [--policy aligned,linux,freebsd,freebsd-legacy] [--engine wasm|js]'],
   options: [
+    { name: 'show', value: 'LIST', help: 'instead of the report, print the machine after the run as real tools do: lspci (lspci -vv), lapic (QEMU info lapic), pic (QEMU info pic), interrupts (/proc/interrupts); comma-separated or all' },
     { name: 'json', help: 'print the JSON report instead of the text report' },
     { name: 'policy', value: 'LIST', help: 'placement policy or comma-separated list: aligned, linux, freebsd, freebsd-legacy' },
     { name: 'engine', value: 'wasm|js', help: "override the scenario's vector matrix engine" },
-    { name: 'show', value: 'LIST', help: 'instead of the report, print the machine after the run as real tools do: lspci (lspci -vv), lapic (QEMU info lapic), pic (QEMU info pic), interrupts (/proc/interrupts); comma-separated or all' },
   ],
   positionals: { max: 1, name: 'SCENARIO' },
-  more: 'Exit status 0 when every check passed, 1 when one failed, 2 for bad usage or an invalid scenario.\n\nExamples:\n  irqslice run examples/scenarios/x2apic-8cpu.json --json\n  irqslice run examples/scenarios/linux-6.1-qemu.json --show interrupts,lspci\n',
+  more: 'Exit status 0 when every check passed, 1 when one failed, 2 for bad usage or an invalid scenario.\n\nExample:\n  irqslice run examples/scenarios/x2apic-8cpu.json --json\n',
 };
 
 function opt(args: ParsedArgs, name: string): string | undefined {
@@ -36,14 +36,15 @@ function opt(args: ParsedArgs, name: string): string | undefined {
 }
 
 export async function runMain(args: ParsedArgs, io: CliIo): Promise<number> {
+  // --show: instead of the report, the machine after the run in real tools' formats (src/formats).
+  const sh = opt(args, 'show');
+  const show = sh === undefined ? undefined : listOf('show', sh, SHOW_FORMATS);
+  if (show && args.options.get('json') === true) throw new UsageError("--show prints text in the real tools' formats; it cannot be combined with --json");
   const p = opt(args, 'policy');
   let policies = p === undefined ? undefined : listOf('policy', p, POLICIES);
   const e = opt(args, 'engine');
   const engine = e === undefined ? undefined : oneOf('engine', e, ['wasm', 'js'] as const);
   const json = args.options.get('json') === true;
-  const sh = opt(args, 'show');
-  const show = sh === undefined ? undefined : listOf('show', sh, SHOW_FORMATS);
-  if (show && json) throw new UsageError('--show prints text in the real tools\' formats; it cannot be combined with --json');
   const file = args.positionals[0];
   let scenario: Scenario;
   if (file === undefined) {

@@ -1,10 +1,11 @@
 // Models the I/O APIC of the 82093AA datasheet §3.2 (IOREGSEL/IOWIN, ID, version, arbitration, redirection table) plus the EOI register of version ≥ 0x20 parts.
 // Left out: APIC serial-bus cycles and arbitration timing, the PCH extended destination ID (RTE 55:48), the pin assertion register, line sharing (the board ORs shared lines).
-// Two text views: dump() keeps irqslice's own compact format (one line per live pin, for debugging and
-// the tests that read it); infoPic() prints QEMU's `info pic` layout (ioapic-info.ts), for comparing with QEMU.
 import type { ApicMessage, DeliveryMode, Destination, EoiListener, InterruptRouter, TriggerMode } from './signals.js';
 import { checkFunction, checkOptions } from './check.js';
 import { describeValue } from './describe.js';
+
+// Two text views: dump() keeps irqslice's own compact format (one line per live pin, for debugging and
+// the tests that read it); infoPic() prints QEMU's `info pic` layout (ioapic-info.ts), for comparing with QEMU.
 import { formatIoapicInfo } from './ioapic-info.js';
 
 /** Default physical base of the first I/O APIC, and the size of the window it decodes (as QEMU maps it). */

@@ -16,8 +16,7 @@ class Pic8259 {
   vectorBase = 0;
   private initStep = 0; // 0 = ready; 2..4 = expecting ICW2..ICW4
   private needIcw4 = false;
-  /** OCW3 read-register select: true = the command port reads ISR (QEMU's rr_sel). */
-  readIsr = false;
+  private readIsr = false;
   private lines = 0;
 
   constructor(private readonly spuriousIrq: number, private readonly report: (what: string) => void) {}
@@ -72,6 +71,10 @@ class Pic8259 {
   readData(): number {
     return this.imr;
   }
+  /** OCW3's read-register select: true when the command port reads ISR (QEMU's rr_sel). */
+  get readsIsr(): boolean {
+    return this.readIsr;
+  }
 
   setLine(irq: number, level: boolean): void {
     const bit = 1 << irq;
@@ -98,8 +101,6 @@ class Pic8259 {
     return { irq, spurious: false };
   }
 }
-
-const hex2 = (n: number) => n.toString(16).padStart(2, '0');
 
 function lowestBit(x: number): number {
   return x & -x;
@@ -154,8 +155,9 @@ export class PicPair {
    * elcr 00 (no ELCR ports), fnm (special fully nested mode) 0.
    */
   infoPic(): string {
+    const hex2 = (n: number) => n.toString(16).padStart(2, '0');
     const line = (name: string, p: Pic8259) =>
-      `${name}: irr=${hex2(p.irr)} imr=${hex2(p.imr)} isr=${hex2(p.isr)} hprio=0 irq_base=${hex2(p.vectorBase)} rr_sel=${p.readIsr ? 1 : 0} elcr=00 fnm=0\n`;
+      `${name}: irr=${hex2(p.irr)} imr=${hex2(p.imr)} isr=${hex2(p.isr)} hprio=0 irq_base=${hex2(p.vectorBase)} rr_sel=${p.readsIsr ? 1 : 0} elcr=00 fnm=0\n`;
     return line('pic1', this.slave) + line('pic0', this.master);
   }
 

@@ -1,4 +1,4 @@
-// The human-readable report of a boot-and-probe run: boot log, /proc/interrupts (src/formats),
+// The human-readable report of a boot-and-probe run: boot log, a /proc/interrupts-style table,
 // per-device placement, the vector allocator's state, and PASS/FAIL per check.
 
 import type { InterruptCounts, ScenarioReport } from './run-scenario.js';
