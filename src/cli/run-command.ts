@@ -40,8 +40,11 @@ export async function runMain(args: ParsedArgs, io: CliIo): Promise<number> {
   const sh = opt(args, 'show');
   const show = sh === undefined ? undefined : listOf('show', sh, SHOW_FORMATS);
   if (show && args.options.get('json') === true) throw new UsageError("--show prints text in the real tools' formats; it cannot be combined with --json");
+  // One machine to show (the built-in scenario's own policy) unless --policy asks for more.
+  const policyList = opt(args, 'policy');
+  const showPolicies = show && policyList === undefined && args.positionals[0] === undefined ? [DEFAULT_SCENARIO.policy] : undefined;
   const p = opt(args, 'policy');
-  let policies = p === undefined ? undefined : listOf('policy', p, POLICIES);
+  let policies = p === undefined ? showPolicies : listOf('policy', p, POLICIES);
   const e = opt(args, 'engine');
   const engine = e === undefined ? undefined : oneOf('engine', e, ['wasm', 'js'] as const);
   const json = args.options.get('json') === true;
@@ -49,9 +52,8 @@ export async function runMain(args: ParsedArgs, io: CliIo): Promise<number> {
   let scenario: Scenario;
   if (file === undefined) {
     scenario = DEFAULT_SCENARIO;
-    // The text report compares both policies; --json keeps the contract shape and --show prints one
-    // machine (one run) unless asked.
-    policies ??= json || show ? [scenario.policy] : ['aligned', 'linux'];
+    // The text report compares both policies; --json keeps the contract shape (one run) unless asked.
+    policies ??= json ? [scenario.policy] : ['aligned', 'linux'];
   } else {
     const text = await readText(file, io, MAX_SCENARIO_BYTES);
     try {

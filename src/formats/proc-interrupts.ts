@@ -216,7 +216,7 @@ export function runIsRemapped(scenario: object): boolean {
 export function reportProcInterrupts(r: ScenarioReport): string[] {
   const ints = r.interrupts;
   if (!ints) return [];
-  const table = guestProcInterrupts(ints, { kernel: r.scenario.kernel ?? '6.10', remapped: runIsRemapped(r.scenario) });
+  const table = guestProcInterrupts(ints, { kernel: r.kernel ?? '6.10', remapped: runIsRemapped(r.scenario) });
   const lines = formatProcInterrupts(table).replace(/\n$/, '').split('\n');
   const unexpected = Object.values(ints.unexpected).reduce((a, b) => a + b, 0);
   if (unexpected) lines.push(`  (${unexpected} interrupt(s) arrived on vectors with no handler: Linux counts them in no row)`);

@@ -38,7 +38,7 @@ export function showPic(machine: Machine): string {
 /** /proc/interrupts as the run's guest kernel counted and would print it. */
 export function showInterrupts(report: ScenarioReport): string {
   if (!report.interrupts) return '';
-  return formatProcInterrupts(guestProcInterrupts(report.interrupts, { kernel: report.scenario.kernel ?? '6.10', remapped: runIsRemapped(report.scenario) }));
+  return formatProcInterrupts(guestProcInterrupts(report.interrupts, { kernel: report.kernel ?? '6.10', remapped: runIsRemapped(report.scenario) }));
 }
 
 export function formatShow(format: ShowFormat, machine: Machine, report: ScenarioReport): string {

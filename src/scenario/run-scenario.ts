@@ -60,7 +60,7 @@ export interface ScenarioReport {
   ok: boolean;
   devices: DeviceResult[];
   /** `devices`: how many the scenario declares (every one has a check). */
-  scenario: { name: string | null; cpus: number; apic: string; engine: string; policy: Policy; devices: number; destMode: DestMode; kernel: KernelGeneration };
+  scenario: { name: string | null; cpus: number; apic: string; engine: string; policy: Policy; devices: number; destMode: DestMode };
   checks: Check[];
   bootLog: string[];
   interrupts: InterruptCounts | null;
@@ -77,6 +77,8 @@ export interface ScenarioReport {
     /** The 8259 pair as the guest left it: interrupt masks and spurious IRQ 7 / 15 seen at INTA. */
     pic: { masterMask: number; slaveMask: number; spuriousIrq7: number; spuriousIrq15: number };
   };
+  /** The guest kernel generation the run modelled (the scenario's `kernel`, default 6.10). */
+  kernel: KernelGeneration;
 }
 
 export interface RunOptions {
@@ -175,7 +177,7 @@ function buildReport(sc: Scenario, policy: Policy, machine: Machine, run: RunRes
   return {
     ok,
     devices,
-    scenario: { name: sc.name ?? null, cpus: sc.cpus, apic: sc.apic, engine: sc.engine, policy, devices: sc.devices.length, destMode: defaultDestMode(sc), kernel: sc.kernel ?? '6.10' },
+    scenario: { name: sc.name ?? null, cpus: sc.cpus, apic: sc.apic, engine: sc.engine, policy, devices: sc.devices.length, destMode: defaultDestMode(sc) },
     checks,
     bootLog,
     interrupts,
@@ -195,6 +197,7 @@ function buildReport(sc: Scenario, policy: Policy, machine: Machine, run: RunRes
         spuriousIrq15: machine.pic.spurious.irq15,
       },
     },
+    kernel: sc.kernel ?? '6.10',
   };
 }
 
