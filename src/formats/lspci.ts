@@ -80,12 +80,12 @@ function regions(fn: PciFunction, cmd: number): string[] {
     const type = (lower >>> 1) & 3;
     let address = BigInt((lower & 0xffff_fff0) >>> 0);
     const index = i;
+    // A 64-bit BAR takes the next slot for its upper half; in the last slot it has none.
+    const invalid = type === 2 && i === 5;
     if (type === 2 && i < 5) address |= BigInt(fn.configRead(0x10 + 4 * ++i, 4) >>> 0) << 32n;
     const width = type === 0 ? '32-bit' : type === 2 ? '64-bit' : type === 1 ? 'low-1M' : 'type 3';
-    lines.push(
-      `\tRegion ${index}: Memory at ${address ? hex(address, 8) : '<unassigned>'} (${width}, ${lower & 8 ? '' : 'non-'}prefetchable)` +
-        `${cmd & 2 ? '' : ' [disabled]'}${size(len)}`,
-    );
+    const at = invalid ? '<invalid-64bit-slot>' : address ? hex(address, 8) : '<unassigned>';
+    lines.push(`\tRegion ${index}: Memory at ${at} (${width}, ${lower & 8 ? '' : 'non-'}prefetchable)${cmd & 2 ? '' : ' [disabled]'}${size(len)}`);
   }
   return lines;
 }
