@@ -90,6 +90,28 @@ describe('lspci -vv: the layout of show_verbose(), show_bases() and cap_msi()/ca
     expect(block(ours)).toEqual(block(real)); // MSI-X: Enable+ Count=2 Masked- / Vector table: BAR=1 offset=00000000 / PBA: BAR=1 offset=00000800
   });
 
+  it('prints 64-bit, prefetchable and I/O BARs as the virtio-rng and xHCI Region lines', () => {
+    const fn = new PciFunction({ vendorId: 0x1af4, deviceId: 0x1005, classCode: 0x00ff00, interruptPin: 1 });
+    fn.addBar(0, { kind: 'io', size: 32 });
+    fn.addBar(1, { kind: 'memory32', size: 0x1000 });
+    fn.addBar(4, { kind: 'memory64', size: 0x4000, prefetchable: true });
+    fn.configWrite(0x10, 4, 0xc040);
+    fn.configWrite(0x14, 4, 0xfeb1_5000);
+    fn.configWrite(0x20, 4, 0xfe00_0000);
+    fn.configWrite(0x24, 4, 0);
+    fn.configWrite(0x04, 2, 0x0007);
+    const regions = (t: string) => t.split('\n').filter((l) => l.startsWith('\tRegion'));
+    expect(regions(formatLspciFunction({ bdf: '00:04.0', fn }))).toEqual(regions(lspciBlock(plain, '00:04.0')));
+    const xhci = new PciFunction({ vendorId: 0x1033, deviceId: 0x0194, classCode: 0x0c0330, interruptPin: 1 });
+    xhci.addBar(0, { kind: 'memory64', size: 0x4000 });
+    xhci.configWrite(0x10, 4, 0xfeb1_0000);
+    xhci.configWrite(0x04, 2, 0x0006);
+    expect(regions(formatLspciFunction({ bdf: '00:02.0', fn: xhci }))).toEqual(regions(lspciBlock(plain, '00:02.0')));
+    // Memory decoding off: lspci appends [disabled].
+    xhci.configWrite(0x04, 2, 0x0004);
+    expect(regions(formatLspciFunction({ bdf: '00:02.0', fn: xhci }))).toEqual(['\tRegion 0: Memory at feb10000 (64-bit, non-prefetchable) [disabled] [size=16K]']);
+  });
+
   it('prints a maskable MSI capability with the Masking/Pending line of cap_msi()', () => {
     const fn = new PciFunction({ vendorId: 0xfff0, deviceId: 1, classCode: 0xff0000, interruptPin: 1 });
     const at = fn.addCapability(new MsiCapability({ vectors: 32, is64: true, pvm: true }));
