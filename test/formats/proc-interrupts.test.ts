@@ -7,6 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { formatProcInterrupts, guestProcInterrupts, irqColumnWidth, x86NrIrqs, type ArchCounts, type ProcInterruptsRow } from '../../src/formats/proc-interrupts.js';
 import { runScenario } from '../../src/scenario/run-scenario.js';
+import { formatReport } from '../../src/scenario/report-text.js';
+import { showInterrupts } from '../../src/formats/show.js';
 import type { InterruptCounts } from '../../src/scenario/run-scenario.js';
 import { publicSample, sample } from './real-samples.js';
 
@@ -146,5 +148,7 @@ describe('/proc/interrupts of a guest run, named as its kernel generation names 
     expect(ours.find((l) => l.startsWith('  0:'))).toBe(zeroCounts(real.find((l) => l.startsWith('  0:'))!));
     // 00:03.0 (the 16-message xHCI in the scenario) gets pci_dev_id 0x18 << 11 = 49152, as 00:02.0 got 32768 in the sample.
     expect(ours.find((l) => l.startsWith(' 24:'))).toMatch(/ PCI-MSI 49152-edge {6}irqslice$/);
+    // The text report's interrupt table is this same /proc/interrupts (report-text.ts calls the module).
+    expect(formatReport(r)).toContain('Interrupts (/proc/interrupts as the guest counted them)\n' + showInterrupts(r));
   });
 });
