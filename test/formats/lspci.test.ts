@@ -112,6 +112,23 @@ describe('lspci -vv: the layout of show_verbose(), show_bases() and cap_msi()/ca
     expect(regions(formatLspciFunction({ bdf: '00:02.0', fn: xhci }))).toEqual(['\tRegion 0: Memory at feb10000 (64-bit, non-prefetchable) [disabled] [size=16K]']);
   });
 
+  it('prints a 32-bit maskable MSI (no upper address dword, Masking/Pending) as for the ioh3420 root port', () => {
+    const real = lspciBlock(sample('qemu-7.2-linux-6.1-q35-4cpu-rootport', 'lspci-vv.txt'), '00:02.0').split('\n');
+    const fn = new PciFunction({ vendorId: 0x8086, deviceId: 0x3420, classCode: 0x060400, interruptPin: 1 });
+    const at = fn.addCapability(new MsiCapability({ vectors: 2, is64: false, pvm: true }));
+    // Linux 6.1: one message (MME 0) at 0xfee04004 / 0x0021, message 1 masked.
+    fn.configWrite(at + 4, 4, 0xfee0_4004);
+    fn.configWrite(at + 8, 2, 0x0021);
+    fn.configWrite(at + 0x0c, 4, 0x2);
+    fn.configWrite(at + 2, 2, fn.configRead(at + 2, 2) | 1);
+    const ours = formatLspciFunction({ bdf: '00:02.0', fn }).split('\n');
+    const msi = (lines: string[]) => {
+      const i = lines.findIndex((l) => l.includes(' MSI: '));
+      return [lines[i]!.replace(/\[[0-9a-f]{2}\]/, '[..]'), lines[i + 1], lines[i + 2]];
+    };
+    expect(msi(ours)).toEqual(msi(real)); // MSI: Enable+ Count=1/2 Maskable+ 64bit- / Address: fee04004  Data: 0021 / Masking: 00000002  Pending: 00000000
+  });
+
   it('prints a maskable MSI capability with the Masking/Pending line of cap_msi()', () => {
     const fn = new PciFunction({ vendorId: 0xfff0, deviceId: 1, classCode: 0xff0000, interruptPin: 1 });
     const at = fn.addCapability(new MsiCapability({ vectors: 32, is64: true, pvm: true }));

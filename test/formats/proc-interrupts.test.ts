@@ -60,6 +60,22 @@ describe('/proc/interrupts: the layout of show_interrupts() and arch_show_interr
     expect(formatProcInterrupts({ cpus: [0, 1, 2, 3], nrIrqs: 456, rows, arch })).toBe(real);
   });
 
+  it('joins the actions of a shared irq with ", " as the root port row (PCIe PME, aerdrv)', () => {
+    const rows = [
+      row(0, [159, 0, 0, 0], 'IO-APIC', 2, 'edge', 'timer'),
+      row(1, [9, 0, 0, 0], 'IO-APIC', 1, 'edge', 'i8042'),
+      row(4, [0, 0, 12, 0], 'IO-APIC', 4, 'edge', 'ttyS0'),
+      row(8, [0, 1, 0, 0], 'IO-APIC', 8, 'edge', 'rtc0'),
+      row(9, zeros, 'IO-APIC', 9, 'fasteoi', 'acpi'),
+      row(12, [0, 0, 0, 3], 'IO-APIC', 12, 'edge', 'i8042'),
+      { ...row(24, zeros, 'PCI-MSI', 32768, 'edge', 'PCIe PME'), actions: ['PCIe PME', 'aerdrv'] },
+      row(25, zeros, 'PCI-MSI', 49152, 'edge', 'xhci_hcd'),
+      row(26, [13, 0, 0, 0], 'PCI-MSI', 512000, 'edge', 'ahci[0000:00:1f.2]'),
+    ];
+    const arch = { ...ARCH_PLAIN, loc: [959, 1075, 940, 641], res: [22, 32, 26, 19], cal: [1237, 1061, 590, 749], tlb: [1, 0, 0, 1] };
+    expect(formatProcInterrupts({ cpus: [0, 1, 2, 3], nrIrqs: 456, rows, arch })).toBe(sample('qemu-7.2-linux-6.1-q35-4cpu-rootport', 'proc-interrupts.txt'));
+  });
+
   it('reproduces the per-device MSI-X domain rows of a newer kernel under remapping (igb patch mail, 2 CPUs)', () => {
     const real = publicSample('igb-proc-interrupts.txt').split('\n').filter(Boolean);
     const names = ['enp2s0', 'enp2s0-TxRx-0', 'enp2s0-TxRx-1', 'enp2s0-TxRx-2', 'enp2s0-TxRx-3'];
