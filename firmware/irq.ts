@@ -9,9 +9,10 @@ export interface IrqDesc {
   irq: number;
   /** Who owns it: a device BDF, or a name for platform interrupts. */
   owner: string;
-  /** Message / entry index within the owner (0 for INTx). */
+  /** Message / entry index within the owner (0 for INTx; the I/O APIC pin for an ISA irq). */
   index: number;
-  kind: 'msi' | 'msix' | 'intx' | 'ipi';
+  /** 'isa': a legacy ISA irq of a platform device (the timer), edge-triggered on an I/O APIC pin. */
+  kind: 'msi' | 'msix' | 'intx' | 'isa' | 'ipi';
   handler: (cpu: CpuContext, desc: IrqDesc) => void;
   /** Run after the local APIC EOI (a remapped level pin's EOI at the I/O APIC, ioapic_ir_ack_level). */
   afterEoi?: (cpu: CpuContext) => void;

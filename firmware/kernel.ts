@@ -156,6 +156,9 @@ function* boot(cpu: CpuContext, con: Console, params: BootParams): Generator<Gue
   if (!ioapicRemap && timer && kept.includes(0)) ioapic.route(cpu, timer.gsi, 0x30, logical ? 1 : bspId, false, false, logical);
   con.log(`IOAPIC: ${legacy.length} ISA IRQs taken over; ${kept.length ? `IRQ 0 (timer) keeps 0x30 on CPU 0 via GSI ${timer?.gsi}, ` : ''}${legacy.length - kept.length} reserved until requested`);
   cpu.sti();
+  // request_irq(0, timer_interrupt, .., "timer"): /proc/interrupts' first row. No PIT or HPET ticks
+  // here, so it counts nothing; an interrupt on 0x30 of CPU 0 is the timer's, not unexpected.
+  if (timer && kept.includes(0)) irq.bind(0, 0x30, irq.newDesc('timer', timer.gsi - ioa.gsiBase, 'isa', () => undefined, 0));
 
   // --- SMP bring-up ---
   const aps: ApState = { checkedIn: new Array(apicIds.length).fill(false) };

@@ -34,6 +34,10 @@ export { parseScenario, validateScenario, checkPolicy, POLICIES, ScenarioError, 
 export { formatShow, SHOW_FORMATS, type ShowFormat } from './formats/show.js';
 export { formatReport, contractJson, type ReportOptions } from './scenario/report-text.js';
 export { FreeBsdVectors } from './alloc/freebsd-reference.js';
+// Real tools' formats of a run: /proc/interrupts, lspci -vv, and the --show views (src/formats/README.md).
+export { formatProcInterrupts, guestProcInterrupts, x86NrIrqs, type ProcInterrupts, type ProcInterruptsRow, type ArchCounts } from './formats/proc-interrupts.js';
+export { formatLspci, formatLspciFunction, type LspciEntry } from './formats/lspci.js';
+export { formatShow, SHOW_FORMATS, type ShowFormat } from './formats/show.js';
 
 // Moving multi-MSI blocks: affinity changes, CPU hot-unplug, fault injection (docs/ANALYSIS.md).
 export * from './migrate/index.js';

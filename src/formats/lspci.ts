@@ -20,6 +20,8 @@ export interface LspciEntry {
   irq?: number | null;
   /** `Kernel driver in use:`; absent when no driver is bound. */
   driver?: string | null;
+  /** `IOMMU group:` (sysfs iommu_group), printed when the kernel has put the function in one. */
+  iommuGroup?: number | null;
 }
 
 /** Base class names of pci.ids (`C xx` lines). */
@@ -78,12 +80,12 @@ function regions(fn: PciFunction, cmd: number): string[] {
     const type = (lower >>> 1) & 3;
     let address = BigInt((lower & 0xffff_fff0) >>> 0);
     const index = i;
+    // A 64-bit BAR takes the next slot for its upper half; in the last slot it has none.
+    const invalid = type === 2 && i === 5;
     if (type === 2 && i < 5) address |= BigInt(fn.configRead(0x10 + 4 * ++i, 4) >>> 0) << 32n;
     const width = type === 0 ? '32-bit' : type === 2 ? '64-bit' : type === 1 ? 'low-1M' : 'type 3';
-    lines.push(
-      `\tRegion ${index}: Memory at ${address ? hex(address, 8) : '<unassigned>'} (${width}, ${lower & 8 ? '' : 'non-'}prefetchable)` +
-        `${cmd & 2 ? '' : ' [disabled]'}${size(len)}`,
-    );
+    const at = invalid ? '<invalid-64bit-slot>' : address ? hex(address, 8) : '<unassigned>';
+    lines.push(`\tRegion ${index}: Memory at ${at} (${width}, ${lower & 8 ? '' : 'non-'}prefetchable)${cmd & 2 ? '' : ' [disabled]'}${size(len)}`);
   }
   return lines;
 }
@@ -170,6 +172,7 @@ export function formatLspciFunction(e: LspciEntry): string {
   const pin = fn.configRead(0x3d, 1);
   const irq = e.irq ?? fn.configRead(0x3c, 1);
   if (pin || irq) lines.push(`\tInterrupt: pin ${pin ? String.fromCharCode(0x40 + pin) : '?'} routed to IRQ ${irq}`);
+  if (e.iommuGroup != null) lines.push(`\tIOMMU group: ${e.iommuGroup}`);
   if (headerType === 0) lines.push(...regions(fn, cmd));
   if (st & 0x10) lines.push(...capabilities(fn));
   if (e.driver) lines.push(`\tKernel driver in use: ${e.driver}`);

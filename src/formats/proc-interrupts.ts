@@ -162,6 +162,7 @@ function pciName(bdf: string): { devid: number; name: string } {
 function chipOf(kind: string, owner: string, index: number, irq: number, o: GuestInterruptsOptions): { chip: string; hwirq: number; flow: string } {
   const ir = o.remapped ? 'IR-' : '';
   if (kind === 'intx') return { chip: `${ir}IO-APIC`, hwirq: irq, flow: 'fasteoi' }; // PCI INTx: level, fasteoi
+  if (kind === 'isa') return { chip: `${ir}IO-APIC`, hwirq: index, flow: 'edge' }; // index = the I/O APIC pin
   const { devid, name } = pciName(owner);
   if (o.kernel === '6.1') return { chip: `${ir}PCI-MSI`, hwirq: ((devid << 11) | index) >>> 0, flow: 'edge' };
   return { chip: `${ir}${kind === 'msix' ? 'PCI-MSIX' : 'PCI-MSI'}-${name}`, hwirq: index, flow: 'edge' };
@@ -169,22 +170,24 @@ function chipOf(kind: string, owner: string, index: number, irq: number, o: Gues
 
 /**
  * /proc/interrupts of a run from the counts its guest kernel kept (firmware/irq.ts): one row per irq
- * of its drivers, the NMI and spurious counts it took; rows for interrupts the guest has no driver for
- * (the ISA timer, serial port, …) do not exist, as on a kernel without those drivers. Vector-retrigger
- * markers are no irqs and are left out.
+ * it requested (the timer's IRQ 0 and its drivers' interrupts), the NMI and spurious counts it took;
+ * rows for devices the guest has no driver for (serial port, keyboard, RTC, ACPI) do not exist, as on
+ * a kernel without those drivers. Vector-retrigger markers are no irqs and are left out.
  */
 export function guestProcInterrupts(ints: InterruptCounts, o: GuestInterruptsOptions): ProcInterrupts {
   const cpus = Array.from({ length: ints.cpus }, (_, i) => i);
   const perCpu = (r: Record<string, number> | undefined) => cpus.map((c) => r?.[c] ?? 0);
   const byIrq = new Map<number, ProcInterruptsRow & { actions: string[] }>();
   for (const i of ints.irqs) {
-    if (i.kind !== 'msi' && i.kind !== 'msix' && i.kind !== 'intx') continue;
+    if (i.kind !== 'msi' && i.kind !== 'msix' && i.kind !== 'intx' && i.kind !== 'isa') continue;
+    // A platform irq is named by its owner (`timer`); device irqs by the guest's driver.
+    const action = i.kind === 'isa' ? i.owner : GUEST_DRIVER_NAME;
     const row = byIrq.get(i.irq);
     if (row) {
-      row.actions.push(GUEST_DRIVER_NAME); // a shared line: one more action on the same irq
+      row.actions.push(action); // a shared line: one more action on the same irq
       continue;
     }
-    byIrq.set(i.irq, { irq: i.irq, counts: perCpu(i.counts), ...chipOf(i.kind, i.owner, i.index, i.irq, o), actions: [GUEST_DRIVER_NAME] });
+    byIrq.set(i.irq, { irq: i.irq, counts: perCpu(i.counts), ...chipOf(i.kind, i.owner, i.index, i.irq, o), actions: [action] });
   }
   const zeros = cpus.map(() => 0);
   const rows = [...byIrq.values()];
@@ -213,7 +216,7 @@ export function runIsRemapped(scenario: object): boolean {
 export function reportProcInterrupts(r: ScenarioReport): string[] {
   const ints = r.interrupts;
   if (!ints) return [];
-  const table = guestProcInterrupts(ints, { kernel: r.scenario.kernel ?? '6.10', remapped: runIsRemapped(r.scenario) });
+  const table = guestProcInterrupts(ints, { kernel: r.kernel ?? '6.10', remapped: runIsRemapped(r.scenario) });
   const lines = formatProcInterrupts(table).replace(/\n$/, '').split('\n');
   const unexpected = Object.values(ints.unexpected).reduce((a, b) => a + b, 0);
   if (unexpected) lines.push(`  (${unexpected} interrupt(s) arrived on vectors with no handler: Linux counts them in no row)`);

@@ -12,11 +12,15 @@ export type ShowFormat = (typeof SHOW_FORMATS)[number];
 
 /** Every emulated function as `lspci -vv`, with the IRQ and driver the guest kernel gave it. */
 export function showLspci(machine: Machine, report: ScenarioReport): string {
+  // Under remapping the IOMMU driver puts each function in a group, numbered in probe (bus) order here.
+  const remapped = runIsRemapped(report.scenario);
+  const order = machine.pci.functions().map((f) => f.bdf).sort();
   const entries: LspciEntry[] = machine.pci.functions().map(({ bdf, fn }) => {
     const dev = report.devices.find((d) => d.bdf === bdf);
     // Linux's dev->irq is the first MSI irq while MSI is on; MSI-X and INTx leave the INTx GSI there.
     const msi = dev?.mode === 'msi' ? report.interrupts?.irqs.find((i) => i.owner === bdf && i.kind === 'msi' && i.index === 0) : undefined;
-    return { bdf, fn, irq: msi?.irq ?? null, driver: dev !== undefined && dev.mode !== 'none' ? GUEST_DRIVER_NAME : null };
+    const driver = dev !== undefined && dev.mode !== 'none' ? GUEST_DRIVER_NAME : null;
+    return { bdf, fn, irq: msi?.irq ?? null, driver, iommuGroup: remapped ? order.indexOf(bdf) : null };
   });
   return formatLspci(entries);
 }
@@ -34,7 +38,7 @@ export function showPic(machine: Machine): string {
 /** /proc/interrupts as the run's guest kernel counted and would print it. */
 export function showInterrupts(report: ScenarioReport): string {
   if (!report.interrupts) return '';
-  return formatProcInterrupts(guestProcInterrupts(report.interrupts, { kernel: report.scenario.kernel ?? '6.10', remapped: runIsRemapped(report.scenario) }));
+  return formatProcInterrupts(guestProcInterrupts(report.interrupts, { kernel: report.kernel ?? '6.10', remapped: runIsRemapped(report.scenario) }));
 }
 
 export function formatShow(format: ShowFormat, machine: Machine, report: ScenarioReport): string {

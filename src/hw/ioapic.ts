@@ -5,6 +5,9 @@
 import type { ApicMessage, DeliveryMode, Destination, EoiListener, InterruptRouter, TriggerMode } from './signals.js';
 import { checkFunction, checkOptions } from './check.js';
 import { describeValue } from './describe.js';
+
+// Two text views: dump() keeps irqslice's own compact format (one line per live pin, for debugging and
+// the tests that read it); infoPic() prints QEMU's `info pic` layout (ioapic-info.ts), for comparing with QEMU.
 import { formatIoapicInfo } from './ioapic-info.js';
 
 /** Default physical base of the first I/O APIC, and the size of the window it decodes (as QEMU maps it). */

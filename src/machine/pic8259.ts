@@ -100,6 +100,10 @@ class Pic8259 {
   readData(): number {
     return this.imr;
   }
+  /** OCW3's read-register select: true when the command port reads ISR (QEMU's rr_sel). */
+  get readsIsr(): boolean {
+    return this.readIsr;
+  }
 
   setLine(irq: number, level: boolean): void {
     const bit = 1 << irq;
@@ -221,8 +225,9 @@ export class PicPair {
    * elcr 00 (no ELCR ports), fnm (special fully nested mode) 0.
    */
   infoPic(): string {
+    const hex2 = (n: number) => n.toString(16).padStart(2, '0');
     const line = (name: string, p: Pic8259) =>
-      `${name}: irr=${hex2(p.irr)} imr=${hex2(p.imr)} isr=${hex2(p.isr)} hprio=0 irq_base=${hex2(p.vectorBase)} rr_sel=${p.readIsr ? 1 : 0} elcr=00 fnm=0\n`;
+      `${name}: irr=${hex2(p.irr)} imr=${hex2(p.imr)} isr=${hex2(p.isr)} hprio=0 irq_base=${hex2(p.vectorBase)} rr_sel=${p.readsIsr ? 1 : 0} elcr=00 fnm=0\n`;
     return line('pic1', this.slave) + line('pic0', this.master);
   }
 

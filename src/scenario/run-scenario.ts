@@ -86,6 +86,8 @@ export interface ScenarioReport {
     /** The remapping unit's own counters (requests, translated, blocked by fault reason, …); null without one. */
     iommu: RemappingCounters | null;
   };
+  /** The guest kernel generation the run modelled (the scenario's `kernel`, default 6.10). */
+  kernel: KernelGeneration;
 }
 
 export interface RunOptions {
@@ -224,6 +226,7 @@ function buildReport(sc: Scenario, policy: Policy, iommu: boolean, machine: Mach
       },
       iommu: machine.iommu?.counters() ?? null,
     },
+    kernel: sc.kernel ?? '6.10',
   };
 }
 

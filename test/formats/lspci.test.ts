@@ -70,6 +70,12 @@ describe('lspci -vv: the layout of show_verbose(), show_bases() and cap_msi()/ca
     expect(addr(ours)).toBe(addr(real)); // '\t\tAddress: 00000000fee00218  Data: 0000'
   });
 
+  it('prints the IOMMU group after the Interrupt line, as the remapping machine showed edu', () => {
+    const real = lspciBlock(remapped, '00:03.0');
+    const ours = formatLspciFunction({ bdf: '00:03.0', fn: edu(), iommuGroup: 3 });
+    expect(ours).toBe(real.replace(/\tSubsystem: .*\n/, '').replace('SERR+', 'SERR-'));
+  });
+
   it('prints an MSI-X capability with its vector table and PBA as for virtio-rng', () => {
     const real = lspciBlock(plain, '00:04.0').split('\n');
     const fn = new PciFunction({ vendorId: 0x1af4, deviceId: 0x1005, classCode: 0x00ff00, interruptPin: 1 });
@@ -82,6 +88,45 @@ describe('lspci -vv: the layout of show_verbose(), show_bases() and cap_msi()/ca
       return [lines[i]!.replace(/\[[0-9a-f]{2}\]/, '[..]'), lines[i + 1], lines[i + 2]];
     };
     expect(block(ours)).toEqual(block(real)); // MSI-X: Enable+ Count=2 Masked- / Vector table: BAR=1 offset=00000000 / PBA: BAR=1 offset=00000800
+  });
+
+  it('prints 64-bit, prefetchable and I/O BARs as the virtio-rng and xHCI Region lines', () => {
+    const fn = new PciFunction({ vendorId: 0x1af4, deviceId: 0x1005, classCode: 0x00ff00, interruptPin: 1 });
+    fn.addBar(0, { kind: 'io', size: 32 });
+    fn.addBar(1, { kind: 'memory32', size: 0x1000 });
+    fn.addBar(4, { kind: 'memory64', size: 0x4000, prefetchable: true });
+    fn.configWrite(0x10, 4, 0xc040);
+    fn.configWrite(0x14, 4, 0xfeb1_5000);
+    fn.configWrite(0x20, 4, 0xfe00_0000);
+    fn.configWrite(0x24, 4, 0);
+    fn.configWrite(0x04, 2, 0x0007);
+    const regions = (t: string) => t.split('\n').filter((l) => l.startsWith('\tRegion'));
+    expect(regions(formatLspciFunction({ bdf: '00:04.0', fn }))).toEqual(regions(lspciBlock(plain, '00:04.0')));
+    const xhci = new PciFunction({ vendorId: 0x1033, deviceId: 0x0194, classCode: 0x0c0330, interruptPin: 1 });
+    xhci.addBar(0, { kind: 'memory64', size: 0x4000 });
+    xhci.configWrite(0x10, 4, 0xfeb1_0000);
+    xhci.configWrite(0x04, 2, 0x0006);
+    expect(regions(formatLspciFunction({ bdf: '00:02.0', fn: xhci }))).toEqual(regions(lspciBlock(plain, '00:02.0')));
+    // Memory decoding off: lspci appends [disabled].
+    xhci.configWrite(0x04, 2, 0x0004);
+    expect(regions(formatLspciFunction({ bdf: '00:02.0', fn: xhci }))).toEqual(['\tRegion 0: Memory at feb10000 (64-bit, non-prefetchable) [disabled] [size=16K]']);
+  });
+
+  it('prints a 32-bit maskable MSI (no upper address dword, Masking/Pending) as for the ioh3420 root port', () => {
+    const real = lspciBlock(sample('qemu-7.2-linux-6.1-q35-4cpu-rootport', 'lspci-vv.txt'), '00:02.0').split('\n');
+    const fn = new PciFunction({ vendorId: 0x8086, deviceId: 0x3420, classCode: 0x060400, interruptPin: 1 });
+    const at = fn.addCapability(new MsiCapability({ vectors: 2, is64: false, pvm: true }));
+    // Linux 6.1: one message (MME 0) at 0xfee04004 / 0x0021, message 1 masked.
+    fn.configWrite(at + 4, 4, 0xfee0_4004);
+    fn.configWrite(at + 8, 2, 0x0021);
+    fn.configWrite(at + 0x0c, 4, 0x2);
+    fn.configWrite(at + 2, 2, fn.configRead(at + 2, 2) | 1);
+    const ours = formatLspciFunction({ bdf: '00:02.0', fn }).split('\n');
+    const msi = (lines: string[]) => {
+      const i = lines.findIndex((l) => l.includes(' MSI: '));
+      return [lines[i]!.replace(/\[[0-9a-f]{2}\]/, '[..]'), lines[i + 1], lines[i + 2]];
+    };
+    expect(msi(ours)).toEqual(msi(real)); // MSI: Enable+ Count=1/2 Maskable+ 64bit- / Address: fee04004  Data: 0021 / Masking: 00000002  Pending: 00000000
   });
 
   it('prints a maskable MSI capability with the Masking/Pending line of cap_msi()', () => {
@@ -102,7 +147,7 @@ describe('lspci -vv: the layout of show_verbose(), show_bases() and cap_msi()/ca
     const r = await runScenario(JSON.stringify({ ...sc, engine: 'js' }), { onMachine: (m) => (board = m) });
     const text = showLspci(board!, r);
     // show_verbose()'s order of line kinds; a capability's own lines (two tabs) belong to it.
-    const ORDER = ['header', 'Subsystem', 'Control', 'Status', 'Latency', 'Interrupt', 'Region', 'Expansion ROM', 'Capabilities', 'Kernel driver in use'];
+    const ORDER = ['header', 'Subsystem', 'Control', 'Status', 'Latency', 'Interrupt', 'IOMMU group', 'Region', 'Expansion ROM', 'Capabilities', 'Kernel driver in use'];
     const kinds = (block: string) =>
       block.split('\n').filter((l) => l && !l.startsWith('\t\t')).map((l) => (l.startsWith('\t') ? ORDER.find((k) => l.startsWith(`\t${k}`)) ?? l : 'header'));
     const inOrder = (ks: string[]) => ks.every((k, i) => ORDER.includes(k) && (i === 0 || ORDER.indexOf(ks[i - 1]!) <= ORDER.indexOf(k)));

@@ -7,6 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { formatProcInterrupts, guestProcInterrupts, irqColumnWidth, x86NrIrqs, type ArchCounts, type ProcInterruptsRow } from '../../src/formats/proc-interrupts.js';
 import { runScenario } from '../../src/scenario/run-scenario.js';
+import { formatReport } from '../../src/scenario/report-text.js';
+import { showInterrupts } from '../../src/formats/show.js';
 import type { InterruptCounts } from '../../src/scenario/run-scenario.js';
 import { publicSample, sample } from './real-samples.js';
 
@@ -56,6 +58,22 @@ describe('/proc/interrupts: the layout of show_interrupts() and arch_show_interr
     ];
     const arch = { ...ARCH_PLAIN, loc: [811, 865, 716, 656], res: [20, 23, 16, 46], cal: [634, 1163, 726, 1007], tlb: [1, 1, 1, 0] };
     expect(formatProcInterrupts({ cpus: [0, 1, 2, 3], nrIrqs: 456, rows, arch })).toBe(real);
+  });
+
+  it('joins the actions of a shared irq with ", " as the root port row (PCIe PME, aerdrv)', () => {
+    const rows = [
+      row(0, [159, 0, 0, 0], 'IO-APIC', 2, 'edge', 'timer'),
+      row(1, [9, 0, 0, 0], 'IO-APIC', 1, 'edge', 'i8042'),
+      row(4, [0, 0, 12, 0], 'IO-APIC', 4, 'edge', 'ttyS0'),
+      row(8, [0, 1, 0, 0], 'IO-APIC', 8, 'edge', 'rtc0'),
+      row(9, zeros, 'IO-APIC', 9, 'fasteoi', 'acpi'),
+      row(12, [0, 0, 0, 3], 'IO-APIC', 12, 'edge', 'i8042'),
+      { ...row(24, zeros, 'PCI-MSI', 32768, 'edge', 'PCIe PME'), actions: ['PCIe PME', 'aerdrv'] },
+      row(25, zeros, 'PCI-MSI', 49152, 'edge', 'xhci_hcd'),
+      row(26, [13, 0, 0, 0], 'PCI-MSI', 512000, 'edge', 'ahci[0000:00:1f.2]'),
+    ];
+    const arch = { ...ARCH_PLAIN, loc: [959, 1075, 940, 641], res: [22, 32, 26, 19], cal: [1237, 1061, 590, 749], tlb: [1, 0, 0, 1] };
+    expect(formatProcInterrupts({ cpus: [0, 1, 2, 3], nrIrqs: 456, rows, arch })).toBe(sample('qemu-7.2-linux-6.1-q35-4cpu-rootport', 'proc-interrupts.txt'));
   });
 
   it('reproduces the per-device MSI-X domain rows of a newer kernel under remapping (igb patch mail, 2 CPUs)', () => {
@@ -140,7 +158,13 @@ describe('/proc/interrupts of a guest run, named as its kernel generation names 
     const msiRows = ours.filter((l) => l.includes('PCI-MSI'));
     expect(msiRows.length).toBeGreaterThan(0);
     for (const l of msiRows) expect(l).toMatch(shape);
+    // IRQ 0, the timer Linux requests on I/O APIC pin 2 (the MADT override): the real row but for its
+    // count (no PIT ticks in irqslice).
+    const zeroCounts = (l: string) => l.replace(/^(.{5})( +\d+ ){4}/, (_, head: string) => head + '         0 '.repeat(4));
+    expect(ours.find((l) => l.startsWith('  0:'))).toBe(zeroCounts(real.find((l) => l.startsWith('  0:'))!));
     // 00:03.0 (the 16-message xHCI in the scenario) gets pci_dev_id 0x18 << 11 = 49152, as 00:02.0 got 32768 in the sample.
     expect(ours.find((l) => l.startsWith(' 24:'))).toMatch(/ PCI-MSI 49152-edge {6}irqslice$/);
+    // The text report's interrupt table is this same /proc/interrupts (report-text.ts calls the module).
+    expect(formatReport(r)).toContain('Interrupts (/proc/interrupts as the guest counted them)\n' + showInterrupts(r));
   });
 });

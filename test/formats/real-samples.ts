@@ -4,8 +4,8 @@ import path from 'node:path';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../data/real');
 
-/** Debian's Linux 6.1.0-50 on QEMU 7.2.22, q35, 4 CPUs; `-ir`: with intel-iommu,intremap=on. */
-export type Machine = 'qemu-7.2-linux-6.1-q35-4cpu' | 'qemu-7.2-linux-6.1-q35-4cpu-ir';
+/** Debian's Linux 6.1.0-50 on QEMU 7.2.22, q35, 4 CPUs; `-ir`: with intel-iommu,intremap=on; `-rootport`: an ioh3420 and the xHCI. */
+export type Machine = 'qemu-7.2-linux-6.1-q35-4cpu' | 'qemu-7.2-linux-6.1-q35-4cpu-ir' | 'qemu-7.2-linux-6.1-q35-4cpu-rootport';
 
 export function sample(machine: Machine, file: 'proc-interrupts.txt' | 'lspci-vv.txt' | 'info-lapic.txt' | 'info-pic.txt'): string {
   return readFileSync(path.join(root, machine, file), 'utf8');
