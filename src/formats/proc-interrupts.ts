@@ -2,7 +2,8 @@
 // rows of show_interrupts() (kernel/irq/proc.c) and x86's arch_show_interrupts()
 // (arch/x86/kernel/irq.c). Real 6.1 output to compare with: test/data/real/*/proc-interrupts.txt.
 //
-// Layout (6.1, 6.6 and 6.10 alike):
+// Layout (6.1, 6.6 and 6.10 alike; kernels of 2025 print each count as ` %10u` instead, one space
+// fewer before the chip, which no generation modelled here does):
 // - header: prec + 8 spaces, then `CPU%-8d` for every online CPU; prec is 3, one more per decade of
 //   nr_irqs from 1000 on (at most 10);
 // - a row per irq with an action or a count: `%*d: `, `%10u ` per online CPU, the chip name as
