@@ -113,7 +113,7 @@ describe('a PLX PEX 8619 switch port (Ben Greear\'s 12-radio system): per-vector
     expect(fns[0]!.msi).toMatchObject({ offset: 0x48, count: 1, max: 4, maskable: true, masking: 1, pending: 0, address: 0xfee00418 });
     expect(isRemappedAddress(fns[0]!.msi!.address)).toBe(true);
   });
-  it('the excerpt stops after 04:00.0's MSI lines (test/data/README.md): a function cut short still reads', () => {
+  it('the excerpt stops after the MSI lines of 04:00.0 (test/data/README.md): a function cut short still reads', () => {
     expect(fns.map((f) => f.bdf)).toEqual(['03:0d.0', '04:00.0']);
     expect(fns[1]!.msi).toMatchObject({ enabled: false, address: 0 });
   });
