@@ -152,7 +152,7 @@ function offlineOne(m: VectorMatrix, dump: VectorDump, cpu: number, blocks: Arra
     for (const b of mine) {
       const to = probeBlockKeep(m, others, b.from.count);
       if (!to) {
-        detail.reason = `the ${b.from.count}-vector MSI block of ${b.bdf} (0x${b.from.base.toString(16)}-0x${(b.from.base + b.from.count - 1).toString(16)}) has no free aligned window of ${b.from.count} on ${cpusText(others)}`;
+        detail.reason = `the count passes (${toMove} to move, ${available} available), but the ${b.from.count}-vector MSI block of ${b.bdf} (0x${b.from.base.toString(16)}-0x${(b.from.base + b.from.count - 1).toString(16)}) has no free aligned window of ${b.from.count} on ${cpusText(others)}`;
         return detail;
       }
       placed.push({ ...to, count: b.from.count });

@@ -106,3 +106,15 @@ describe('Debian 6.1 under QEMU 7.2 (test/data/real, captured by the formats wor
     expect(plain).toHaveLength(8);
   });
 });
+
+describe('a PLX PEX 8619 switch port (Ben Greear\'s 12-radio system): per-vector masking lines', () => {
+  const fns = parseLspci(sample('candela-plx-switch-maskable.txt'));
+  it('Count=1/4 Maskable+: Masking 00000001 (message 0 masked when lspci ran) and Pending 0; remapped (0xfee00418)', () => {
+    expect(fns[0]!.msi).toMatchObject({ offset: 0x48, count: 1, max: 4, maskable: true, masking: 1, pending: 0, address: 0xfee00418 });
+    expect(isRemappedAddress(fns[0]!.msi!.address)).toBe(true);
+  });
+  it('the excerpt stops after the MSI lines of 04:00.0 (test/data/README.md): a function cut short still reads', () => {
+    expect(fns.map((f) => f.bdf)).toEqual(['03:0d.0', '04:00.0']);
+    expect(fns[1]!.msi).toMatchObject({ enabled: false, address: 0 });
+  });
+});

@@ -198,7 +198,7 @@ describe('offline refusals', () => {
     const text = `Online bitmaps: 2\nGlobal available: ${201 - busy.length + 193}\nGlobal reserved: 0\nTotal allocated: ${busy.length + 8}\nSystem: 2: 50,128\n| CPU | avl | man | mac | act | vectors\n 0 ${201 - busy.length} 0 0 ${row0} ${busy.join(',')}\n 1 193 0 0 8 64-71\n`;
     const lspci = '00:03.0 Unclassified device [00ff]: Red Hat, Inc. Device 0001\n\tCapabilities: [50] MSI: Enable+ Count=8/32 Maskable+ 64bit+\n\t\tAddress: 00000000fee01000  Data: 0040\n\t\tMasking: 00000000  Pending: 00000000\n';
     const r = whatIf(parseVectorDump(text), parseLspci(lspci));
-    expect(r.json.offline[1]).toEqual({ cpu: 1, possible: false, reason: 'the 8-vector MSI block of 00:03.0 (0x40-0x47) has no free aligned window of 8 on CPU 0' });
+    expect(r.json.offline[1]).toEqual({ cpu: 1, possible: false, reason: 'the count passes (8 to move, 151 available), but the 8-vector MSI block of 00:03.0 (0x40-0x47) has no free aligned window of 8 on CPU 0' });
     expect(r.json.devices).toEqual([{ bdf: '00:03.0', count: 8, max: 32, remapped: false, block: { cpu: 1, base: 0x60 } }]);
     // Without lspci the same dump moves 8 single vectors: the count check alone passes.
     expect(whatIf(parseVectorDump(text)).json.offline[1]).toEqual({ cpu: 1, possible: true, reason: null });
