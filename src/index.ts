@@ -31,7 +31,6 @@ export { kernelMain, type BootParams } from '../firmware/kernel.js';
 export { BootError } from '../firmware/errors.js';
 export { runScenario, type ScenarioReport, type RunOptions, type DeviceResult, type MessageReport, type Check, type InterruptCounts } from './scenario/run-scenario.js';
 export { parseScenario, validateScenario, checkPolicy, POLICIES, ScenarioError, DEFAULT_SCENARIO, type Scenario, type ScenarioInput, type DeviceInput, type DeviceSpec, type Policy, type DestMode, type DeviceErrno, type KernelGeneration } from './scenario/scenario.js';
-export { formatShow, SHOW_FORMATS, type ShowFormat } from './formats/show.js';
 export { formatReport, contractJson, type ReportOptions } from './scenario/report-text.js';
 export { FreeBsdVectors } from './alloc/freebsd-reference.js';
 // Real tools' formats of a run: /proc/interrupts, lspci -vv, and the --show views (src/formats/README.md).
