@@ -1,6 +1,6 @@
 // The guest's interrupt-remapping driver, as Linux's drivers/iommu/intel/irq_remapping.c and dmar.c
 // (6.1) bring a VT-d unit up: discovery from DMAR, Linux's refusal conditions, the table, queued
-// invalidation, IRE; then alloc_irte / modify_irte. Registers and bits: VT-d spec §10.4 (FACTS §11).
+// invalidation, IRE; then alloc_irte / modify_irte. Registers and bits: VT-d spec §10.4 (docs/DESIGN.md F11).
 // Left out: posted interrupts, DMA translation, hot-added units, HPET scopes, fault interrupts.
 
 import type { CpuContext } from '../src/machine/guest-interface.js';
@@ -170,13 +170,22 @@ export class IrUnit {
     cpu.write32(this.base + DMAR_GCMD, value >>> 0);
   }
 
-  /** __dmar_enable_qi: IQT = 0, IQA (QS = 0: 256 descriptors), QIE, wait for QIES. */
-  enableQi(cpu: CpuContext, mem: PhysPages): void {
+  /**
+   * The unit's memory, taken before any register is touched so that a machine without room leaves the
+   * unit as it found it (Linux's intel_setup_irq_remapping allocates first and gives up on failure):
+   * the invalidation queue and its wait-status words, and the table, aligned to its size like any buddy
+   * block (alloc_pages(INTR_REMAP_PAGE_ORDER)).
+   */
+  allocMemory(mem: PhysPages): void {
     this.queueBase = mem.alloc(QI_LENGTH * QI_DESC_BYTES, 0x1000, 'invalidation queue');
     this.statusBase = mem.alloc(QI_LENGTH * 4, 0x1000, 'invalidation wait status');
+    this.tableBase = mem.alloc(this.tableEntries * IRTE_BYTES, this.tableEntries * IRTE_BYTES, 'interrupt-remapping table');
+  }
+
+  /** __dmar_enable_qi: IQT = 0, IQA (QS = 0: 256 descriptors), QIE, wait for QIES. */
+  enableQi(cpu: CpuContext): void {
     this.freeHead = 0;
-    cpu.write32(this.base + DMAR_IQT, 0);
-    cpu.write32(this.base + DMAR_IQT + 4, 0);
+    cpu.write32(this.base + DMAR_IQT, 0); // writel: the tail's upper half is reserved
     this.writeq(cpu, DMAR_IQA, this.queueBase, 0);
     this.gcmd |= GCMD_QIE;
     this.command(cpu, this.gcmd);
@@ -184,9 +193,7 @@ export class IrUnit {
   }
 
   /** iommu_set_irq_remapping: IRTA (base | EIME | S), SIRTP (one-shot), wait IRTPS, global IEC unless ESIRTPS. */
-  setTable(cpu: CpuContext, mem: PhysPages, eim: boolean): void {
-    // alloc_pages(INTR_REMAP_PAGE_ORDER): the buddy allocator aligns a block to its size.
-    this.tableBase = mem.alloc(this.tableEntries * IRTE_BYTES, this.tableEntries * IRTE_BYTES, 'interrupt-remapping table');
+  setTable(cpu: CpuContext, eim: boolean): void {
     this.writeq(cpu, DMAR_IRTA, this.tableBase | (eim ? IRTA_EIME : 0) | IRTA_SIZE_LINUX, 0);
     this.command(cpu, this.gcmd | GCMD_SIRTP);
     this.waitStatus(cpu, 'SIRTP', (s) => (s & GCMD_SIRTP) !== 0);
@@ -336,9 +343,15 @@ export class IrqRemapping {
     }
     const noQi = units.find((u) => !u.qiSupported);
     if (noQi) return `DRHD at 0x${noQi.base.toString(16)} lacks ECAP.QI: failed to enable queued invalidation`;
+    try {
+      for (const u of units) u.allocMemory(mem);
+    } catch (e) {
+      if (e instanceof BootError) return `failed to set up irq remapping: ${e.message}`;
+      throw e;
+    }
     for (const u of units) {
-      u.enableQi(cpu, mem);
-      u.setTable(cpu, mem, eim);
+      u.enableQi(cpu);
+      u.setTable(cpu, eim);
     }
     for (const u of units) {
       const sts = u.enableIr(cpu);

@@ -135,20 +135,7 @@ function* boot(cpu: CpuContext, con: Console, params: BootParams): Generator<Gue
     con.log('8259: both PICs initialised and fully masked');
   }
 
-  // Interrupt remapping comes up before the I/O APIC is set up and before the APs (enable_IR_x2apic
-  // in apic_intr_mode_init); only linux-ir turns it on, every other policy boots as with intremap=off.
-  let ir: IrqRemapping | null = null;
-  let irOff: string | null = null;
-  if (params.policy === 'linux-ir') {
-    const r = IrqRemapping.init(cpu, acpi, mode === 'x2apic', new PhysPages(params.ramEnd ?? DEFAULT_RAM_END), (m) => con.log(m));
-    if (typeof r === 'string') {
-      irOff = r;
-      con.log(`DMAR-IR: not enabling interrupt remapping: ${r}`);
-    } else ir = r;
-  } else {
-    irOff = `policy ${params.policy} boots with intremap=off`;
-    if (acpi.dmar) con.log(`DMAR: table present; interrupt remapping left off (${irOff})`);
-  }
+  const { ir, irOff } = bringUpRemapping(cpu, con, params, acpi, mode === 'x2apic');
 
   const irq = new IrqLayer(apicIds.length, indexOf, lapic);
   const domain = new VectorDomain(params.policy, params.createMatrix(apicIds.length), apicIds, { eim: ir?.eim ?? false });
@@ -165,20 +152,8 @@ function* boot(cpu: CpuContext, con: Console, params: BootParams): Generator<Gue
   const legacy = legacyIsaIrqs(acpi.overrides, ioa.gsiBase, ioapic.pins(cpu));
   const kept = domain.takeOverLegacy(legacy.map((l) => l.irq), new Set([0]));
   const timer = legacy.find((l) => l.irq === 0);
-  let ioapicRemap: IoApicRemap | null = null;
-  if (ir) {
-    const io = ir.ioapic(ioa.id)!; // IrqRemapping.init refused any I/O APIC without a scope
-    ioapicRemap = new IoApicRemap(ir, io.unit, io.sid, ioapic);
-    // setup_IO_APIC_irqs walks the pins in order and allocates each mapped pin's irq, so each gets its
-    // IRTE now, in pin order: a reserved one points at MANAGED_IRQ_SHUTDOWN_VECTOR, the timer at 0x30.
-    const dctx = { apicIds, destMode };
-    for (const l of [...legacy].sort((a, b) => a.gsi - b.gsi)) {
-      const { level, activeLow } = isaTrigger(acpi.overrides, l.irq);
-      const got = l.irq === 0 && kept.includes(0) ? ioapicRemap.request(cpu, dctx, l.gsi, { cpu: 0, vector: 0x30 }, level, activeLow) : ioapicRemap.allocate(cpu, dctx, l.gsi, level, activeLow);
-      if (got === null) throw new BootError('dmar', `no interrupt-remapping entry left for GSI ${l.gsi}`);
-    }
-    con.log(`IOAPIC: ${legacy.length} pins remapped through IRTEs ${[...ioapicRemap.pins.values()].map((p) => p.irte).join(',')} (RTE vector field = pin)`);
-  } else if (timer && kept.includes(0)) ioapic.route(cpu, timer.gsi, 0x30, logical ? 1 : bspId, false, false, logical);
+  const ioapicRemap = ir ? remapIsaPins(cpu, con, ir, ioapic, ioa.id, acpi.overrides, legacy, kept, { apicIds, destMode }) : null;
+  if (!ioapicRemap && timer && kept.includes(0)) ioapic.route(cpu, timer.gsi, 0x30, logical ? 1 : bspId, false, false, logical);
   con.log(`IOAPIC: ${legacy.length} ISA IRQs taken over; ${kept.length ? `IRQ 0 (timer) keeps 0x30 on CPU 0 via GSI ${timer?.gsi}, ` : ''}${legacy.length - kept.length} reserved until requested`);
   cpu.sti();
 
@@ -274,16 +249,7 @@ function* boot(cpu: CpuContext, con: Console, params: BootParams): Generator<Gue
     unexpected: sparse(irq.unexpected),
   });
   con.result('vectors', { policy: params.policy, text: domain.describe() });
-  const remap: RemappingReport = {
-    enabled: ir !== null,
-    reason: irOff,
-    eim: ir?.eim ?? false,
-    units: (ir?.units ?? []).map((u) => {
-      const f = ir!.faults(cpu).find((x) => x.unit === u.base)!;
-      return { base: u.base, gsts: u.gsts(cpu), fsts: f.fsts, table: u.tableBase, entries: u.tableEntries, used: u.bitmap.allocated, invalidations: u.invalidations, faults: f.records };
-    }),
-    ioapicPins: [...(ioapicRemap?.pins.values() ?? [])].sort((a, b) => a.pin - b.pin),
-  };
+  const remap = remappingReport(cpu, ir, irOff, ioapicRemap);
   con.result('remapping', remap);
   for (const u of remap.units) if (u.faults.length || u.fsts) con.log(`DMAR: unit 0x${u.base.toString(16)} FSTS 0x${u.fsts.toString(16)}: ${u.faults.map((f) => `fault reason 0x${f.reason.toString(16)} index ${f.index} source ${f.sid.toString(16)}`).join('; ')}`);
   con.result('done', { ok: allOk });
@@ -291,6 +257,57 @@ function* boot(cpu: CpuContext, con: Console, params: BootParams): Generator<Gue
 }
 
 const POLICIES: readonly string[] = ['aligned', 'linux', 'linux-ir', 'freebsd', 'freebsd-legacy'];
+
+/**
+ * Interrupt remapping comes up before the I/O APIC is set up and before the APs (enable_IR_x2apic in
+ * apic_intr_mode_init); only linux-ir turns it on, every other policy boots as with intremap=off.
+ */
+function bringUpRemapping(cpu: CpuContext, con: Console, params: BootParams, acpi: AcpiInfo, x2apic: boolean): { ir: IrqRemapping | null; irOff: string | null } {
+  if (params.policy !== 'linux-ir') {
+    const irOff = `policy ${params.policy} boots with intremap=off`;
+    if (acpi.dmar) con.log(`DMAR: table present; interrupt remapping left off (${irOff})`);
+    return { ir: null, irOff };
+  }
+  const r = IrqRemapping.init(cpu, acpi, x2apic, new PhysPages(params.ramEnd ?? DEFAULT_RAM_END), (m) => con.log(m));
+  if (typeof r !== 'string') return { ir: r, irOff: null };
+  con.log(`DMAR-IR: not enabling interrupt remapping: ${r}`);
+  return { ir: null, irOff: r };
+}
+
+/**
+ * setup_IO_APIC_irqs walks the pins in order and allocates each mapped pin's irq, so under remapping
+ * each gets its IRTE now, in pin order: a reserved one points at MANAGED_IRQ_SHUTDOWN_VECTOR, the
+ * timer (kept on 0x30) at its vector.
+ */
+function remapIsaPins(
+  cpu: CpuContext, con: Console, ir: IrqRemapping, ioapic: IoApicDriver, ioapicId: number, overrides: AcpiInfo['overrides'],
+  legacy: ReadonlyArray<{ irq: number; gsi: number }>, kept: readonly number[], dctx: Pick<DriverContext, 'apicIds' | 'destMode'>,
+): IoApicRemap {
+  const io = ir.ioapic(ioapicId)!; // IrqRemapping.init refused any I/O APIC without a scope
+  const remap = new IoApicRemap(ir, io.unit, io.sid, ioapic);
+  for (const l of [...legacy].sort((a, b) => a.gsi - b.gsi)) {
+    const { level, activeLow } = isaTrigger(overrides, l.irq);
+    const got = l.irq === 0 && kept.includes(0) ? remap.request(cpu, dctx, l.gsi, { cpu: 0, vector: 0x30 }, level, activeLow) : remap.allocate(cpu, dctx, l.gsi, level, activeLow);
+    if (got === null) throw new BootError('dmar', `no interrupt-remapping entry left for GSI ${l.gsi}`);
+  }
+  con.log(`IOAPIC: ${legacy.length} pins remapped through IRTEs ${[...remap.pins.values()].map((p) => p.irte).join(',')} (RTE vector field = pin)`);
+  return remap;
+}
+
+/** What the boot did about remapping, read back from the units after the probe (faults included). */
+function remappingReport(cpu: CpuContext, ir: IrqRemapping | null, irOff: string | null, ioapicRemap: IoApicRemap | null): RemappingReport {
+  const faults = ir?.faults(cpu) ?? [];
+  return {
+    enabled: ir !== null,
+    reason: irOff,
+    eim: ir?.eim ?? false,
+    units: (ir?.units ?? []).map((u, i) => ({
+      base: u.base, gsts: u.gsts(cpu), fsts: faults[i]!.fsts, table: u.tableBase, entries: u.tableEntries,
+      used: u.bitmap.allocated, invalidations: u.invalidations, faults: faults[i]!.records,
+    })),
+    ioapicPins: [...(ioapicRemap?.pins.values() ?? [])].sort((a, b) => a.pin - b.pin),
+  };
+}
 
 /** An ISA IRQ's trigger and polarity: its MADT override's INTI flags, else ISA's edge / active high. */
 function isaTrigger(overrides: AcpiInfo['overrides'], irq: number): { level: boolean; activeLow: boolean } {

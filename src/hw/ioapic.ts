@@ -1,5 +1,5 @@
 // Models the I/O APIC of the 82093AA datasheet §3.2 (IOREGSEL/IOWIN, ID, version, arbitration, redirection table) plus the EOI register of version ≥ 0x20 parts
-// and the remappable RTE format of VT-d §5.1.5.1 (FACTS §11.6). Left out: APIC serial-bus cycles and arbitration timing, the PCH extended destination ID (RTE 55:48), the pin assertion register, line sharing (the board ORs shared lines).
+// and the remappable RTE format of VT-d §5.1.5.1 (docs/DESIGN.md F11). Left out: APIC serial-bus cycles and arbitration timing, the PCH extended destination ID (RTE 55:48), the pin assertion register, line sharing (the board ORs shared lines).
 import type { ApicMessage, DeliveryMode, Destination, EoiListener, InterruptRouter, TriggerMode } from './signals.js';
 import { checkFunction, checkOptions } from './check.js';
 import { describeValue } from './describe.js';
@@ -376,7 +376,7 @@ export class IoApic implements EoiListener {
    * entry as the address/data it stands for (destination 19:12, DM bit 2; vector, mode, trigger), a
    * remappable entry (§5.1.5.1) as a remappable MSI with SHV = 0 naming its index, the RTE vector (Linux
    * puts the pin there) in the data. What arrives is the IRTE's vector; remote IRR is cleared by the EOI
-   * of the RTE vector (EOI register, FACTS §11.6). A blocked message counts as sent ('dropped'): a level
+   * of the RTE vector (the EOI register, as Linux's io_apic.c does with the pin). A blocked message counts as sent ('dropped'): a level
    * entry then waits for that EOI.
    */
   private sendToRemapper(pin: number, trigger: TriggerMode): 'accepted' | 'held' | 'dropped' {

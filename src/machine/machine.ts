@@ -2,20 +2,20 @@
 // I/O APIC, an 8259 pair, a PCI host with the configured functions, ACPI tables built into the
 // BIOS ROM, and one deterministic virtual clock that schedules the CPUs' guest threads.
 
-import { ApicBus, MSI_DELIVERED, MSI_ILLEGAL_VECTOR, MSI_NO_DESTINATION, type ApicBusOptions } from '../hw/apic/apic-bus.js';
+import { ApicBus, MSI_DELIVERED, type ApicBusOptions } from '../hw/apic/apic-bus.js';
 import { LocalApic } from '../hw/apic/local-apic.js';
 import { IoApic } from '../hw/ioapic.js';
 import { PciHost } from '../hw/pci/pci-host.js';
 import { PciFunction } from '../hw/pci/pci-function.js';
 import { PciError } from '../hw/pci/errors.js';
 import { describeValue } from '../hw/describe.js';
-import { BAR_READ, BAR_WRITE, DELIVER_DECODED, DELIVER_MSI, LAST_ACCEPTED } from '../hw/internal.js';
-import { RemappingUnit, REMAP_BLOCKED, REMAP_TRANSLATED, VTD_HOST_ADDRESS_WIDTH, type RemappingEvent } from '../hw/iommu/remapping-unit.js';
-import type { RemappingMemory } from '../hw/iommu/invalidation-queue.js';
+import { BAR_READ, BAR_WRITE, DELIVER_MSI } from '../hw/internal.js';
+import { VTD_HOST_ADDRESS_WIDTH, type RemappingUnit } from '../hw/iommu/remapping-unit.js';
+import { RemappingPort } from './remapping-port.js';
 import { checkInt } from '../hw/check.js';
 import { parseBdf } from '../hw/pci/bdf.js';
 import { PciUsageError } from '../hw/pci/errors.js';
-import type { DeliveryMode, MsiOutcome } from '../hw/signals.js';
+import type { MsiOutcome } from '../hw/signals.js';
 import { buildAcpi, INTI_POLARITY_LOW, INTI_TRIGGER_LEVEL, type AcpiFaults, type AcpiImage } from './acpi/tables.js';
 import { Cpu, type CpuBus } from './cpu.js';
 import { Scheduler, type RunEnd } from './scheduler.js';
@@ -51,7 +51,8 @@ export interface MachineConfig {
   /**
    * A VT-d interrupt-remapping unit (registers at MAP.DMAR_UNIT_BASE, a DMAR table in ACPI) between the
    * PCI functions and I/O APIC and the APIC bus. true = the defaults: EIM, MHMV 15, QI, 8 fault records,
-   * no ESIRTPS (EIM is offered whatever `apic` says; the guest chooses xAPIC or x2APIC mode).
+   * no ESIRTPS (EIM is offered whatever `apic` says; the guest chooses xAPIC or x2APIC mode). The I/O APIC
+   * is then version 0x20 (with the EOI register) and sends every message through the unit.
    */
   iommu?: boolean | MachineIommuConfig;
 }
@@ -194,7 +195,6 @@ function checkConfig(config: MachineConfig): void {
 }
 
 const STOCK_MSI_WRITE = ApicBus.prototype.msiWrite;
-const MSI_MODE_NAMES: readonly DeliveryMode[] = ['fixed', 'lowest', 'smi', 'fixed', 'nmi', 'init', 'fixed', 'extint'];
 const MSI_LO = BigInt(MAP.MSI_WINDOW_BASE);
 const MSI_HI = BigInt(MAP.MSI_WINDOW_BASE + MAP.MSI_WINDOW_SIZE);
 const ROM_LO = BigInt(MAP.BIOS_ROM_BASE);
@@ -211,7 +211,7 @@ export class Machine implements CpuBus {
   readonly iommu: RemappingUnit | null;
   private readonly eventLog: BoundedLog<MachineEvent>;
   private readonly wireLog: BoundedLog<WireRecord>;
-  /** MSI writes seen by the host bridge, and how many the APIC bus dropped. */
+  /** MSI writes seen by the host bridge (and the remapping unit's own event interrupts), and how many were dropped (by the APIC bus, or blocked by the unit). */
   msiWrites = 0;
   msiDropped = 0;
   private readonly ram: Uint8Array;
@@ -242,7 +242,9 @@ export class Machine implements CpuBus {
     this.ramView = new DataView(this.ram.buffer);
 
     this.bus = new ApicBus(config.lowestPriority ? { lowestPriority: config.lowestPriority } : {});
-    this.ioapic = new IoApic({ id: 0, pins: 24 }); // 4-bit ID register; 0 as on QEMU
+    // 4-bit ID register, 0 as on QEMU. With a remapping unit the board is an ICH9-era one whose I/O APIC
+    // (version 0x20) has the EOI register Linux uses for remapped level interrupts (Linux io_apic.c: the pin is written there).
+    this.ioapic = new IoApic({ id: 0, pins: 24, ...(config.iommu ? { version: 0x20 } : {}) });
     this.bus.attachIoApic(this.ioapic);
     this.pic = new PicPair({
       intr: (level) => this.cpus[0]?.lapic.setLint(0, level),
@@ -262,9 +264,20 @@ export class Machine implements CpuBus {
       this.cpus.push(cpu);
     }
     this.scheduler = new Scheduler(this.cpus, config.timeLimitNs ?? 10_000_000_000);
-    this.iommu = config.iommu ? this.buildIommu(config.iommu === true ? {} : config.iommu) : null;
+    const port = config.iommu
+      ? new RemappingPort(config.iommu === true ? {} : config.iommu, {
+          bus: this.bus,
+          ioapic: this.ioapic,
+          ram: this.ram,
+          rom: this.rom,
+          dma: (address, data) => this.deviceWrite(address, data),
+          message: (lo, hi, data, outcome) => this.recordMessage(lo, hi, data, outcome),
+          event: (kind, detail) => this.event(null, kind, detail),
+        })
+      : null;
+    this.iommu = port === null ? null : port.unit;
     this.pci = new PciHost({
-      upstream: this.iommu === null
+      upstream: port === null
         ? {
             memoryWrite: (address, data) => this.deviceWrite(address, data),
             memoryWriteParts: (lo, hi, data) => this.deviceWriteParts(lo, hi, data),
@@ -273,8 +286,8 @@ export class Machine implements CpuBus {
         : {
             // Behind a remapping unit every write carries its requester ID (the VT-d source-id).
             memoryWrite: (address, data) => this.deviceWrite(address, data),
-            memoryWriteFrom: (sid, address, data) => this.deviceWriteFrom(sid, Number(address & 0xffff_ffffn), Number(address >> 32n), data),
-            memoryWritePartsFrom: (sid, lo, hi, data) => this.deviceWriteFrom(sid, lo, hi, data),
+            memoryWriteFrom: (sid, address, data) => port.deviceWrite(sid, Number(address & 0xffff_ffffn), Number(address >> 32n), data),
+            memoryWritePartsFrom: (sid, lo, hi, data) => port.deviceWrite(sid, lo, hi, data),
             intx: (bdf, pin, level) => this.intx(bdf, pin, level),
           },
     });
@@ -318,117 +331,14 @@ export class Machine implements CpuBus {
     this.biosHandover(mode);
   }
 
-  /** The remapping unit, its view of guest memory, and the I/O APIC's path through it. */
-  private buildIommu(o: MachineIommuConfig): RemappingUnit {
-    const unit = new RemappingUnit({
-      ...o,
-      memory: this.dmaPort(),
-      interrupt: (lo, hi, data) => this.unitInterrupt(lo, hi, data),
-      onEvent: (e) => this.iommuEvent(e),
-    });
-    this.ioapic.connectRemapping({ message: (address, data) => this.ioapicMessage(unit, address, data) });
-    return unit;
-  }
-
-  /**
-   * DMA by the remapping unit: whole ranges of RAM (reads also of the BIOS ROM); anything else — a range
-   * crossing into unclaimed space, MMIO — is refused, which the unit turns into fault 0x23 or IQE.
-   */
-  private dmaPort(): RemappingMemory {
-    const inRam = (a: number, n: number): boolean => a >= 0 && a + n <= this.ram.length && (a + n <= MAP.BIOS_ROM_BASE || a >= MAP.BIOS_ROM_BASE + MAP.BIOS_ROM_SIZE);
-    const inRom = (a: number, n: number): boolean => a >= MAP.BIOS_ROM_BASE && a + n <= MAP.BIOS_ROM_BASE + MAP.BIOS_ROM_SIZE;
-    return {
-      read: (address, into) => {
-        if (inRam(address, into.length)) into.set(this.ram.subarray(address, address + into.length));
-        else if (inRom(address, into.length)) into.set(this.rom.subarray(address - MAP.BIOS_ROM_BASE, address - MAP.BIOS_ROM_BASE + into.length));
-        else return false;
-        return true;
-      },
-      write: (address, from) => {
-        if (!inRam(address, from.length)) return false;
-        this.ram.set(from, address);
-        return true;
-      },
-    };
-  }
-
-  private iommuEvent(e: RemappingEvent): void {
-    const h = (n: number) => `0x${n.toString(16)}`;
-    switch (e.kind) {
-      case 'fault': return this.event(null, 'iommu:fault', `${h(e.reason)} ${e.name}: index ${e.index}, source-id ${h(e.sourceId)} (${e.recording})`);
-      case 'queue-error': return this.event(null, 'iommu:queue-error', `${e.cause} at descriptor ${e.head}`);
-      case 'event-interrupt': return; // the MSI itself is on the wire
-      case 'unsupported-access': return this.event(null, 'iommu:unsupported-access', `${e.size}-byte ${e.access} at ${h(e.offset)}`);
-      case 'reserved-offset': return this.event(null, 'iommu:reserved-offset', `${e.access} at ${h(e.offset)}`);
-      case 'read-only-register': return this.event(null, 'iommu:read-only-register', `write of ${h(e.value)} to ${h(e.offset)} ignored`);
-      case 'ignored-command': return this.event(null, 'iommu:ignored-command', `${e.command}: ${e.why}`);
-    }
-  }
-
-  /** The unit's fault-event and completion interrupts: compatibility-format MSIs straight onto the APIC bus. */
-  private unitInterrupt(lo: number, hi: number, data: number): void {
+  /** Counts, traces and reports one message on the interrupt window (the remapping port's path). */
+  private recordMessage(lo: number, hi: number, data: number, outcome: MsiOutcome): void {
     this.msiWrites++;
-    const code = this.bus[DELIVER_MSI](lo, hi, data);
-    this.settle(code, lo, hi, data, null);
-  }
-
-  /** A device write behind the unit: interrupt requests (0xFEExxxxx) are remapped, the rest is DMA. */
-  private deviceWriteFrom(sid: number, lo: number, hi: number, data: number): boolean {
-    if (hi !== 0 || lo >>> 20 !== MAP.MSI_WINDOW_BASE >>> 20) return this.deviceWrite((BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0), data >>> 0);
-    const unit = this.iommu!;
-    this.msiWrites++;
-    const r = unit.interrupt(lo, 0, data, sid);
-    if (r === REMAP_BLOCKED) {
-      this.settle(-1, lo, 0, data, `fault 0x${unit.out.reason.toString(16)} at index ${unit.out.index}, source-id 0x${sid.toString(16)}`);
-      return true; // the host bridge claimed the write; the unit blocked the interrupt
-    }
-    const o = unit.out;
-    const code = r === REMAP_TRANSLATED ? this.bus[DELIVER_DECODED](o.dest, o.x2apic, o.logical, o.redirectionHint, o.data) : this.bus[DELIVER_MSI](lo, 0, data);
-    this.settle(code, lo, 0, data, r === REMAP_TRANSLATED ? `remapped (index ${o.index})` : null);
-    return true;
-  }
-
-  /**
-   * Counts and logs one message after delivery: `code` from the bus (−1: blocked by the unit), `remap`
-   * a note when the unit translated or blocked it (the outcome then describes the remapped interrupt).
-   */
-  private settle(code: number, lo: number, hi: number, data: number, remap: string | null): void {
-    const translated = remap !== null && code !== -1;
-    const eff = translated ? this.iommu!.out.data : data;
-    let outcome: MsiOutcome;
-    if (code === MSI_DELIVERED) {
-      outcome = { delivered: true, apicIds: this.bus[LAST_ACCEPTED](), vector: eff & 0xff, mode: MSI_MODE_NAMES[(eff >>> 8) & 7]!, trigger: eff & 0x8000 ? 'level' : 'edge' };
-    } else if (code === -1) {
-      outcome = { delivered: false, reason: 'remapping-fault', detail: remap ?? '' };
-    } else if (translated) {
-      const o = this.iommu!.out;
-      const failure = this.bus.msiFailure(code, 0xfee0_0000, 0, eff);
-      const detail = code === MSI_NO_DESTINATION ? `no APIC matches ${o.logical ? 'logical' : 'physical'} destination 0x${o.dest.toString(16)}${o.x2apic ? ' (x2APIC)' : ''}` : failure.detail;
-      outcome = { ...failure, detail: `${remap}: ${detail}` };
-    } else {
-      outcome = this.bus.msiFailure(code, lo, hi, data);
-    }
     if (this.config.traceWire !== false) this.wireLog.push({ timeNs: this.scheduler.time, address: (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0), data: data >>> 0, outcome });
     if (!outcome.delivered) {
       this.msiDropped++;
       this.event(null, 'msi-dropped', `${outcome.reason}: ${outcome.detail}`);
     }
-  }
-
-  /**
-   * The I/O APIC's messages behind the unit (source-id MAP.IOAPIC_SOURCE_ID). Returns who accepted ([]:
-   * nobody, the I/O APIC keeps it pending) or null when the message is gone (blocked, or undeliverable).
-   */
-  private ioapicMessage(unit: RemappingUnit, address: number, data: number): readonly number[] | null {
-    const r = unit.interrupt(address, 0, data, MAP.IOAPIC_SOURCE_ID);
-    if (r === REMAP_BLOCKED) return null;
-    const o = unit.out;
-    const code = r === REMAP_TRANSLATED ? this.bus[DELIVER_DECODED](o.dest, o.x2apic, o.logical, o.redirectionHint, o.data) : this.bus[DELIVER_MSI](address, 0, data);
-    if (code === MSI_DELIVERED || code === MSI_ILLEGAL_VECTOR) return this.bus[LAST_ACCEPTED]();
-    if (code === MSI_NO_DESTINATION) return [];
-    const f = this.bus.msiFailure(code, address, 0, r === REMAP_TRANSLATED ? o.data : data);
-    this.event(null, 'ioapic-message-dropped', `${f.reason}: ${f.detail}`);
-    return null;
   }
 
   /** What platform firmware leaves behind before the OS: x2APIC mode if asked, PCI interrupt lines. */

@@ -47,6 +47,16 @@ export function formatInterrupts(r: ScenarioReport): string[] {
   return lines;
 }
 
+/** A device's IRTEs: its MSI block as first..last, else its messages' entries. */
+function irteText(d: ScenarioReport['devices'][number]): string {
+  if (d.irte) return d.irte.count === 1 ? `${d.irte.index}` : `${d.irte.index}..${d.irte.index + d.irte.count - 1}`;
+  const ix = d.messages.map((m) => m.irte).filter((x): x is number => x !== undefined);
+  return ix.length === 0 ? '-' : ix.length > 4 ? `${ix.slice(0, 3).join(',')},… (${ix.length})` : ix.join(',');
+}
+
+/** Messages listed per device in the remapping section. */
+const SHOWN_MESSAGES = 64;
+
 /** GSTS bits as names (VT-d §10.4.5): the enables the driver turned on and how the unit reflects them. */
 function gstsNames(v: number): string {
   const bits: Array<[number, string]> = [[31, 'TES'], [26, 'QIES'], [25, 'IRES'], [24, 'IRTPS'], [23, 'CFIS']];
@@ -58,24 +68,26 @@ function gstsNames(v: number): string {
 export function formatRemapping(r: ScenarioReport): string[] {
   const m = r.remapping!;
   const out = ['Interrupt remapping (VT-d)'];
-  if (!m.enabled) {
-    out.push(`  off: ${m.reason ?? 'not reported'}`);
-    return out;
-  }
-  out.push(`  on, ${m.eim ? 'x2APIC format (EIME: 32-bit destinations)' : 'xAPIC format (8-bit destinations in DST 15:8)'}`);
+  out.push(m.enabled ? `  on, ${m.eim ? 'x2APIC format (EIME: 32-bit destinations)' : 'xAPIC format (8-bit destinations in DST 15:8)'}` : `  off: ${m.reason ?? 'not reported'}`);
+  const hw = r.machine.iommu;
+  if (hw) out.push(`  unit counters: ${hw.requests} request(s), ${hw.translated} translated, ${hw.passedThrough} passed through, ${hw.blocked} blocked; IEC ${hw.iecGlobal} global + ${hw.iecIndexed} by index, ${hw.waits} wait(s)`);
+  if (!m.enabled) return out;
   for (const u of m.units) {
     out.push(`  unit 0x${u.base.toString(16)}: GSTS 0x${u.gsts.toString(16)} (${gstsNames(u.gsts)}), table 0x${u.table.toString(16)} with ${u.entries} entries, ${u.used} in use, ${u.invalidations} invalidation(s)`);
     out.push(`    faults: ${u.faults.length === 0 && u.fsts === 0 ? 'none (FSTS 0)' : `FSTS 0x${u.fsts.toString(16)}; ${u.faults.map((f) => `record ${f.slot}: reason 0x${f.reason.toString(16)} index ${f.index} source ${f.sid.toString(16)}`).join('; ') || 'no record'}`}`);
   }
   if (m.ioapicPins.length) {
-    out.push('  I/O APIC pins (RTE vector field = pin):');
-    out.push('    ' + m.ioapicPins.map((p) => `pin ${p.pin}→IRTE ${p.irte}→${p.requested ? `${hex(p.vector)}@CPU${p.cpu}` : 'masked'}`).join(', '));
+    out.push('  I/O APIC pins (RTE vector field = pin; vector@cpu from the IRTE):');
+    out.push('    ' + m.ioapicPins.map((p) => `pin ${p.pin}→IRTE ${p.irte}→${p.requested ? `${p.vector}@${p.cpu}` : 'masked'}`).join(', '));
   }
   for (const d of r.devices) {
     const msgs = d.messages.filter((x) => x.irte !== undefined);
     if (msgs.length === 0) continue;
     const block = d.irte ? ` (IRTE block ${d.irte.index}..${d.irte.index + d.irte.count - 1})` : '';
-    out.push(`  ${d.bdf}${block}: ` + msgs.map((x) => `#${x.index} IRTE ${x.irte}→${x.vector === null ? 'lost' : `${x.vector}@${x.cpu}`}`).join(', '));
+    // Decimal vector@cpu, as the kernel's debugfs and docs/DESIGN.md F10 write placements; a long MSI-X
+    // table is cut after SHOWN_MESSAGES (the JSON report has every message).
+    const shown = msgs.slice(0, SHOWN_MESSAGES).map((x) => `#${x.index} IRTE ${x.irte}→${x.vector === null ? 'lost' : `${x.vector}@${x.cpu}`}`);
+    out.push(`  ${d.bdf}${block}: ${shown.join(', ')}${msgs.length > SHOWN_MESSAGES ? `, … (${msgs.length - SHOWN_MESSAGES} more)` : ''}`);
   }
   return out;
 }
@@ -99,11 +111,12 @@ export function formatReport(r: ScenarioReport): string {
   out.push('', 'Interrupts (/proc/interrupts as the guest counted them)');
   out.push(...formatInterrupts(r));
   out.push('', 'Devices');
-  out.push('  BDF       mode   vectors  capable  CPU   base   address     data    delivered');
+  const remapped = r.devices.some((d) => d.irte || d.messages.some((m) => m.irte !== undefined));
+  out.push(`  BDF       mode   vectors  capable  CPU   base   address     data    delivered${remapped ? '  IRTE' : ''}`);
   for (const d of r.devices) {
     const ok = d.messages.filter((m) => m.ok).length;
     out.push(
-      `  ${d.bdf}  ${d.mode.padEnd(5)}  ${String(d.vectors).padStart(7)}  ${String(d.capable).padStart(7)}  ${String(d.cpu ?? '-').padStart(3)}  ${(d.base === null ? '-' : hex(d.base)).padStart(5)}  ${(d.address == null ? '-' : hex(d.address)).padEnd(10)}  ${(d.data == null ? '-' : hex(d.data)).padEnd(6)}  ${ok}/${d.messages.length}${d.error ? `  -${d.error}` : ''}`,
+      `  ${d.bdf}  ${d.mode.padEnd(5)}  ${String(d.vectors).padStart(7)}  ${String(d.capable).padStart(7)}  ${String(d.cpu ?? '-').padStart(3)}  ${(d.base === null ? '-' : hex(d.base)).padStart(5)}  ${(d.address == null ? '-' : hex(d.address)).padEnd(10)}  ${(d.data == null ? '-' : hex(d.data)).padEnd(6)}  ${ok}/${d.messages.length}${d.error ? `  -${d.error}` : ''}${remapped ? `  ${irteText(d)}` : ''}`,
     );
   }
   if (r.remapping && (r.remapping.enabled || s.iommu)) out.push('', ...formatRemapping(r));
@@ -154,8 +167,10 @@ export function contractJson(r: ScenarioReport): unknown {
 /** The JSON report's remapping part: the I/O APIC pins' IRTEs and the fault counters. */
 function contractRemapping(r: ScenarioReport): unknown {
   const m = r.remapping!;
+  const hw = r.machine.iommu;
   return {
     eim: m.eim,
+    ...(hw ? { requests: hw.requests, translated: hw.translated, blocked: hw.blocked, faultsByReason: hw.faults } : {}),
     ioapic: m.ioapicPins.map((p) => ({ pin: p.pin, irte: p.irte, vector: p.requested ? p.vector : null, cpu: p.requested ? p.cpu : null })),
     faults: m.units.reduce((n, u) => n + u.faults.length, 0),
     faultRecords: m.units.flatMap((u) => u.faults),

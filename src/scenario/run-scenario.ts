@@ -5,7 +5,8 @@ import { compileMatrixModule, createMatrixSync, type MatrixPreset } from '../all
 import { firstMatchPolicy, lowestPprPolicy } from '../hw/apic/apic-bus.js';
 import { MsiEndpoint } from '../hw/pci/msi-endpoint.js';
 import type { AcpiFaults } from '../machine/acpi/tables.js';
-import { createMachine, type Machine, type RunResult } from '../machine/machine.js';
+import type { RemappingCounters } from '../hw/iommu/remapping-unit.js';
+import { createMachine, type Machine, type MachineIommuConfig, type RunResult } from '../machine/machine.js';
 import { kernelMain, type DeviceReport, type RemappingReport } from '../../firmware/kernel.js';
 import { RESULT_MARKER } from '../../firmware/console.js';
 import type { MessageResult } from '../../firmware/probe.js';
@@ -80,6 +81,8 @@ export interface ScenarioReport {
     shutdowns: string[];
     /** The 8259 pair as the guest left it: interrupt masks and spurious IRQ 7 / 15 seen at INTA. */
     pic: { masterMask: number; slaveMask: number; spuriousIrq7: number; spuriousIrq15: number };
+    /** The remapping unit's own counters (requests, translated, blocked by fault reason, …); null without one. */
+    iommu: RemappingCounters | null;
   };
 }
 
@@ -92,6 +95,8 @@ export interface RunOptions {
   acpiFaults?: AcpiFaults;
   /** Keep every MSI write in machine.wire (off by default: the report needs only the counters). */
   traceWire?: boolean;
+  /** The remapping unit's capabilities when the board has one (default: EIM, MHMV 15, QI, 8 fault records). */
+  iommu?: MachineIommuConfig;
 }
 
 /** Runs one scenario (a validated Scenario or raw JSON value) to completion. */
@@ -106,7 +111,7 @@ export async function runScenario(input: Scenario | unknown, options: RunOptions
     cpus: sc.cpus,
     apic: sc.apic,
     mcfg: sc.mcfg,
-    ...(iommu ? { iommu: true, ramSize: IOMMU_RAM_SIZE } : {}),
+    ...(iommu ? { iommu: options.iommu ?? true, ramSize: IOMMU_RAM_SIZE } : {}),
     ...(options.acpiFaults ? { acpiFaults: options.acpiFaults } : {}),
     traceWire: options.traceWire ?? false,
     lowestPriority: sc.lowestPriority === 'first-match' ? firstMatchPolicy : lowestPprPolicy,
@@ -171,7 +176,7 @@ function buildReport(sc: Scenario, policy: Policy, iommu: boolean, machine: Mach
     }
   }
   checks.push(...accountFor(sc, devices));
-  checks.push(...remappingChecks(policy, remapping));
+  checks.push(...remappingChecks(policy, remapping, machine.iommu?.counters() ?? null));
   const pending = pendingInterrupts(machine);
   checks.push({
     name: 'no-pending',
@@ -211,6 +216,7 @@ function buildReport(sc: Scenario, policy: Policy, iommu: boolean, machine: Mach
         spuriousIrq7: machine.pic.spurious.irq7,
         spuriousIrq15: machine.pic.spurious.irq15,
       },
+      iommu: machine.iommu?.counters() ?? null,
     },
   };
 }
@@ -225,14 +231,19 @@ const GSTS_CFIS = 1 << 23;
  * Under linux-ir: remapping must have come up (else the reason fails the run), every unit's status must
  * show the enables, and no fault may be recorded — a request the unit dropped is never silent.
  */
-function remappingChecks(policy: Policy, m: RemappingReport | null): Check[] {
-  if (policy !== 'linux-ir') return [];
+function remappingChecks(policy: Policy, m: RemappingReport | null, hw: RemappingCounters | null): Check[] {
+  // With the unit present, a request it blocked fails the run whatever the policy: a drop is never silent.
+  const blocked: Check[] = hw && hw.blocked > 0
+    ? [{ name: 'remapping-blocked', ok: false, detail: `the remapping unit blocked ${hw.blocked} request(s): ${Object.entries(hw.faults).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ')}` }]
+    : [];
+  if (policy !== 'linux-ir') return blocked;
   if (!m || !m.enabled) return [{ name: 'remapping', ok: false, detail: `interrupt remapping is off under linux-ir: ${m?.reason ?? 'the guest did not report it'}` }];
   const want = GSTS_QIES | GSTS_IRES | GSTS_IRTPS;
   const bad = m.units.filter((u) => (u.gsts & want) !== want || (u.gsts & GSTS_CFIS) !== 0);
   const faults = m.units.reduce((n, u) => n + u.faults.length, 0);
   const fsts = m.units.filter((u) => u.fsts !== 0);
   return [
+    ...blocked,
     {
       name: 'remapping',
       ok: bad.length === 0,

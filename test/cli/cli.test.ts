@@ -58,13 +58,30 @@ describe('irqslice matrix', () => {
 });
 
 describe('irqslice run', () => {
-  it('with no scenario runs the default under aligned and linux and exits 0', () => {
+  it('with no scenario runs the default under aligned, linux and linux-ir and exits 0', () => {
     const r = run(['run']);
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('policy aligned');
-    expect(r.stdout).toContain('policy linux');
+    expect(r.stdout).toContain('policy linux ');
+    expect(r.stdout).toContain('policy linux-ir');
     expect(r.stdout).toContain('== Comparison: vectors granted per device');
+    // The comparison gains the linux-ir column: every device gets all its messages back under remapping.
+    expect(r.stdout).toMatch(/BDF\s+capable\s+aligned\s+linux\s+linux-ir\n\s+00:03\.0\s+32\s+32 msi\s+1 msi\s+32 msi\n/);
     expect(r.stdout).toMatch(/Result: PASS/);
+  });
+
+  it('--policy linux-ir: remapped run with the unit present; "iommu": false with it is exit 2 naming the field', () => {
+    const r = run(['run', '--policy', 'linux-ir', '--json']);
+    expect(r.status).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.devices[0]).toMatchObject({ bdf: '00:03.0', vectors: 32, address: 0xfee00418, data: 0, irte: { index: 32, count: 32 } });
+    expect(j.remapping).toMatchObject({ faults: 0, blocked: 0 });
+    const bad = run(['run', '-', '--policy', 'linux-ir'], JSON.stringify({ cpus: 2, iommu: false, devices: [] }));
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/under --policy linux-ir: iommu: false contradicts policy "linux-ir"/);
+    const bad2 = run(['run', '-'], JSON.stringify({ cpus: 2, policy: 'linux-ir', iommu: false, devices: [] }));
+    expect(bad2.status).toBe(2);
+    expect(bad2.stderr).toMatch(/invalid scenario \(stdin\)|iommu: false contradicts/);
   });
 
   it('--json without a scenario prints the contract report of the default scenario (aligned)', () => {

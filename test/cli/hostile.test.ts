@@ -84,7 +84,7 @@ const runArgs: Case[] = [
   usage('--json twice', ['run', '--json', '--json'], /--json given more than once/),
   usage('--json with a value', ['run', '--json=yes'], /--json takes no value/),
   usage('--policy without a value', ['run', '--policy'], /--policy needs a value/),
-  usage('--policy empty', ['run', '--policy='], /--policy must be aligned, linux, freebsd, freebsd-legacy or all, got ""/),
+  usage('--policy empty', ['run', '--policy='], /--policy must be aligned, linux, linux-ir, freebsd, freebsd-legacy or all, got ""/),
   usage('--policy unknown', ['run', '--policy', 'windows'], /got "windows"/),
   usage('--policy trailing comma', ['run', '--policy', 'aligned,'], /got ""/),
   usage('--policy repeated in the list', ['run', '--policy', 'aligned,aligned'], /lists aligned twice/),

@@ -1,5 +1,5 @@
 // The guest remapping driver's encodings and allocator, checked against the VT-d spec and Linux
-// (FACTS §11): remappable MSI address, IRTE layout, remappable RTE, bitmap_find_free_region, DMAR.
+// (docs/DESIGN.md F11): remappable MSI address, IRTE layout, remappable RTE, bitmap_find_free_region, DMAR.
 
 import { describe, expect, it } from 'vitest';
 import { encodeIrte, remappableMsiAddress, remappableRte } from '../../firmware/intel-ir.js';

@@ -1,5 +1,6 @@
 // APIC bus / system bus interrupt fabric: destination decode (SDM vol. 3A §11.6.2), lowest-priority
-// arbitration (§11.6.2.4), MSI decode (§11.11), EOI broadcast to I/O APICs. No focus processor, no IOMMU.
+// arbitration (§11.6.2.4), MSI decode (§11.11), EOI broadcast to I/O APICs, and delivery of interrupts a VT-d
+// remapping unit has translated (src/hw/iommu). No focus processor.
 import type { ApicMessage, DeliveryMode, Destination, EoiListener, InterruptRouter, MsiOutcome } from '../signals.js';
 import { ApicUsageError } from './errors.js';
 import { checkBool, checkFunction, checkInt, checkOptions } from '../check.js';
@@ -180,7 +181,7 @@ export class ApicBus implements InterruptRouter {
     const hi = Number(address >> 32n);
     const code = this[DELIVER_MSI](lo, hi, data);
     if (code !== MSI_DELIVERED) return this.msiFailure(code, lo, hi, data);
-    const apicIds = this[LAST_ACCEPTED]();
+    const apicIds = this.acceptedIds ?? (this.acceptedOne === null ? NONE : [this.acceptedOne.apicId]);
     return { delivered: true, apicIds, vector: data & 0xff, mode: MSI_MODES[(data >>> 8) & 7]!, trigger: data & MSI_DATA_TRIGGER_LEVEL ? 'level' : 'edge' };
   }
 
@@ -221,8 +222,16 @@ export class ApicBus implements InterruptRouter {
         return vector < 16 ? MSI_ILLEGAL_VECTOR : MSI_DELIVERED;
       }
     }
+    const mode = MSI_MODES[modeCode]!;
+    const level = !levelTriggered || (data & MSI_DATA_LEVEL_ASSERT) !== 0;
     // DM is decoded even with RH = 0, as chipsets, QEMU and KVM do (Linux logical mode relies on it).
-    return this.routeMsi(id, false, (lo & MSI_ADDRESS_DM_LOGICAL) !== 0, (lo & MSI_ADDRESS_RH) !== 0, data);
+    const dm = lo & MSI_ADDRESS_DM_LOGICAL ? 'logical' : 'physical';
+    const arbitrate = modeCode === 1 || (fixedLike && (lo & MSI_ADDRESS_RH) !== 0);
+    const ids = this.route({ id, mode: dm }, { vector, mode, trigger: levelTriggered ? 'level' : 'edge', level }, arbitrate);
+    if (this.matched === 0) return MSI_NO_DESTINATION;
+    this.acceptedIds = ids;
+    this.acceptedOne = null;
+    return fixedLike && vector < 16 ? MSI_ILLEGAL_VECTOR : MSI_DELIVERED;
   }
 
   /**
@@ -244,7 +253,7 @@ export class ApicBus implements InterruptRouter {
         return vector < 16 ? MSI_ILLEGAL_VECTOR : MSI_DELIVERED;
       }
     }
-    return this.routeMsi(id, x2apic, logical, rh, data);
+    return this.routeDecoded(id, x2apic, logical, rh, data);
   }
 
   /** APIC IDs that accepted the last DELIVER_MSI / DELIVER_DECODED (the shared empty array when none). */
@@ -252,8 +261,8 @@ export class ApicBus implements InterruptRouter {
     return this.acceptedIds ?? (this.acceptedOne === null ? NONE : [this.acceptedOne.apicId]);
   }
 
-  /** The general MSI path: route() with arbitration for lowest priority, or RH on fixed/lowest. */
-  private routeMsi(id: number, x2apic: boolean, logical: boolean, rh: boolean, data: number): number {
+  /** DELIVER_DECODED's general path (DELIVER_MSI's, with an x2APIC destination possible): route() with arbitration for lowest priority, or RH on fixed/lowest. */
+  private routeDecoded(id: number, x2apic: boolean, logical: boolean, rh: boolean, data: number): number {
     const modeCode = (data >>> 8) & 7;
     const fixedLike = modeCode <= 1;
     const vector = data & 0xff;

@@ -169,7 +169,7 @@ export class FaultLog {
     for (let n = 0; n < this.count; n++) {
       records.push({ index: this.frcd[n * 4 + 1]! >>> 16, sourceId: this.frcd[n * 4 + 2]!, reason: this.frcd[n * 4 + 3]! & 0xff, pending: (this.frcd[n * 4 + 3]! & FRCD_F) !== 0 });
     }
-    return { records, status: this.status, fri: this.fri, next: this.next, fectl: this.fectl, fedata: this.fedata, feaddr: this.feaddr, feuaddr: this.feuaddr };
+    return { records, status: this.status, fri: this.fri, next: this.next, fectl: this.fectl >>> 0, fedata: this.fedata, feaddr: this.feaddr, feuaddr: this.feuaddr };
   }
 
   /** Restores a state the caller has validated (see unit-state.ts). */

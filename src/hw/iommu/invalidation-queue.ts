@@ -223,7 +223,7 @@ export class InvalidationQueue {
   }
 
   save(): QueueState {
-    return { iqaLo: this.iqaLo, iqaHi: this.iqaHi, tail: this.tail, head: this.head, enabled: this.enabled, ics: this.ics, iectl: this.iectl, iedata: this.iedata, ieaddr: this.ieaddr, ieuaddr: this.ieuaddr };
+    return { iqaLo: this.iqaLo, iqaHi: this.iqaHi, tail: this.tail, head: this.head, enabled: this.enabled, ics: this.ics, iectl: this.iectl >>> 0, iedata: this.iedata, ieaddr: this.ieaddr, ieuaddr: this.ieuaddr };
   }
 
   load(s: QueueState): void {

@@ -1,4 +1,4 @@
-// The 128-bit interrupt-remapping table entry in remapped format (VT-d spec §9.10; FACTS §11.2) and the
+// The 128-bit interrupt-remapping table entry in remapped format (VT-d spec §9.10; docs/DESIGN.md F11) and the
 // remappable MSI address (§5.1.2.2). Posted format (IM = 1) is reserved here: the unit reports CAP.PI = 0.
 import type { DeliveryMode, DestinationMode, TriggerMode } from '../signals.js';
 import { checkBool, checkInt, checkOneOf, checkOptions, checkBigint } from '../check.js';
@@ -73,7 +73,7 @@ export interface IrteInput {
   sourceValidation?: number;
 }
 
-/** DST for an APIC ID (Linux IRTE_DEST, FACTS §11.9): x2APIC mode the full ID, xAPIC mode ID << 8. */
+/** DST for an APIC ID (Linux irq_remapping.c IRTE_DEST): x2APIC mode the full ID, xAPIC mode ID << 8. */
 export function irteDestination(apicId: number, eim: boolean): number {
   checkBool(RemappingUsageError, 'eim', eim);
   checkInt(RemappingUsageError, eim ? 'x2APIC ID' : 'xAPIC ID', apicId, 0, eim ? 0xffff_ffff : 0xff);

@@ -1,4 +1,4 @@
-// VT-d remapping-unit register map (VT-d spec rev. 4.x §10.4; FACTS §11.3): offsets, bit positions and
+// VT-d remapping-unit register map (VT-d spec rev. 4.x §10.4; docs/DESIGN.md F11): offsets, bit positions and
 // fault reasons of the interrupt-remapping subset. DMA-remapping registers are named only where decoded.
 
 /** The register window is one 4 KiB page (DRHD size field 0, §8.3). */
@@ -36,7 +36,7 @@ export const FRCD_OFFSET = 0x220;
 /** Major 1, minor 0 (as QEMU reports). */
 export const VER_VALUE = 0x10;
 
-// ---- CAP (64-bit; bit positions; FACTS §11.3) ---------------------------------------------------
+// ---- CAP (64-bit; bit positions, §10.4.2) ---------------------------------------------------------
 export const CAP_ND_SHIFT = 0; // 2:0 number of domains (2 = 256)
 export const CAP_SAGAW_SHIFT = 8; // 12:8
 export const CAP_MGAW_SHIFT = 16; // 21:16 = MGAW − 1
@@ -76,7 +76,7 @@ export const FSTS_FRI_SHIFT = 8; // 15:8 RO
 export const FSTS_RW1C = FSTS_PFO | FSTS_IQE | FSTS_ICE | FSTS_ITE;
 /** Conditions that make a fault event (§7.3.1); an event is sent when the first of them appears. */
 export const FSTS_EVENT_CONDITIONS = FSTS_PFO | FSTS_PPF | FSTS_IQE | FSTS_ICE | FSTS_ITE;
-export const CTL_IM = 1 << 31; // FECTL/IECTL interrupt mask (reset 1)
+export const CTL_IM = 0x8000_0000; // FECTL/IECTL interrupt mask (reset 1)
 export const CTL_IP = 1 << 30; // FECTL/IECTL interrupt pending (RO)
 
 // ---- Queued invalidation (§6.5.2, §10.4.22–29) ---------------------------------------------------
@@ -118,7 +118,7 @@ export const IRTA_S_MASK = 0xf;
 /** IRTA low dword: base 31:12, EIME 11, S 3:0 (10:4 reserved). */
 export const IRTA_LO_WRITABLE = 0xffff_f80f;
 
-// ---- Interrupt-remapping fault reasons (§7.1.3, Table 7-x; FACTS §11.5) ---------------------------
+// ---- Interrupt-remapping fault reasons (§7.1.3; docs/DESIGN.md F11) ---------------------------
 export const FR_RESERVED_REQUEST = 0x20;
 export const FR_INDEX_BEYOND_TABLE = 0x21;
 export const FR_NOT_PRESENT = 0x22;

@@ -6,112 +6,21 @@ import { checkBool, checkFunction, checkInt, checkOptions, checkU32Pattern, chec
 import { describeValue } from '../describe.js';
 import { RemappingUsageError } from './errors.js';
 import { FaultLog, type FaultRecording } from './fault-log.js';
-import { InvalidationQueue, physical, type QueueErrorCause, type RemappingMemory } from './invalidation-queue.js';
-import { irteHasReservedBits, MSI_HANDLE15, MSI_REMAPPABLE, MSI_SHV, sourceIdMatches, IRTE_P, IRTE_FPD, IRTE_DM, IRTE_RH, IRTE_TM, IRTE_DLM_SHIFT, IRTE_VECTOR_SHIFT } from './irte.js';
+import { InvalidationQueue, type RemappingMemory } from './invalidation-queue.js';
+import { MSI_REMAPPABLE } from './irte.js';
 import * as R from './registers.js';
+import { FAULT_FPD, Translator, type RemapOutput } from './translator.js';
 import { loadUnitState, saveUnitState, type RemappingUnitState, type UnitInternals } from './unit-state.js';
+import { FAULT_KEYS, REMAP_BLOCKED, REMAP_PASSTHROUGH, REMAP_TRANSLATED, zeroCounters, type RemappingCounters, type RemappingEvent, type RemappingUnitConfig, type RemappingUnitOptions } from './types.js';
 
-export interface RemappingUnitOptions {
-  /** Guest-physical memory: IRTEs and descriptors are read from it, wait status is written to it. */
-  memory: RemappingMemory;
-  /** The unit's own interrupts (fault event, invalidation completion): compatibility-format MSIs. */
-  interrupt?: (addressLo: number, addressHi: number, data: number) => void;
-  /** ECAP.EIM: 32-bit x2APIC destinations (IRTA.EIME). Default true. */
-  eim?: boolean;
-  /** ECAP.MHMV: largest IEC index mask (and Linux's largest IRTE block, 2^MHMV). Default 15, as QEMU. */
-  mhmv?: number;
-  /** ECAP.QI. Default true; false makes a unit the spec does not allow with IR (for negative tests of a guest). */
-  qi?: boolean;
-  /** Fault recording registers (CAP.NFR + 1), 1..128. Default 8. */
-  faultRecords?: number;
-  /** CAP.ESIRTPS: SIRTP also invalidates the interrupt entry cache. Default false. */
-  esirtps?: boolean;
-  onEvent?: (event: RemappingEvent) => void;
-}
+export { REMAP_BLOCKED, REMAP_PASSTHROUGH, REMAP_TRANSLATED } from './types.js';
+export type { RemapOutput, RemappingCounters, RemappingEvent, RemappingUnitConfig, RemappingUnitOptions } from './types.js';
 
-/** The configuration a unit was built with (part of its snapshot). */
-export interface RemappingUnitConfig {
-  eim: boolean;
-  mhmv: number;
-  qi: boolean;
-  faultRecords: number;
-  esirtps: boolean;
-}
-
-/** Guest behaviour the hardware tolerates, faults, and the unit's own interrupts — reported, never thrown. */
-export type RemappingEvent =
-  | { kind: 'fault'; reason: R.FaultReason; name: R.FaultName; index: number; sourceId: number; recording: FaultRecording | 'suppressed' }
-  | { kind: 'queue-error'; cause: QueueErrorCause; head: number }
-  | { kind: 'event-interrupt'; source: 'fault' | 'completion'; addressLo: number; addressHi: number; data: number }
-  | { kind: 'unsupported-access'; offset: number; size: number; access: 'read' | 'write' }
-  | { kind: 'reserved-offset'; offset: number; access: 'read' | 'write' }
-  | { kind: 'read-only-register'; offset: number; value: number }
-  | { kind: 'ignored-command'; command: string; why: string };
-
-/** Everything the unit did with interrupt requests and invalidations; every blocked request is here. */
-export interface RemappingCounters {
-  /** Requests seen by interrupt(). */
-  requests: number;
-  translated: number;
-  /** Forwarded untranslated: remapping off, or compatibility format while CFIS = 1. */
-  passedThrough: number;
-  /** Requests blocked by a fault (= the sum of `faults`). */
-  blocked: number;
-  faults: Record<R.FaultName, number>;
-  /** Of the faults: written to a record, suppressed by FPD, overflowed (set PFO), lost (PFO already set). */
-  recorded: number;
-  suppressed: number;
-  overflowed: number;
-  lost: number;
-  cacheHits: number;
-  cacheMisses: number;
-  iecGlobal: number;
-  iecIndexed: number;
-  /** Cached IRTEs dropped by invalidations (IEC descriptors, SIRTP with ESIRTPS). */
-  iecEntriesDropped: number;
-  waits: number;
-  /** Context-cache, IOTLB, device-TLB and PASID descriptors: accepted, nothing to do. */
-  otherDescriptors: number;
-  queueErrors: number;
-  faultEvents: number;
-  completionEvents: number;
-}
-
-/** interrupt() results. */
-export const REMAP_TRANSLATED = 0;
-export const REMAP_PASSTHROUGH = 1;
-export const REMAP_BLOCKED = 2;
-
-/** The remapped interrupt of the last REMAP_TRANSLATED, or the fault of the last REMAP_BLOCKED. */
-export interface RemapOutput {
-  /** APIC ID / logical MDA: 8 bits when x2apic is false, 32 when true (IRTA.EIME). */
-  dest: number;
-  x2apic: boolean;
-  logical: boolean;
-  redirectionHint: boolean;
-  /** Compatibility MSI data: vector 7:0, delivery mode 10:8, level assert 14, trigger 15. */
-  data: number;
-  /** The interrupt index the request named (handle, + sub-handle with SHV). */
-  index: number;
-  /** Fault reason of a blocked request (0 otherwise). */
-  reason: number;
-}
-
-const FAULT_KEYS = Object.values(R.FAULT_NAMES);
 const DEFAULT_FAULT_RECORDS = 8;
 const MAX_FAULT_RECORDS = 128;
 /** Host address width: 39 bits (CAP.MGAW = 38, DMAR HAW − 1 = 38), QEMU's default before 9.0. */
 export const VTD_HOST_ADDRESS_WIDTH = 39;
 const ONE_SHOT_UNSUPPORTED: readonly [number, string][] = [[R.GCMD_SFL, 'SFL'], [R.GCMD_EAFL, 'EAFL'], [R.GCMD_WBF, 'WBF']];
-
-function zeroCounters(): RemappingCounters {
-  const faults = Object.fromEntries(FAULT_KEYS.map((k) => [k, 0])) as Record<R.FaultName, number>;
-  return {
-    requests: 0, translated: 0, passedThrough: 0, blocked: 0, faults, recorded: 0, suppressed: 0, overflowed: 0, lost: 0,
-    cacheHits: 0, cacheMisses: 0, iecGlobal: 0, iecIndexed: 0, iecEntriesDropped: 0, waits: 0, otherDescriptors: 0,
-    queueErrors: 0, faultEvents: 0, completionEvents: 0,
-  };
-}
 
 /**
  * Register semantics (documented contract; the README lists the choices):
@@ -125,9 +34,8 @@ function zeroCounters(): RemappingCounters {
  */
 export class RemappingUnit {
   readonly config: Readonly<RemappingUnitConfig>;
-  /** Result of the last interrupt(); reused, never reallocated. */
-  readonly out: RemapOutput = { dest: 0, x2apic: false, logical: false, redirectionHint: false, data: 0, index: 0, reason: 0 };
-  private readonly memory: RemappingMemory;
+  /** Result of the last interrupt(): the remapped interrupt, or the index and reason of a fault. Reused, never reallocated. */
+  readonly out: RemapOutput;
   private readonly sendMsi: (addressLo: number, addressHi: number, data: number) => void;
   private readonly onEvent: (event: RemappingEvent) => void;
   private readonly capLo: number;
@@ -140,14 +48,7 @@ export class RemappingUnit {
   private ccmdHi = 0;
   private irtaLo = 0;
   private irtaHi = 0;
-  /** The table latched by the last SIRTP (§10.4.31). */
-  private tableLo = 0;
-  private tableHi = 0;
-  private tableEntries = 0;
-  private eime = false;
-  private readonly cache = new Map<number, Uint32Array>();
-  private readonly irteBuf = new Uint8Array(16);
-  private readonly irteView = new DataView(this.irteBuf.buffer);
+  private readonly xlate: Translator;
   private counts: RemappingCounters = zeroCounters();
   private readonly faultLog: FaultLog;
   private readonly queue: InvalidationQueue;
@@ -168,7 +69,8 @@ export class RemappingUnit {
       faultRecords: checkInt(E, 'RemappingUnit options.faultRecords', o.faultRecords ?? DEFAULT_FAULT_RECORDS, 1, MAX_FAULT_RECORDS),
       esirtps: checkBool(E, 'RemappingUnit options.esirtps', o.esirtps ?? false),
     });
-    this.memory = memory;
+    this.xlate = new Translator(memory);
+    this.out = this.xlate.out;
     this.sendMsi = (o.interrupt as RemappingUnitOptions['interrupt']) ?? (() => {});
     this.onEvent = (o.onEvent as RemappingUnitOptions['onEvent']) ?? (() => {});
     const c = this.config;
@@ -207,12 +109,12 @@ export class RemappingUnit {
 
   /** A copy of the counters. */
   counters(): RemappingCounters {
-    return { ...this.counts, faults: { ...this.counts.faults } };
+    return { ...this.counts, faults: { ...this.counts.faults }, cacheHits: this.xlate.cacheHits, cacheMisses: this.xlate.cacheMisses };
   }
 
   /** Indices of the cached IRTEs, ascending. */
   cachedIndices(): number[] {
-    return [...this.cache.keys()].sort((a, b) => a - b);
+    return [...this.xlate.cache.keys()].sort((a, b) => a - b);
   }
 
   // ---- interrupt requests (ch. 5) -------------------------------------------------------------
@@ -245,45 +147,13 @@ export class RemappingUnit {
     if (hi !== 0 || lo >>> 20 !== 0xfee) return this.fault(R.FR_RESERVED_REQUEST, 0, sid, false);
     if (!(lo & MSI_REMAPPABLE)) {
       // §5.1.2.1: compatibility format passes only while CFIS = 1, and never in x2APIC mode (QEMU).
-      if (this.eime || !(this.gsts & R.GCMD_CFI)) return this.fault(R.FR_COMPAT_BLOCKED, 0, sid, false);
+      if (this.xlate.eime || !(this.gsts & R.GCMD_CFI)) return this.fault(R.FR_COMPAT_BLOCKED, 0, sid, false);
       c.passedThrough++;
       return REMAP_PASSTHROUGH;
     }
-    // §5.1.2.2: handle[14:0] in 19:5, handle[15] in bit 2; with SHV the sub-handle (data 15:0) is added.
-    const handle = ((lo >>> 5) & 0x7fff) | ((lo & MSI_HANDLE15) << 13);
-    let index = handle;
-    if (lo & MSI_SHV) {
-      if (data >>> 16 !== 0) return this.fault(R.FR_RESERVED_REQUEST, handle, sid, false);
-      index = handle + (data & 0xffff);
-    }
-    out.index = index;
-    if (index >= this.tableEntries) return this.fault(R.FR_INDEX_BEYOND_TABLE, index, sid, false);
-    let e = this.cache.get(index);
-    if (e === undefined) {
-      c.cacheMisses++;
-      const base = physical(this.tableLo, this.tableHi);
-      if (base < 0 || !this.memory.read(base + index * 16, this.irteBuf)) return this.fault(R.FR_TABLE_READ, index, sid, false);
-      const v = this.irteView;
-      const w0 = v.getUint32(0, true);
-      const w1 = v.getUint32(4, true);
-      const w2 = v.getUint32(8, true);
-      const w3 = v.getUint32(12, true);
-      if (!(w0 & IRTE_P)) return this.fault(R.FR_NOT_PRESENT, index, sid, (w0 & IRTE_FPD) !== 0);
-      if (irteHasReservedBits(w0, w1, w2, w3, this.eime)) return this.fault(R.FR_RESERVED_IRTE, index, sid, (w0 & IRTE_FPD) !== 0);
-      e = Uint32Array.of(w0, w1, w2);
-      this.cache.set(index, e); // only present, well-formed entries are cached
-    } else {
-      c.cacheHits++;
-    }
-    const w0 = e[0]!;
-    if (!sourceIdMatches(e[2]!, sid)) return this.fault(R.FR_SOURCE_ID, index, sid, (w0 & IRTE_FPD) !== 0);
-    out.x2apic = this.eime;
-    out.dest = this.eime ? e[1]! >>> 0 : (e[1]! >>> 8) & 0xff;
-    out.logical = (w0 & IRTE_DM) !== 0;
-    out.redirectionHint = (w0 & IRTE_RH) !== 0;
-    // Level messages assert (bit 14); trigger from TM (bit 15), delivery mode from DLM.
-    const tm = w0 & IRTE_TM ? 0xc000 : 0;
-    out.data = (((w0 >>> IRTE_VECTOR_SHIFT) & 0xff) | (((w0 >>> IRTE_DLM_SHIFT) & 7) << 8) | tm) >>> 0;
+    // §5.1.2.2: a remappable request names an IRTE.
+    const f = this.xlate.translate(lo, data, sid);
+    if (f !== 0) return this.fault(f & 0xff, out.index, sid, f >= FAULT_FPD);
     c.translated++;
     return REMAP_TRANSLATED;
   }
@@ -309,22 +179,11 @@ export class RemappingUnit {
     return REMAP_BLOCKED;
   }
 
-  /** IEC invalidation (§6.5.2.7): global, or the 2^mask entries of the aligned block holding `index`. */
+  /** An IEC descriptor (§6.5.2.7): global, or the aligned block of 2^mask entries holding `index`. */
   private invalidate(global: boolean, index: number, mask: number): void {
-    if (global) {
-      this.counts.iecGlobal++;
-      this.counts.iecEntriesDropped += this.cache.size;
-      this.cache.clear();
-      return;
-    }
-    this.counts.iecIndexed++;
-    const first = index & ~((1 << mask) - 1);
-    const end = first + (1 << mask);
-    if (this.cache.size < end - first) {
-      for (const k of [...this.cache.keys()]) if (k >= first && k < end && this.cache.delete(k)) this.counts.iecEntriesDropped++;
-    } else {
-      for (let k = first; k < end; k++) if (this.cache.delete(k)) this.counts.iecEntriesDropped++;
-    }
+    if (global) this.counts.iecGlobal++;
+    else this.counts.iecIndexed++;
+    this.counts.iecEntriesDropped += this.xlate.invalidate(global, index, mask);
   }
 
   private eventInterrupt(source: 'fault' | 'completion', lo: number, hi: number, data: number): void {
@@ -489,12 +348,12 @@ export class RemappingUnit {
       }
     }
     if (changed & R.GCMD_IRE) {
-      if (v & R.GCMD_IRE && !(this.gsts & R.GCMD_SIRTP)) this.onEvent({ kind: 'ignored-command', command: 'IRE', why: 'enabled before any SIRTP: no table is latched, every remappable request faults (0x21)' });
+      if (v & R.GCMD_IRE && !(this.gsts & R.GCMD_SIRTP)) this.onEvent({ kind: 'command-warning', command: 'IRE', why: 'enabled before any SIRTP: no table is latched, every remappable request faults (0x21)' });
       this.gsts ^= R.GCMD_IRE;
     }
     if (changed & R.GCMD_CFI) this.gsts ^= R.GCMD_CFI;
     if (changed & R.GCMD_TE) {
-      if (v & R.GCMD_TE) this.onEvent({ kind: 'ignored-command', command: 'TE', why: 'DMA remapping is not modelled: TES is set, DMA passes untranslated' });
+      if (v & R.GCMD_TE) this.onEvent({ kind: 'command-warning', command: 'TE', why: 'DMA remapping is not modelled: TES is set, DMA passes untranslated' });
       this.gsts ^= R.GCMD_TE;
     }
     this.gsts >>>= 0;
@@ -502,13 +361,10 @@ export class RemappingUnit {
 
   /** SIRTP (§10.4.4): latch IRTA; EIME only where ECAP.EIM allows it. */
   private latchTable(): void {
-    this.tableLo = (this.irtaLo & 0xffff_f000) >>> 0;
-    this.tableHi = this.irtaHi;
-    this.tableEntries = 2 ** ((this.irtaLo & R.IRTA_S_MASK) + 1);
-    this.eime = (this.irtaLo & R.IRTA_EIME) !== 0 && this.config.eim;
+    this.xlate.latch(this.irtaLo, this.irtaHi, this.config.eim);
     if (this.irtaLo & R.IRTA_EIME && !this.config.eim) this.onEvent({ kind: 'ignored-command', command: 'IRTA.EIME', why: 'ECAP.EIM = 0: xAPIC mode latched' });
     this.gsts |= R.GCMD_SIRTP;
-    if (this.config.esirtps) this.invalidate(true, 0, 0);
+    if (this.config.esirtps) this.counts.iecEntriesDropped += this.xlate.invalidate(true, 0, 0); // not an IEC descriptor: not counted as one
   }
 
   // ---- debugging and snapshots ---------------------------------------------------------------
@@ -518,7 +374,7 @@ export class RemappingUnit {
     const h = (n: number) => `0x${(n >>> 0).toString(16)}`;
     const c = this.counts;
     return [
-      `vtd gsts=${h(this.gsts)} table=${h(this.tableHi)}:${h(this.tableLo)} entries=${this.tableEntries} eime=${this.eime ? 1 : 0} fsts=${h(this.faultLog.fsts)} iqh=${h(this.queue.iqh)} iqt=${h(this.queue.tail)}`,
+      `vtd gsts=${h(this.gsts)} table=${h(this.xlate.baseHi)}:${h(this.xlate.baseLo)} entries=${this.xlate.entries} eime=${this.xlate.eime ? 1 : 0} fsts=${h(this.faultLog.fsts)} iqh=${h(this.queue.iqh)} iqt=${h(this.queue.tail)}`,
       `cache: ${this.cachedIndices().join(',') || '-'}`,
       `requests=${c.requests} translated=${c.translated} passed=${c.passedThrough} blocked=${c.blocked} ${FAULT_KEYS.map((k) => `${k}=${c.faults[k]}`).join(' ')}`,
     ].join('\n');
@@ -538,11 +394,11 @@ export class RemappingUnit {
       config: this.config,
       faultLog: this.faultLog,
       queue: this.queue,
-      cache: this.cache,
+      cache: this.xlate.cache,
       get: () => ({
         gsts: this.gsts, rtaddrLo: this.rtaddrLo, rtaddrHi: this.rtaddrHi, ccmdLo: this.ccmdLo, ccmdHi: this.ccmdHi,
-        irtaLo: this.irtaLo, irtaHi: this.irtaHi, tableLo: this.tableLo, tableHi: this.tableHi, tableEntries: this.tableEntries,
-        eime: this.eime, counters: this.counters(),
+        irtaLo: this.irtaLo, irtaHi: this.irtaHi, tableLo: this.xlate.baseLo, tableHi: this.xlate.baseHi, tableEntries: this.xlate.entries,
+        eime: this.xlate.eime, counters: this.counters(),
       }),
       set: (r) => {
         this.gsts = r.gsts;
@@ -552,10 +408,12 @@ export class RemappingUnit {
         this.ccmdHi = r.ccmdHi;
         this.irtaLo = r.irtaLo;
         this.irtaHi = r.irtaHi;
-        this.tableLo = r.tableLo;
-        this.tableHi = r.tableHi;
-        this.tableEntries = r.tableEntries;
-        this.eime = r.eime;
+        this.xlate.baseLo = r.tableLo;
+        this.xlate.baseHi = r.tableHi;
+        this.xlate.entries = r.tableEntries;
+        this.xlate.eime = r.eime;
+        this.xlate.cacheHits = r.counters.cacheHits;
+        this.xlate.cacheMisses = r.counters.cacheMisses;
         this.counts = { ...r.counters, faults: { ...r.counters.faults } };
       },
     };

@@ -7,7 +7,7 @@ import type { FaultLog, FaultLogState, FaultRecordState } from './fault-log.js';
 import type { InvalidationQueue } from './invalidation-queue.js';
 import { irteHasReservedBits, IRTE_P } from './irte.js';
 import * as R from './registers.js';
-import type { RemappingCounters, RemappingUnitConfig } from './remapping-unit.js';
+import type { RemappingCounters, RemappingUnitConfig } from './types.js';
 
 export const VTD_STATE_FORMAT = 'irqslice.vtd/1';
 
