@@ -98,9 +98,9 @@ export class BenchRemapping implements BenchMemory {
   /** intel_enable_irq_remapping for the one unit: QI, the table (xAPIC destinations), IRE. */
   enable(cpu: CpuContext): IrUnit {
     const d = new IrUnit({ flags: DRHD_INCLUDE_PCI_ALL, segment: 0, base: DMAR_UNIT_BASE, scopes: [] }, cpu);
-    const mem = new PhysPages(RAM_END);
-    d.enableQi(cpu, mem);
-    d.setTable(cpu, mem, false);
+    d.allocMemory(new PhysPages(RAM_END));
+    d.enableQi(cpu);
+    d.setTable(cpu, false);
     d.enableIr(cpu);
     return (this.driver = d);
   }
