@@ -149,8 +149,6 @@ function checkChip(v: unknown, path: string): Pic8259State {
   };
 }
 
-const hex2 = (n: number) => n.toString(16).padStart(2, '0');
-
 function lowestBit(x: number): number {
   return x & -x;
 }

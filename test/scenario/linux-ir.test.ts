@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { Machine } from '../../src/machine/machine.js';
+import type { MsiEndpoint } from '../../src/hw/pci/msi-endpoint.js';
 import { runScenario, type ScenarioReport } from '../../src/scenario/run-scenario.js';
 import { contractJson, formatReport } from '../../src/scenario/report-text.js';
 import { DEFAULT_SCENARIO, parseScenario, ScenarioError } from '../../src/scenario/scenario.js';
