@@ -110,7 +110,7 @@ describe('irqslice run', () => {
   it('--help names every default', () => {
     const r = run(['run', '--help']);
     expect(r.status).toBe(0);
-    expect(r.stdout).toContain("(default: the scenario's, aligned if it names none; without a SCENARIO aligned,linux,linux-ir, or aligned with --json)");
+    expect(r.stdout).toContain("(default: the scenario's, aligned if it names none; without a SCENARIO aligned,linux,linux-ir, or aligned with --json or --show)");
     expect(r.stdout).toContain("(default: the scenario's, wasm if it names none)");
     expect(r.stdout).toContain('Without SCENARIO: the built-in scenario');
   });
