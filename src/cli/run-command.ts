@@ -8,6 +8,8 @@ import { runScenario, type ScenarioReport } from '../scenario/run-scenario.js';
 import { checkAffinity, DEFAULT_SCENARIO, parseScenario, ScenarioError, type Policy, type Scenario } from '../scenario/scenario.js';
 import { listOf, oneOf, type CommandSpec, type ParsedArgs } from './args.js';
 import { inputName, readText, UsageError, type CliIo } from './io.js';
+import { chromeTrace, TraceRecorder } from '../trace/chrome-trace.js';
+import { openTraceFile } from './trace-file.js';
 
 const POLICIES: readonly Policy[] = ['aligned', 'linux', 'freebsd', 'freebsd-legacy'];
 
@@ -17,11 +19,12 @@ export const MAX_SCENARIO_BYTES = 4 * 1024 * 1024;
 export const RUN_SPEC: CommandSpec = {
   name: 'run',
   summary: 'boot a machine and probe every MSI message (default: the built-in scenario under aligned and linux)',
-  usage: ['irqslice run [SCENARIO.json|-] [--json] [--policy aligned,linux,freebsd,freebsd-legacy] [--engine wasm|js]'],
+  usage: ['irqslice run [SCENARIO.json|-] [--json] [--policy aligned,linux,freebsd,freebsd-legacy] [--engine wasm|js] [--trace-file FILE]'],
   options: [
     { name: 'json', help: 'print the JSON report instead of the text report' },
     { name: 'policy', value: 'LIST', help: 'placement policy or comma-separated list: aligned, linux, freebsd, freebsd-legacy' },
     { name: 'engine', value: 'wasm|js', help: "override the scenario's vector matrix engine" },
+    { name: 'trace-file', value: 'FILE', help: 'write a Chrome trace-event JSON of the run(s) to FILE (ui.perfetto.dev, chrome://tracing)' },
   ],
   positionals: { max: 1, name: 'SCENARIO' },
   more: 'Exit status 0 when every check passed, 1 when one failed, 2 for bad usage or an invalid scenario.\n\nExample:\n  irqslice run examples/scenarios/x2apic-8cpu.json --json\n',
@@ -63,8 +66,16 @@ export async function runMain(args: ParsedArgs, io: CliIo): Promise<number> {
       throw err;
     }
   }
+  const tf = opt(args, 'trace-file');
+  const traceFile = tf === undefined ? null : openTraceFile(tf);
   const reports: ScenarioReport[] = [];
-  for (const policy of policies ?? [scenario.policy]) reports.push(await runScenario(scenario, { policy }));
+  const recorders: TraceRecorder[] = [];
+  for (const policy of policies ?? [scenario.policy]) {
+    const rec = traceFile ? new TraceRecorder(recorders.length + 1, `irqslice run: ${policy}${scenario.name ? ` (${scenario.name})` : ''}`) : null;
+    if (rec) recorders.push(rec);
+    reports.push(await runScenario(scenario, { policy, ...(rec ? { onMachine: (m) => rec.attach(m) } : {}) }));
+  }
+  traceFile?.write(chromeTrace(recorders));
   if (json) {
     const body = reports.length === 1 ? contractJson(reports[0]!) : { ok: reports.every((r) => r.ok), runs: reports.map(contractJson) };
     io.stdout(JSON.stringify(body, null, 2) + '\n');
