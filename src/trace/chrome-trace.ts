@@ -86,8 +86,10 @@ export class TraceRecorder implements MachineTracer {
   }
 
   /** An instant event on a track; usable by harnesses that are not a Machine (the migration bench). */
-  instant(tid: number, name: string, timeNs: number, cat: string, args?: Record<string, unknown>): void {
-    this.events.push({ name, ph: 'i', s: 't', ts: timeNs / 1000, pid: this.pid, tid, cat, ...(args ? { args } : {}) });
+  instant(tid: number, name: string, timeNs: number, cat: string, args?: Record<string, unknown>): TraceEvent {
+    const e: TraceEvent = { name, ph: 'i', s: 't', ts: timeNs / 1000, pid: this.pid, tid, cat, ...(args ? { args } : {}) };
+    this.events.push(e);
+    return e;
   }
 
   /** A complete event of known duration. */
