@@ -34,3 +34,9 @@ export type { MoveProtocol, MsiBlockBinding, AffinityContext, BlockMove, MoveSte
 export { planEvacuation, planOffline, offlineCpu, evacuationItems, StepQueue } from '../firmware/hotplug.js';
 export type { EvacItem, EvacuationPlan, EvacuationMove } from '../firmware/hotplug.js';
 export { KernelReference } from './alloc/kernel-reference.js';
+
+// Observing runs: the board's tracer hook, Chrome trace-event files, the guest's structured vector map.
+export type { MachineTracer } from './machine/tracer.js';
+export { TraceRecorder, chromeTrace, CPU_TID, DEVICE_TID, type ChromeTrace, type TraceEvent } from './trace/chrome-trace.js';
+export { migrationTrace, replay as replayMigration, tracedFires } from './migrate/trace-run.js';
+export { VECTOR_CELL, type VectorMap } from '../firmware/vector-map.js';

@@ -9,6 +9,7 @@ import { createMachine, type Machine, type RunResult } from '../machine/machine.
 import { kernelMain, type DeviceReport } from '../../firmware/kernel.js';
 import { RESULT_MARKER } from '../../firmware/console.js';
 import type { MessageResult } from '../../firmware/probe.js';
+import type { VectorMap } from '../../firmware/vector-map.js';
 import { checkAffinity, defaultDestMode, validateScenario, type DestMode, type DeviceErrno, type DeviceSpec, type KernelGeneration, type Policy, type Scenario } from './scenario.js';
 
 /** The guest links the matrix preset of its kernel generation. */
@@ -63,6 +64,8 @@ export interface ScenarioReport {
   bootLog: string[];
   interrupts: InterruptCounts | null;
   vectors: string;
+  /** The same vectors structured: per CPU, each vector's kind and owner, and the multi-MSI blocks (for viewers). */
+  vectorMap: VectorMap | null;
   machine: {
     end: RunResult['end'];
     timeNs: number;
@@ -133,6 +136,7 @@ function buildReport(sc: Scenario, policy: Policy, machine: Machine, run: RunRes
   const devices: DeviceResult[] = [];
   let interrupts: InterruptCounts | null = null;
   let vectors = '';
+  let vectorMap: VectorMap | null = null;
   let done: boolean | null = null;
   for (const line of run.console.split('\n')) {
     if (!line.startsWith(RESULT_MARKER)) {
@@ -147,6 +151,7 @@ function buildReport(sc: Scenario, policy: Policy, machine: Machine, run: RunRes
     else if (kind === 'check') checks.push(payload as Check);
     else if (kind === 'interrupts') interrupts = payload as InterruptCounts;
     else if (kind === 'vectors') vectors = (payload as { text: string }).text;
+    else if (kind === 'vectormap') vectorMap = payload as VectorMap;
     else if (kind === 'done') done = (payload as { ok: boolean }).ok;
     else if (kind === 'boot_error') {
       const p = payload as { stage: string; message: string };
@@ -178,6 +183,7 @@ function buildReport(sc: Scenario, policy: Policy, machine: Machine, run: RunRes
     bootLog,
     interrupts,
     vectors,
+    vectorMap,
     machine: {
       end: run.end,
       timeNs: run.timeNs,

@@ -1,0 +1,50 @@
+// The guest's vector map for the host: per CPU, what each IDT vector is (system, legacy, managed,
+// reserved, a single vector, part of a multi-MSI block, free) and who owns it — the structured form of
+// the debugfs dump, which a viewer can draw without parsing text.
+
+import type { IrqLayer } from './irq.js';
+import type { IrqAllocation } from './msi.js';
+import type { VectorDomain } from './vector-domain.js';
+
+/**
+ * One character per vector: '.' free, 's' system, 'l' legacy ISA, 'm' managed, 'r' reserved (a
+ * block's tail beyond the grant), '1' a single vector, 'b' part of a multi-MSI block, '-' a CPU the
+ * domain cannot target.
+ */
+export const VECTOR_CELL = { free: '.', system: 's', legacy: 'l', managed: 'm', reserved: 'r', single: '1', block: 'b', unusable: '-' } as const;
+
+export interface VectorMap {
+  policy: string;
+  /** cells[cpu] is 256 characters, vector 0 first (see VECTOR_CELL). */
+  cells: string[];
+  /** Vectors with a handler: [cpu, vector, owner ("00:03.0#2", "timer"…)]. */
+  owners: [number, number, string][];
+  /** Multi-MSI blocks as allocated: `size` vectors from `base` on `cpu`, `count` of them granted. */
+  blocks: { bdf: string; cpu: number; base: number; size: number; count: number }[];
+}
+
+export function vectorMap(domain: VectorDomain, irq: IrqLayer, cpus: number, bound: readonly { bdf: string; alloc: IrqAllocation | null }[]): VectorMap {
+  const rows = Array.from({ length: cpus }, (_, c) => domain.cells(c).split(''));
+  const blocks: VectorMap['blocks'] = [];
+  for (const { bdf, alloc } of bound) {
+    if (!alloc) continue;
+    const b = alloc.block;
+    if (b && b.count > 1) {
+      const granted = alloc.vectors.length;
+      blocks.push({ bdf, cpu: b.cpu, base: b.base, size: b.count, count: granted });
+      for (let i = 0; i < b.count; i++) if (rows[b.cpu]?.[b.base + i] !== undefined) rows[b.cpu]![b.base + i] = i < granted ? 'b' : 'r';
+      continue;
+    }
+    for (const v of alloc.vectors) {
+      const row = rows[v.cpu];
+      if (row && row[v.vector] !== 'm') row[v.vector] = '1';
+    }
+  }
+  // Held by something else (another driver, the I/O APIC's pins): one vector each.
+  for (const row of rows) for (let v = 0; v < 256; v++) if (row[v] === 'u') row[v] = '1';
+  const owners: VectorMap['owners'] = [];
+  irq.vectorIrq.forEach((byVector, cpu) => {
+    for (const [vector, d] of [...byVector].sort((a, b) => a[0] - b[0])) owners.push([cpu, vector, d.kind === 'msi' || d.kind === 'msix' ? `${d.owner}#${d.index}` : d.owner]);
+  });
+  return { policy: domain.policy, cells: rows.map((r) => r.join('')), owners, blocks };
+}
