@@ -21,7 +21,7 @@ const BY_CODE = new Map(KINDS.map((k) => [k.code, k]));
 
 const LABEL_W = 56;
 const HEAD_H = 18;
-const CELL_W = 4;
+const CELL_W = 5;
 
 export interface Heatmap {
   /** What is under a canvas point: CPU, vector, kind name, owner. */
@@ -30,7 +30,7 @@ export interface Heatmap {
 
 export function drawHeatmap(canvas: HTMLCanvasElement, map: VectorMap): Heatmap {
   const cpus = map.cells.length;
-  const cellH = Math.max(2, Math.min(14, Math.floor(560 / cpus)));
+  const cellH = Math.max(2, Math.min(18, Math.floor(560 / cpus)));
   const cols = LAST - FIRST + 1;
   const dpr = globalThis.devicePixelRatio || 1;
   const w = LABEL_W + cols * CELL_W + 2;
