@@ -16,7 +16,7 @@ import { PCI_IRQ_ALL_TYPES, pciAllocIrqVectors, type DestMode, type DriverContex
 import { cf8Access, ecamAccess, PCI_CAP_MSI, PCI_CAP_MSIX, PciBusDriver, type PciDevice } from './pci.js';
 import { EP_INTX_ACK, lateArrivals, probeDevice, type MessageResult } from './probe.js';
 import { VectorDomain, type Policy } from './vector-domain.js';
-import { vectorMap } from './vector-map.js';
+import { packVectorMap, vectorMap } from './vector-map.js';
 
 /** The endpoint the driver binds to (src/hw/pci/msi-endpoint.ts). */
 const EP_VENDOR = 0xfff0;
@@ -223,7 +223,7 @@ function* boot(cpu: CpuContext, con: Console, params: BootParams): Generator<Gue
     unexpected: sparse(irq.unexpected),
   });
   con.result('vectors', { policy: params.policy, text: domain.describe() });
-  con.result('vectormap', vectorMap(domain, irq, apicIds.length, bound.map((b) => ({ bdf: b.dev.bdf, alloc: b.alloc }))));
+  con.result('vectormap', packVectorMap(vectorMap(domain, irq, apicIds.length, bound.map((b) => ({ bdf: b.dev.bdf, alloc: b.alloc })))));
   con.result('done', { ok: allOk });
   con.log(`probe: ${allOk ? 'all checks passed' : 'FAILURES (see above)'}`);
 }

@@ -9,7 +9,7 @@ import { createMachine, type Machine, type RunResult } from '../machine/machine.
 import { kernelMain, type DeviceReport } from '../../firmware/kernel.js';
 import { RESULT_MARKER } from '../../firmware/console.js';
 import type { MessageResult } from '../../firmware/probe.js';
-import type { VectorMap } from '../../firmware/vector-map.js';
+import { unpackVectorMap, type PackedVectorMap, type VectorMap } from '../../firmware/vector-map.js';
 import { checkAffinity, defaultDestMode, validateScenario, type DestMode, type DeviceErrno, type DeviceSpec, type KernelGeneration, type Policy, type Scenario } from './scenario.js';
 
 /** The guest links the matrix preset of its kernel generation. */
@@ -151,7 +151,7 @@ function buildReport(sc: Scenario, policy: Policy, machine: Machine, run: RunRes
     else if (kind === 'check') checks.push(payload as Check);
     else if (kind === 'interrupts') interrupts = payload as InterruptCounts;
     else if (kind === 'vectors') vectors = (payload as { text: string }).text;
-    else if (kind === 'vectormap') vectorMap = payload as VectorMap;
+    else if (kind === 'vectormap') vectorMap = unpackVectorMap(payload as PackedVectorMap);
     else if (kind === 'done') done = (payload as { ok: boolean }).ok;
     else if (kind === 'boot_error') {
       const p = payload as { stage: string; message: string };
@@ -159,6 +159,7 @@ function buildReport(sc: Scenario, policy: Policy, machine: Machine, run: RunRes
     }
   }
   checks.push(...accountFor(sc, devices));
+  if (vectorMap) addDeviceOwners(vectorMap, devices);
   const pending = pendingInterrupts(machine);
   checks.push({
     name: 'no-pending',
@@ -267,6 +268,15 @@ function pendingInterrupts(machine: Machine): string[] {
     }
   }
   return out;
+}
+
+/** Each probed MSI/MSI-X message owns the vector it was programmed with (its expected CPU and vector). */
+function addDeviceOwners(map: VectorMap, devices: DeviceResult[]): void {
+  for (const d of devices) {
+    if (d.mode !== 'msi' && d.mode !== 'msix') continue;
+    for (const m of d.messages) map.owners.push([m.expected.cpu, m.expected.vector, `${d.bdf}#${m.index}`]);
+  }
+  map.owners.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
 }
 
 function hex(n: number): string {
