@@ -383,7 +383,8 @@ export class Machine implements CpuBus {
     const dev = (offset >>> 15) & 31;
     const fn = (offset >>> 12) & 7;
     const bdf = this.traceBdf(bus, dev, fn);
-    if (bdf !== null) tracer.configWrite(bdf, offset & 0xfff, size, value >>> 0, this.traceTime());
+    // An access crossing a dword is dropped by the host: nothing reaches the function.
+    if (bdf !== null && (offset & 3) + size <= 4) tracer.configWrite(bdf, offset & 0xfff, size, value >>> 0, this.traceTime());
     return bdf;
   }
 
