@@ -28,7 +28,14 @@ export interface Heatmap {
   at(x: number, y: number): { cpu: number; vector: number; kind: string; owner: string | null } | null;
 }
 
-export function drawHeatmap(canvas: HTMLCanvasElement, map: VectorMap): Heatmap {
+/** A message that arrived where it should not have: drawn as a red mark on the cell it hit. */
+export interface Landing {
+  cpu: number;
+  vector: number;
+  what: string;
+}
+
+export function drawHeatmap(canvas: HTMLCanvasElement, map: VectorMap, misrouted: readonly Landing[] = []): Heatmap {
   const cpus = map.cells.length;
   const cellH = Math.max(2, Math.min(18, Math.floor(560 / cpus)));
   const cols = LAST - FIRST + 1;
@@ -70,7 +77,16 @@ export function drawHeatmap(canvas: HTMLCanvasElement, map: VectorMap): Heatmap 
     g.lineWidth = aligned ? 1.5 : 2.5;
     g.strokeRect(LABEL_W + (b.base - FIRST) * CELL_W - 0.5, HEAD_H + b.cpu * cellH - 0.5, b.size * CELL_W, cellH);
   }
+  g.fillStyle = '#dc2626';
+  for (const m of misrouted) {
+    if (m.cpu < 0 || m.cpu >= cpus || m.vector < FIRST) continue;
+    const x = LABEL_W + (m.vector - FIRST) * CELL_W;
+    const y = HEAD_H + m.cpu * cellH;
+    g.fillRect(x, y + Math.floor(cellH / 2) - 1, CELL_W - 1, Math.max(2, Math.floor(cellH / 3)));
+  }
   const owners = new Map(map.owners.map(([c, v, o]) => [c * 256 + v, o]));
+  const landed = new Map<number, string[]>();
+  for (const m of misrouted) landed.set(m.cpu * 256 + m.vector, [...(landed.get(m.cpu * 256 + m.vector) ?? []), m.what]);
   return {
     at(x, y) {
       const cpu = Math.floor((y - HEAD_H) / cellH);
@@ -82,6 +98,8 @@ export function drawHeatmap(canvas: HTMLCanvasElement, map: VectorMap): Heatmap 
       if (owner === null && block) owner = `${block.bdf} (block tail, no handler)`;
       if (owner === null && code === '1') owner = 'another driver';
       const kind = BY_CODE.get(code)?.name ?? code;
+      const hits = landed.get(cpu * 256 + vector);
+      if (hits) owner = `${owner ?? 'no handler'}; misrouted here: ${hits.join(', ')}`;
       return { cpu, vector, kind: block ? `${kind}, block of ${block.size} at 0x${block.base.toString(16)}${block.base % block.size ? ' (NOT aligned)' : ' (aligned)'}` : kind, owner };
     },
   };

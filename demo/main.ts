@@ -134,7 +134,8 @@ function show(r: ScenarioReport): void {
     ? `${freebsd ? "FreeBSD's per-CPU la_ioint_irqs tables" : "Linux's vector matrix"} under ${r.scenario.policy}: ${r.vectorMap.cells.length} CPU(s) × vectors 0x20–0xff`
     : 'the guest reported no vector map';
   if (r.vectorMap) {
-    const map = drawHeatmap(canvas, r.vectorMap);
+    const misrouted = r.devices.flatMap((d) => d.messages.filter((m) => !m.ok && m.cpu !== null && m.vector !== null).map((m) => ({ cpu: m.cpu!, vector: m.vector!, what: `${d.bdf} message ${m.index}` })));
+    const map = drawHeatmap(canvas, r.vectorMap, misrouted);
     canvas.onmousemove = (e) => {
       const rect = canvas.getBoundingClientRect();
       const hit = map.at(e.clientX - rect.left, e.clientY - rect.top);

@@ -67,6 +67,10 @@ function render(): void {
   const next = bench.program.peek();
   $('#mig-next').textContent = finished ? (bench.stuck ? 'stuck: steps left that can never run' : 'done: the program has finished') : next ? `next step on CPU ${OLD_CPU}: ${next.label}` : 'program done; pending interrupts may still be taken';
   $<HTMLButtonElement>('#mig-step').disabled = finished;
+  // The device's MSI registers as they stand (what a message fired now would carry).
+  const msi = bench.endpoint.msi!;
+  const mme = msi.multipleMessageEnable;
+  $('#mig-device').textContent = `device ${DEVICE_BDF}: MSI ${msi.enabled ? 'enabled' : 'disabled'}, address 0x${msi.address().toString(16)}, data 0x${msi.data().toString(16)}, MME ${mme} (${1 << mme} message(s))${bench.options.pvm ? `, mask 0x${msi.maskBits().toString(16)}` : ''}`;
   $('#mig-log').replaceChildren(...bench.trace.map((t) => el('li', { class: t.startsWith('device:') ? 'device' : '' }, t)));
   const rows = bench.fires.map((f) => {
     const fate = finished || f.services.length > 0 ? fateOf(f) : 'in flight';
