@@ -19,6 +19,7 @@ import { VectorDomain, type Policy } from './vector-domain.js';
 import { IrqRemapping } from './intel-ir.js';
 import { IoApicRemap, type RemappedPin } from './msi-ir.js';
 import { PhysPages } from './phys-pages.js';
+import { packVectorMap, vectorMap } from './vector-map.js';
 
 /** The endpoint the driver binds to (src/hw/pci/msi-endpoint.ts). */
 const EP_VENDOR = 0xfff0;
@@ -256,6 +257,7 @@ function* boot(cpu: CpuContext, con: Console, params: BootParams): Generator<Gue
   const remap = remappingReport(cpu, ir, irOff, ioapicRemap);
   con.result('remapping', remap);
   for (const u of remap.units) if (u.faults.length || u.fsts) con.log(`DMAR: unit 0x${u.base.toString(16)} FSTS 0x${u.fsts.toString(16)}: ${u.faults.map((f) => `fault reason 0x${f.reason.toString(16)} index ${f.index} source ${f.sid.toString(16)}`).join('; ')}`);
+  con.result('vectormap', packVectorMap(vectorMap(domain, irq, apicIds.length, bound.map((b) => ({ bdf: b.dev.bdf, alloc: b.alloc })))));
   con.result('done', { ok: allOk });
   con.log(`probe: ${allOk ? 'all checks passed' : 'FAILURES (see above)'}`);
 }

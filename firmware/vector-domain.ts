@@ -226,4 +226,27 @@ export class VectorDomain {
     if (this.freebsd) return this.freebsd.describe();
     return this.matrix.dump();
   }
+
+  /**
+   * What each IDT vector 0..255 of `cpu` is in this domain's own tables, one character each (the
+   * codes of VECTOR_CELL): 's' system, 'l' legacy ISA, 'm' managed, 'u' held by an allocation, '.'
+   * free, '-' a CPU the domain cannot target. Owners are the IRQ layer's business (vector-map.ts).
+   */
+  cells(cpu: number): string {
+    const out = new Array<string>(256).fill('s');
+    if (this.freebsd) {
+      if (cpu >= this.freebsd.cpus) return '-'.repeat(256);
+      // IDT_IO_INTS (0x20..0x2F): the 8259 pair's ISA IRQs; APIC_IO_INTS on: la_ioint_irqs.
+      for (let v = 0x20; v < 0x30; v++) out[v] = 'l';
+      for (let v = 0x30; v < 0x30 + 191; v++) if (v !== 0x80 && v !== 0x92) out[v] = this.freebsd.isFree(cpu, v) ? '.' : 'u';
+      return out.join('');
+    }
+    if (!this.matrix.isOnline(cpu)) return '-'.repeat(256);
+    const m = this.matrix;
+    for (let v = m.start; v < m.end; v++) out[v] = '.';
+    for (const v of m.systemVectors()) out[v] = 's';
+    for (const v of m.managedVectors(cpu)) out[v] = 'm';
+    for (const v of m.vectors(cpu)) if (out[v] !== 'm') out[v] = cpu === 0 && X86_LEGACY_VECTORS.includes(v) ? 'l' : 'u';
+    return out.join('');
+  }
 }

@@ -53,3 +53,8 @@ export { parseLspci, isRemappedAddress, type LspciFunction, type LspciMsi, type 
 export { whatIf, BLOCK_SIZES, type WhatIfJson, type WhatIfResult } from './import/whatif.js';
 export { formatWhatIf } from './import/whatif-text.js';
 export { VectorDumpError, LspciError } from './import/errors.js';
+// Observing runs: the board's tracer hook, Chrome trace-event files, the guest's structured vector map.
+export type { MachineTracer } from './machine/tracer.js';
+export { TraceRecorder, chromeTrace, CPU_TID, DEVICE_TID, type ChromeTrace, type TraceEvent } from './trace/chrome-trace.js';
+export { migrationTrace, replay as replayMigration, tracedFires } from './migrate/trace-run.js';
+export { VECTOR_CELL, type VectorMap } from '../firmware/vector-map.js';

@@ -12,6 +12,8 @@ import { runScenario, type ScenarioReport } from '../scenario/run-scenario.js';
 import { checkPolicy, DEFAULT_SCENARIO, parseScenario, POLICIES, ScenarioError, type Scenario } from '../scenario/scenario.js';
 import { listOf, oneOf, type CommandSpec, type ParsedArgs } from './args.js';
 import { inputName, readText, UsageError, type CliIo } from './io.js';
+import { chromeTrace, TraceRecorder } from '../trace/chrome-trace.js';
+import { openTraceFile } from './trace-file.js';
 
 /** Far above any real scenario (256 devices); keeps hostile JSON from costing gigabytes to parse. */
 export const MAX_SCENARIO_BYTES = 4 * 1024 * 1024;
@@ -20,7 +22,7 @@ export const RUN_SPEC: CommandSpec = {
   name: 'run',
   summary: 'boot a machine and probe every MSI message (default: the built-in scenario under aligned, linux and linux-ir)',
   usage: [
-    'irqslice run [SCENARIO.json|-] [--json] [--verbose] [--policy aligned,linux,linux-ir,freebsd,freebsd-legacy] [--engine wasm|js]',
+    'irqslice run [SCENARIO.json|-] [--json] [--verbose] [--policy aligned,linux,linux-ir,freebsd,freebsd-legacy] [--engine wasm|js] [--trace-file FILE]',
     'irqslice run [SCENARIO.json|-] --show lspci,lapic,pic,interrupts [--policy P] [--engine wasm|js]',
   ],
   options: [
@@ -29,6 +31,7 @@ export const RUN_SPEC: CommandSpec = {
     { name: 'policy', value: 'LIST', help: "placement policy or comma-separated list: aligned, linux, linux-ir, freebsd, freebsd-legacy (default: the scenario's, aligned if it names none; without a SCENARIO aligned,linux,linux-ir, or aligned with --json or --show)" },
     { name: 'engine', value: 'wasm|js', help: "override the scenario's vector matrix engine (default: the scenario's, wasm if it names none)" },
     { name: 'show', value: 'LIST', help: 'instead of the report, print the machine after the run as real tools do: lspci (lspci -vv), lapic (QEMU info lapic), pic (QEMU info pic), interrupts (/proc/interrupts); comma-separated or all' },
+    { name: 'trace-file', value: 'FILE', help: 'write a Chrome trace-event JSON of the run(s) to FILE (ui.perfetto.dev, chrome://tracing)' },
   ],
   positionals: { max: 1, name: 'SCENARIO' },
   more:
@@ -81,9 +84,21 @@ export async function runMain(args: ParsedArgs, io: CliIo): Promise<number> {
       throw err;
     }
   }
+  const tf = opt(args, 'trace-file');
+  const traceFile = tf === undefined ? null : openTraceFile(tf);
   const reports: ScenarioReport[] = [];
   const machines: Machine[] = [];
-  for (const policy of policies ?? [scenario.policy]) reports.push(await runScenario(scenario, { policy, onMachine: (m) => machines.push(m) }));
+  const recorders: TraceRecorder[] = [];
+  for (const policy of policies ?? [scenario.policy]) {
+    const rec = traceFile ? new TraceRecorder(recorders.length + 1, `irqslice run: ${policy}${scenario.name ? ` (${scenario.name})` : ''}`) : null;
+    if (rec) recorders.push(rec);
+    const onMachine = (m: Machine) => {
+      machines.push(m);
+      rec?.attach(m);
+    };
+    reports.push(await runScenario(scenario, { policy, onMachine }));
+  }
+  traceFile?.write(chromeTrace(recorders));
   if (show) {
     // One run and one format print bare, as the real tool would; otherwise each part gets a header.
     const headed = reports.length > 1 || show.length > 1;

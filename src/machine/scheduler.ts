@@ -15,6 +15,8 @@ const SPIN_NS = 50;
 export class Scheduler {
   /** Virtual time in ns (the TSC runs at 1 GHz). */
   time = 0;
+  /** The CPU whose guest code runs (or ran last): device activity happens on its clock. */
+  running: Cpu | null = null;
   // Scheduling sets: a bit per CPU, listed in CPU order into a reused buffer when a round (or a
   // search for the next event) starts and the set changed. Nothing lists them while a list is walked,
   // so a round steps exactly the CPUs that were active when it began.
@@ -149,6 +151,7 @@ export class Scheduler {
         return true;
       }
     }
+    this.running = cpu;
     try {
       cpu.boundary();
       if (cpu.state !== 'running') return true;

@@ -26,6 +26,7 @@ import { VectorDomain } from '../../firmware/vector-domain.js';
 import { BenchCpu } from './bench-cpu.js';
 import { BenchRemapping } from './bench-remap.js';
 import { MigrateUsageError } from './errors.js';
+import { CPU_TID, type TraceRecorder } from '../trace/chrome-trace.js';
 
 export type BenchMode = 'affinity' | 'unplug';
 export type Schedule = 'eager' | 'lazy';
@@ -99,6 +100,8 @@ export class MigrationBench {
   extraOwnRuns = 0;
   /** Handler runs (or APIC spurious vectors) that served none of the requests behind them. */
   spuriousRuns = 0;
+  /** When set, the run is recorded as trace events: guest step s at s µs, a message fired after it at s + 0.75 µs. */
+  recorder: TraceRecorder | null = null;
   /** Vectors held beyond the starting layout, peak over the run, on A and on B. */
   readonly peakExtra = { old: 0, new: 0 };
   private readonly bus: TracingBus;
@@ -189,11 +192,14 @@ export class MigrationBench {
     const rec: FireRecord = { id: this.fires.length, index, after: this.last, result: 'suppressed', services: [] };
     this.fires.push(rec);
     this.ringing = rec;
+    // Recorded before the ring, so the MSI write it causes follows it on the device's track.
+    const ev = this.recorder?.instant(this.recorder.deviceTrack(DEVICE_BDF), `fire message ${index}`, this.clock * 1000 + 750, 'doorbell', { index, after: rec.after });
     const out = this.endpoint.ring(index);
     this.ringing = null;
     rec.result = out.result === 'pended' ? 'pended' : out.result === 'sent' ? 'sent' : 'suppressed';
     if (rec.result === 'pended') this.pendingFires[index]!.push(rec);
     if (rec.result !== 'sent') this.trace.push(`device: message ${index} ${rec.result}`);
+    if (ev) (ev.name += `: ${rec.result}`), (ev.args!.result = rec.result);
     return rec;
   }
 
@@ -207,6 +213,11 @@ export class MigrationBench {
       recs = this.pendingFires[i]!.splice(0);
     }
     const what = `device: message ${data & 0x1f & ((1 << this.endpoint.msi!.multipleMessageEnable) - 1)}${this.ringing ? '' : ' (was pending)'}`;
+    if (this.recorder) {
+      const args = { address: `0x${address.toString(16)}`, data: `0x${data.toString(16)}`, ...(out.delivered ? { vector: `0x${out.vector.toString(16)}`, apicIds: out.apicIds } : { reason: out.reason }) };
+      const name = out.delivered ? `MSI 0x${out.vector.toString(16)} → ${out.apicIds.map((id) => `CPU ${id}`).join(', ') || 'not accepted'}` : `MSI dropped (${out.reason})`;
+      this.recorder.instant(this.recorder.deviceTrack(DEVICE_BDF), name, this.ringing ? this.clock * 1000 + 750 : (this.clock + 1) * 1000 + 250, 'msi', args);
+    }
     if (!out.delivered) {
       this.trace.push(`${what} → dropped (${out.reason})`);
       return;
@@ -235,10 +246,10 @@ export class MigrationBench {
   step(): string | null {
     const lazy = this.options.schedule === 'lazy';
     const order = lazy ? [OLD_CPU] : this.cpus.map((c) => c.index);
-    for (const c of order) if (this.canTake(c)) return this.done(this.service(c));
+    for (const c of order) if (this.canTake(c)) return this.done(this.service(c), c, 'handler');
     const head = this.program.peek();
-    if (head !== undefined && this.program.runNext(this.cpus[OLD_CPU]!) === 'done') return this.done(`CPU ${OLD_CPU}: ${head.label}`);
-    if (lazy) for (const c of this.cpus) if (c.index !== OLD_CPU && this.canTake(c.index)) return this.done(this.service(c.index));
+    if (head !== undefined && this.program.runNext(this.cpus[OLD_CPU]!) === 'done') return this.done(`CPU ${OLD_CPU}: ${head.label}`, OLD_CPU, 'step');
+    if (lazy) for (const c of this.cpus) if (c.index !== OLD_CPU && this.canTake(c.index)) return this.done(this.service(c.index), c.index, 'handler');
     return null;
   }
 
@@ -251,8 +262,9 @@ export class MigrationBench {
     return this.cpus[c]!.interruptsEnabled && this.lapics[c]!.hasInterrupt();
   }
 
-  private done(label: string): string {
+  private done(label: string, cpu: number, cat: 'handler' | 'step'): string {
     this.clock++;
+    this.recorder?.complete(CPU_TID + cpu, label.replace(/^CPU \d+: /, ''), this.clock * 1000, 500, cat);
     this.last = `${this.clock}. ${label}`;
     this.trace.push(label);
     this.track();

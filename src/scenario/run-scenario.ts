@@ -11,6 +11,7 @@ import { kernelMain, type DeviceReport, type RemappingReport } from '../../firmw
 import { RESULT_MARKER } from '../../firmware/console.js';
 import type { MessageResult } from '../../firmware/probe.js';
 import { checkPolicy, defaultDestMode, iommuPresent, parseScenario, validateScenario, type DestMode, type DeviceErrno, type DeviceSpec, type KernelGeneration, type Policy, type Scenario, type ScenarioInput } from './scenario.js';
+import { unpackVectorMap, type PackedVectorMap, type VectorMap } from '../../firmware/vector-map.js';
 
 /** The guest links the matrix preset of its kernel generation. */
 const KERNEL_PRESET: Readonly<Record<KernelGeneration, MatrixPreset>> = { '6.1': 'x86-6.1', '6.6': 'x86-6.6', '6.10': 'x86' };
@@ -72,6 +73,8 @@ export interface ScenarioReport {
   bootLog: string[];
   interrupts: InterruptCounts | null;
   vectors: string;
+  /** The same vectors structured: per CPU, each vector's kind and owner, and the multi-MSI blocks (for viewers). */
+  vectorMap: VectorMap | null;
   machine: {
     end: RunResult['end'];
     timeNs: number;
@@ -162,6 +165,7 @@ function buildReport(sc: Scenario, policy: Policy, iommu: boolean, machine: Mach
   const devices: DeviceResult[] = [];
   let interrupts: InterruptCounts | null = null;
   let vectors = '';
+  let vectorMap: VectorMap | null = null;
   let done: boolean | null = null;
   for (const line of run.console.split('\n')) {
     if (!line.startsWith(RESULT_MARKER)) {
@@ -176,6 +180,7 @@ function buildReport(sc: Scenario, policy: Policy, iommu: boolean, machine: Mach
     else if (kind === 'check') checks.push(payload as Check);
     else if (kind === 'interrupts') interrupts = payload as InterruptCounts;
     else if (kind === 'vectors') vectors = (payload as { text: string }).text;
+    else if (kind === 'vectormap') vectorMap = unpackVectorMap(payload as PackedVectorMap);
     else if (kind === 'done') done = (payload as { ok: boolean }).ok;
     else if (kind === 'remapping') remapping = payload as RemappingReport;
     else if (kind === 'boot_error') {
@@ -185,6 +190,7 @@ function buildReport(sc: Scenario, policy: Policy, iommu: boolean, machine: Mach
   }
   checks.push(...accountFor(sc, devices));
   checks.push(...remappingChecks(policy, remapping, machine.iommu?.counters() ?? null));
+  if (vectorMap) addDeviceOwners(vectorMap, devices);
   const pending = pendingInterrupts(machine);
   checks.push({
     name: 'no-pending',
@@ -210,6 +216,7 @@ function buildReport(sc: Scenario, policy: Policy, iommu: boolean, machine: Mach
     bootLog,
     interrupts,
     vectors,
+    vectorMap,
     machine: {
       end: run.end,
       timeNs: run.timeNs,
@@ -331,6 +338,15 @@ function pendingInterrupts(machine: Machine): string[] {
     }
   }
   return out;
+}
+
+/** Each probed MSI/MSI-X message owns the vector it was programmed with (its expected CPU and vector). */
+function addDeviceOwners(map: VectorMap, devices: DeviceResult[]): void {
+  for (const d of devices) {
+    if (d.mode !== 'msi' && d.mode !== 'msix') continue;
+    for (const m of d.messages) map.owners.push([m.expected.cpu, m.expected.vector, `${d.bdf}#${m.index}`]);
+  }
+  map.owners.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
 }
 
 function hex(n: number): string {
