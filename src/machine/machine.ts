@@ -783,7 +783,7 @@ export class Machine implements CpuBus {
    * they were. Call it between runs.
    */
   saveState(): MachineState {
-    if (this.scheduler.running) throw new MachineUsageError('saveState() cannot be called while the machine runs guest code (call it between runs)');
+    if (this.scheduler.inRun) throw new MachineUsageError('saveState() cannot be called while the machine runs guest code (call it between runs)');
     return saveMachineState(this.snapshotBoard());
   }
 
@@ -795,7 +795,7 @@ export class Machine implements CpuBus {
    * the offending field leaves the machine exactly as it was. Guest software is not restored (see saveState()).
    */
   loadState(state: unknown): void {
-    if (this.scheduler.running) throw new MachineUsageError('loadState() cannot be called while the machine runs guest code (call it between runs)');
+    if (this.scheduler.inRun) throw new MachineUsageError('loadState() cannot be called while the machine runs guest code (call it between runs)');
     loadMachineState(this.snapshotBoard(), state);
   }
 

@@ -31,7 +31,7 @@ export class Scheduler {
   /** Bus-clock ticks each local APIC has been clocked to. */
   private readonly tickedTo: Float64Array;
   /** True while run() is on the stack (a snapshot cannot be taken in the middle of guest code). */
-  running = false;
+  inRun = false;
 
   constructor(private readonly cpus: readonly Cpu[], private readonly timeLimit: number) {
     const words = (cpus.length + 31) >>> 5;
@@ -205,11 +205,11 @@ export class Scheduler {
 
   /** Starts `program` on the BSP and runs until it returns (APs keep whatever state they reach). */
   run(program: GuestProgram): RunEnd {
-    this.running = true;
+    this.inRun = true;
     try {
       return this.loop(program);
     } finally {
-      this.running = false;
+      this.inRun = false;
     }
   }
 

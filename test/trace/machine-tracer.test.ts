@@ -7,7 +7,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { MachineTracer } from '../../src/machine/tracer.js';
 import { runScenario } from '../../src/scenario/run-scenario.js';
-import { DEFAULT_SCENARIO, parseScenario } from '../../src/scenario/scenario.js';
+import { DEFAULT_SCENARIO, parseScenario, type ScenarioInput } from '../../src/scenario/scenario.js';
 import type { Machine } from '../../src/machine/machine.js';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
@@ -36,7 +36,7 @@ function recorder(): { tracer: MachineTracer; log: Log } {
   return { tracer, log };
 }
 
-async function traced(scenario: unknown) {
+async function traced(scenario: ScenarioInput | string) {
   const { tracer, log } = recorder();
   let machine: Machine | null = null;
   const report = await runScenario(scenario, { onMachine: (m) => ((machine = m), (m.tracer = tracer)) });
