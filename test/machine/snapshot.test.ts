@@ -15,6 +15,7 @@ import {
 } from '../../src/index.js';
 import { randomInts } from '../../src/util/random.js';
 import { apply, buildMachine, drive, specOf, workload, type MachineSpec, type Observation, type TrafficOp } from './snapshot-traffic.js';
+import { thrown } from '../hostile.js';
 
 const json = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
 /** Corruption rounds and seed (SNAPSHOT_FUZZ_ROUNDS / SNAPSHOT_FUZZ_SEED for a longer hunt). */
@@ -62,15 +63,6 @@ async function probed(scenario: object = SCENARIO): Promise<Machine> {
   ];
   for (const op of pre) apply(m, op);
   return m;
-}
-
-function thrown(call: () => unknown): Error {
-  try {
-    call();
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('expected the call to throw');
 }
 
 const UNIT = DMAR_UNIT_BASE; // the unit's register page
