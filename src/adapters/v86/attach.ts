@@ -300,7 +300,7 @@ class MmioDispatch {
       }
       prev.w32?.(a, v);
     };
-    c.io.mmap_register(block << MMAP_BLOCK_SHIFT, MMAP_BLOCK_SIZE, r8, w8, r32, w32);
+    c.io.mmap_register((block << MMAP_BLOCK_SHIFT) >>> 0, MMAP_BLOCK_SIZE, r8, w8, r32, w32);
   }
 }
 
