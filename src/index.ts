@@ -5,7 +5,7 @@ export type { MatrixOptions, Allocation, BlockAllocation, MatrixStats, CpuStats,
 export type { EngineName, Placement, MatrixCore } from './alloc/core.js';
 export { MatrixError, type MatrixErrorCode } from './alloc/errors.js';
 export { CpuMask, formatList, parseList, type CpuMaskInput } from './alloc/cpumask.js';
-export { runMatrixScript, SCRIPT_GRAMMAR, ScriptSyntaxError, type ScriptResult, type ScriptOptions } from './alloc/script.js';
+export { runMatrixScript, MatrixScriptRunner, SCRIPT_GRAMMAR, ScriptSyntaxError, type ScriptResult, type ScriptOptions } from './alloc/script.js';
 
 // Interrupt hardware models (embeddable in other emulators).
 export * from './hw/signals.js';
@@ -22,9 +22,9 @@ export { createMachine, Machine, MachineConfigError, MachineUsageError, DEFAULT_
 export type { CpuContext, GuestProgram, InterruptHandler, IdtTable, GuestYield } from './machine/guest-interface.js';
 export { kernelMain, type BootParams } from '../firmware/kernel.js';
 export { BootError } from '../firmware/errors.js';
-export { runScenario, type ScenarioReport, type RunOptions } from './scenario/run-scenario.js';
-export { parseScenario, validateScenario, ScenarioError, DEFAULT_SCENARIO, type Scenario, type KernelGeneration } from './scenario/scenario.js';
-export { formatReport } from './scenario/report-text.js';
+export { runScenario, type ScenarioReport, type RunOptions, type DeviceResult, type MessageReport, type Check, type InterruptCounts } from './scenario/run-scenario.js';
+export { parseScenario, validateScenario, ScenarioError, DEFAULT_SCENARIO, type Scenario, type ScenarioInput, type DeviceInput, type DeviceSpec, type Policy, type DestMode, type DeviceErrno, type KernelGeneration } from './scenario/scenario.js';
+export { formatReport, contractJson, type ReportOptions } from './scenario/report-text.js';
 export { FreeBsdVectors } from './alloc/freebsd-reference.js';
 
 // Moving multi-MSI blocks: affinity changes, CPU hot-unplug, fault injection (docs/ANALYSIS.md).

@@ -1,11 +1,12 @@
-// `irqslice run [SCENARIO.json|-] [--json] [--policy P[,P...]] [--engine wasm|js]`: boot-and-probe
-// with a report. Without a scenario it runs the default scenario under the aligned and linux
-// policies (with --json, only under aligned, so the output keeps the contract shape); "-" reads the
-// scenario from standard input.
+// `irqslice run [SCENARIO.json|-] [--json] [--verbose] [--policy P[,P...]] [--engine wasm|js]`:
+// boot-and-probe with a report. Without a scenario it runs the default scenario under the aligned and
+// linux policies (with --json, only under aligned, so the output keeps the contract shape); "-" reads
+// the scenario from standard input. The text opens with the verdict, the comparison of policies and
+// each run's devices and checks; --verbose adds the boot log, interrupt counts and allocator state.
 
 import { formatReport, contractJson } from '../scenario/report-text.js';
 import { runScenario, type ScenarioReport } from '../scenario/run-scenario.js';
-import { checkAffinity, DEFAULT_SCENARIO, parseScenario, ScenarioError, type Policy, type Scenario } from '../scenario/scenario.js';
+import { DEFAULT_SCENARIO, parseScenario, ScenarioError, validateScenario, type Policy, type Scenario } from '../scenario/scenario.js';
 import { listOf, oneOf, type CommandSpec, type ParsedArgs } from './args.js';
 import { inputName, readText, UsageError, type CliIo } from './io.js';
 
@@ -17,14 +18,18 @@ export const MAX_SCENARIO_BYTES = 4 * 1024 * 1024;
 export const RUN_SPEC: CommandSpec = {
   name: 'run',
   summary: 'boot a machine and probe every MSI message (default: the built-in scenario under aligned and linux)',
-  usage: ['irqslice run [SCENARIO.json|-] [--json] [--policy aligned,linux,freebsd,freebsd-legacy] [--engine wasm|js]'],
+  usage: ['irqslice run [SCENARIO.json|-] [--json] [--verbose] [--policy aligned,linux,freebsd,freebsd-legacy] [--engine wasm|js]'],
   options: [
     { name: 'json', help: 'print the JSON report instead of the text report' },
-    { name: 'policy', value: 'LIST', help: 'placement policy or comma-separated list: aligned, linux, freebsd, freebsd-legacy' },
-    { name: 'engine', value: 'wasm|js', help: "override the scenario's vector matrix engine" },
+    { name: 'verbose', help: 'also the boot log, /proc/interrupts, the vector matrix dump and the 8259 pair' },
+    { name: 'policy', value: 'LIST', help: "placement policy or comma-separated list: aligned, linux, freebsd, freebsd-legacy (default: the scenario's, aligned if it names none; without a SCENARIO aligned,linux, or aligned with --json)" },
+    { name: 'engine', value: 'wasm|js', help: "override the scenario's vector matrix engine (default: the scenario's, wasm if it names none)" },
   ],
   positionals: { max: 1, name: 'SCENARIO' },
-  more: 'Exit status 0 when every check passed, 1 when one failed, 2 for bad usage or an invalid scenario.\n\nExample:\n  irqslice run examples/scenarios/x2apic-8cpu.json --json\n',
+  more:
+    'Without SCENARIO: the built-in scenario (4 CPUs, xAPIC; MSI devices with 32, 16, 8 and 1 messages).\n' +
+    'Exit status 0 when every check passed, 1 when one failed, 2 for bad usage or an invalid scenario.\n\n' +
+    'Examples:\n  irqslice run --verbose\n  irqslice run examples/scenarios/x2apic-8cpu.json --json\n',
 };
 
 function opt(args: ParsedArgs, name: string): string | undefined {
@@ -38,6 +43,8 @@ export async function runMain(args: ParsedArgs, io: CliIo): Promise<number> {
   const e = opt(args, 'engine');
   const engine = e === undefined ? undefined : oneOf('engine', e, ['wasm', 'js'] as const);
   const json = args.options.get('json') === true;
+  const verbose = args.options.get('verbose') === true;
+  if (json && verbose) throw new UsageError('--verbose applies to the text report, not to --json (which holds every field)');
   const file = args.positionals[0];
   let scenario: Scenario;
   if (file === undefined) {
@@ -57,7 +64,7 @@ export async function runMain(args: ParsedArgs, io: CliIo): Promise<number> {
   // A --policy must accept the scenario's affinity requests too: checked before any run (exit 2).
   for (const policy of policies ?? []) {
     try {
-      scenario.devices.forEach((d, i) => checkAffinity(d, policy, i));
+      validateScenario({ ...scenario, policy });
     } catch (err) {
       if (err instanceof ScenarioError) throw new UsageError(`invalid scenario ${file === undefined ? '(built-in)' : inputName(file)} under --policy ${policy}: ${err.message}`);
       throw err;
@@ -69,10 +76,17 @@ export async function runMain(args: ParsedArgs, io: CliIo): Promise<number> {
     const body = reports.length === 1 ? contractJson(reports[0]!) : { ok: reports.every((r) => r.ok), runs: reports.map(contractJson) };
     io.stdout(JSON.stringify(body, null, 2) + '\n');
   } else {
-    for (const r of reports) io.stdout(formatReport(r) + '\n');
-    if (reports.length > 1) io.stdout(compare(reports));
+    if (reports.length > 1) io.stdout(verdict(reports) + '\n' + compare(reports));
+    for (const r of reports) io.stdout(formatReport(r, { verbose }) + '\n');
+    if (!verbose) io.stdout('Boot log, /proc/interrupts, vector matrix dump and 8259 state: irqslice run --verbose\n');
   }
   return reports.every((r) => r.ok) ? 0 : 1;
+}
+
+/** One line over several runs: PASS only when each passed. */
+function verdict(reports: ScenarioReport[]): string {
+  const each = reports.map((r) => `${r.scenario.policy} ${r.ok ? 'PASS' : 'FAIL'}, ${r.checks.filter((c) => c.ok).length}/${r.checks.length} checks passed`);
+  return `Result: ${reports.every((r) => r.ok) ? 'PASS' : 'FAIL'} (${each.join('; ')})\n`;
 }
 
 /** Side-by-side vectors per device under each policy. */

@@ -52,7 +52,7 @@ export class Cpu implements LapicSink {
   thread: Generator<GuestYield, void, void> | null = null;
   shutdownReason: string | null = null;
   /** Interrupts taken, indexed by vector (the raw material of a /proc/interrupts table). */
-  readonly taken = new Uint32Array(256);
+  readonly taken: Uint32Array = new Uint32Array(256);
   private intrLine = false;
   private nmiPending = false;
   private extintPending = false;

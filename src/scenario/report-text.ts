@@ -1,5 +1,6 @@
-// The human-readable report of a boot-and-probe run: boot log, a /proc/interrupts-style table,
-// per-device placement, the vector allocator's state, and PASS/FAIL per check.
+// The human-readable report of a boot-and-probe run: the verdict, per-device placement and PASS/FAIL
+// per check first; with `verbose`, then the boot log, a /proc/interrupts-style table, the vector
+// allocator's state and the 8259 pair.
 
 import type { InterruptCounts, ScenarioReport } from './run-scenario.js';
 import { ScenarioError } from './scenario.js';
@@ -55,16 +56,27 @@ function checkReport(r: unknown, fn: string): asserts r is ScenarioReport {
   }
 }
 
-export function formatReport(r: ScenarioReport): string {
+/** What formatReport prints beyond the verdict, the devices and the checks. */
+export interface ReportOptions {
+  /** Also the boot log, the interrupt table, the vector allocator's state and the 8259 pair (default false). */
+  verbose?: boolean;
+}
+
+/** Failing messages listed per device unless verbose (the device's check already counts them all). */
+const BRIEF_MESSAGE_FAILURES = 3;
+
+export function formatReport(r: ScenarioReport, options: ReportOptions = {}): string {
   checkReport(r, 'formatReport');
+  if (options === null || typeof options !== 'object' || Object.keys(options).some((k) => k !== 'verbose') || (options.verbose !== undefined && typeof options.verbose !== 'boolean')) {
+    throw new ScenarioError('options', 'formatReport options are { verbose?: boolean }');
+  }
+  const verbose = options.verbose === true;
   const s = r.scenario;
   const out: string[] = [];
   out.push(`== irqslice boot-and-probe: ${s.name ?? 'scenario'}`);
   out.push(`   policy ${s.policy} · engine ${s.engine} · ${s.cpus} CPU(s), ${s.apic}${s.destMode ? `, ${s.destMode === 'logical' ? 'flat logical' : 'physical'} destinations` : ''} · ${r.devices.length} of ${s.devices} declared device(s) found`);
-  out.push('', 'Boot log (guest console)');
-  for (const l of r.bootLog) out.push('  ' + l);
-  out.push('', 'Interrupts (/proc/interrupts as the guest counted them)');
-  out.push(...formatInterrupts(r));
+  const passed = r.checks.filter((c) => c.ok).length;
+  out.push('', `Result: ${r.ok ? 'PASS' : 'FAIL'} (${passed}/${r.checks.length} checks passed; ${r.machine.msiWrites} MSI writes, ${r.machine.msiDropped} dropped; ${(r.machine.timeNs / 1e6).toFixed(3)} ms virtual)`);
   out.push('', 'Devices');
   out.push('  BDF       mode   vectors  capable  CPU   base   address     data    delivered');
   for (const d of r.devices) {
@@ -73,27 +85,34 @@ export function formatReport(r: ScenarioReport): string {
       `  ${d.bdf}  ${d.mode.padEnd(5)}  ${String(d.vectors).padStart(7)}  ${String(d.capable).padStart(7)}  ${String(d.cpu ?? '-').padStart(3)}  ${(d.base === null ? '-' : hex(d.base)).padStart(5)}  ${(d.address == null ? '-' : hex(d.address)).padEnd(10)}  ${(d.data == null ? '-' : hex(d.data)).padEnd(6)}  ${ok}/${d.messages.length}${d.error ? `  -${d.error}` : ''}`,
     );
   }
-  out.push('', s.policy.startsWith('freebsd') ? `Vector tables (FreeBSD la_ioint_irqs, ${s.policy === 'freebsd' ? 'IDT-vector' : 'legacy index'} alignment)` : 'Vector matrix (debugfs irq_matrix)');
-  for (const l of r.vectors.trimEnd().split('\n')) out.push('  ' + l);
-  const pic = r.machine.pic;
-  out.push(
-    '',
-    `8259 pair: IMR 0x${pic.masterMask.toString(16).padStart(2, '0')}/0x${pic.slaveMask.toString(16).padStart(2, '0')}` +
-      `, spurious IRQ 7: ${pic.spuriousIrq7}, IRQ 15: ${pic.spuriousIrq15}`,
-  );
   out.push('', 'Checks');
   for (const c of r.checks) out.push(`  ${c.ok ? 'PASS' : 'FAIL'}  ${c.name}: ${c.detail}`);
   for (const d of r.devices) {
-    for (const m of d.messages) if (!m.ok) out.push(`  FAIL  ${d.bdf} message ${m.index}: ${m.problem}`);
+    const failed = d.messages.filter((m) => !m.ok);
+    const shown = verbose ? failed : failed.slice(0, BRIEF_MESSAGE_FAILURES);
+    for (const m of shown) out.push(`  FAIL  ${d.bdf} message ${m.index}: ${m.problem}`);
+    if (shown.length < failed.length) out.push(`  FAIL  ${d.bdf}: ${failed.length - shown.length} more failed message(s), listed with --verbose`);
   }
   if (r.machine.eventsDropped > 0) out.push('', `Event log: the oldest ${r.machine.eventsDropped} machine event(s) were dropped (event limit); counts above are complete.`);
-  const passed = r.checks.filter((c) => c.ok).length;
-  out.push('', `Result: ${r.ok ? 'PASS' : 'FAIL'} (${passed}/${r.checks.length} checks passed; ${r.machine.msiWrites} MSI writes, ${r.machine.msiDropped} dropped; ${(r.machine.timeNs / 1e6).toFixed(3)} ms virtual)`);
+  if (verbose) {
+    out.push('', 'Boot log (guest console)');
+    for (const l of r.bootLog) out.push('  ' + l);
+    out.push('', 'Interrupts (/proc/interrupts as the guest counted them)');
+    out.push(...formatInterrupts(r));
+    out.push('', s.policy.startsWith('freebsd') ? `Vector tables (FreeBSD la_ioint_irqs, ${s.policy === 'freebsd' ? 'IDT-vector' : 'legacy index'} alignment)` : 'Vector matrix (debugfs irq_matrix)');
+    for (const l of r.vectors.trimEnd().split('\n')) out.push('  ' + l);
+    const pic = r.machine.pic;
+    out.push(
+      '',
+      `8259 pair: IMR 0x${pic.masterMask.toString(16).padStart(2, '0')}/0x${pic.slaveMask.toString(16).padStart(2, '0')}` +
+        `, spurious IRQ 7: ${pic.spuriousIrq7}, IRQ 15: ${pic.spuriousIrq15}`,
+    );
+  }
   return out.join('\n') + '\n';
 }
 
 /** The contract part of the JSON report (docs/DESIGN.md §4), with the checks beside it. */
-export function contractJson(r: ScenarioReport): unknown {
+export function contractJson(r: ScenarioReport) {
   checkReport(r, 'contractJson');
   return {
     ok: r.ok,

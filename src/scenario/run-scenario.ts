@@ -9,7 +9,7 @@ import { createMachine, type Machine, type RunResult } from '../machine/machine.
 import { kernelMain, type DeviceReport } from '../../firmware/kernel.js';
 import { RESULT_MARKER } from '../../firmware/console.js';
 import type { MessageResult } from '../../firmware/probe.js';
-import { checkAffinity, defaultDestMode, validateScenario, type DestMode, type DeviceErrno, type DeviceSpec, type KernelGeneration, type Policy, type Scenario } from './scenario.js';
+import { checkAffinity, defaultDestMode, parseScenario, validateScenario, type DestMode, type DeviceErrno, type DeviceSpec, type KernelGeneration, type Policy, type Scenario, type ScenarioInput } from './scenario.js';
 
 /** The guest links the matrix preset of its kernel generation. */
 const KERNEL_PRESET: Readonly<Record<KernelGeneration, MatrixPreset>> = { '6.1': 'x86-6.1', '6.6': 'x86-6.6', '6.10': 'x86' };
@@ -88,9 +88,13 @@ export interface RunOptions {
   traceWire?: boolean;
 }
 
-/** Runs one scenario (a validated Scenario or raw JSON value) to completion. */
-export async function runScenario(input: Scenario | unknown, options: RunOptions = {}): Promise<ScenarioReport> {
-  const sc = validateScenario(input);
+/**
+ * Runs one scenario to completion: a ScenarioInput (a validated Scenario is one) or scenario JSON
+ * text. Either is validated first (ScenarioError); a value of unknown shape goes through
+ * validateScenario, which returns a Scenario.
+ */
+export async function runScenario(input: ScenarioInput | string, options: RunOptions = {}): Promise<ScenarioReport> {
+  const sc = typeof input === 'string' ? parseScenario(input) : validateScenario(input);
   const policy = options.policy ?? sc.policy;
   // A policy given here (--policy) must take the scenario's affinity requests too.
   if (policy !== sc.policy) sc.devices.forEach((d, i) => checkAffinity(d, policy, i));

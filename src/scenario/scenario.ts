@@ -51,6 +51,33 @@ export interface Scenario {
   destMode?: DestMode;
 }
 
+/**
+ * A scenario as a file or a caller writes it: every field with a default may be left out (the
+ * defaults are those of validateScenario), `affinity: true` means `{ pre: 0, post: 0 }`. A validated
+ * Scenario is one too.
+ */
+export interface ScenarioInput {
+  name?: string;
+  description?: string;
+  cpus: number;
+  apic?: Scenario['apic'];
+  engine?: EngineName;
+  policy?: Policy;
+  devices: DeviceInput[];
+  fill?: number;
+  mcfg?: boolean;
+  lowestPriority?: Scenario['lowestPriority'];
+  kernel?: KernelGeneration;
+  destMode?: DestMode;
+}
+
+/** One device of a ScenarioInput (see DeviceSpec for the meaning of each field). */
+export interface DeviceInput extends Omit<DeviceSpec, 'msi' | 'affinity'> {
+  name?: string;
+  msi?: { vectors: 1 | 2 | 4 | 8 | 16 | 32; is64?: boolean; pvm?: boolean };
+  affinity?: true | { pre?: number; post?: number };
+}
+
 export type DestMode = 'physical' | 'logical';
 export const DEST_MODES: readonly DestMode[] = ['physical', 'logical'];
 

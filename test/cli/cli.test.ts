@@ -67,6 +67,37 @@ describe('irqslice run', () => {
     expect(r.stdout).toMatch(/Result: PASS/);
   });
 
+  it('opens with the verdict and the comparison; the matrix dump and boot log only with --verbose', () => {
+    const r = run(['run']);
+    const lines = r.stdout.split('\n');
+    expect(lines[0]).toMatch(/^Result: PASS \(aligned PASS, (\d+)\/\1 checks passed; linux PASS, (\d+)\/\2 checks passed\)$/);
+    expect(lines.indexOf('== Comparison: vectors granted per device')).toBe(2);
+    // Linux without remapping: one vector per device; aligned: every message (32, 16, 8, 1).
+    expect(lines.slice(3, 8)).toEqual(['  BDF      capable    aligned    linux', '  00:03.0       32     32 msi    1 msi', '  00:04.0       16     16 msi    1 msi', '  00:05.0        8      8 msi    1 msi', '  00:06.0        1      1 msi    1 msi']);
+    expect(r.stdout).not.toContain('Vector matrix (debugfs irq_matrix)');
+    expect(r.stdout).not.toContain('Boot log (guest console)');
+    expect(lines.at(-2)).toBe('Boot log, /proc/interrupts, vector matrix dump and 8259 state: irqslice run --verbose');
+    const v = run(['run', '--verbose']);
+    expect(v.status).toBe(0);
+    expect(v.stdout.split('\n').filter((l) => l === 'Vector matrix (debugfs irq_matrix)')).toHaveLength(2);
+    expect(v.stdout).toContain('Boot log (guest console)');
+    expect(v.stdout.indexOf('== Comparison')).toBeLessThan(v.stdout.indexOf('Boot log (guest console)'));
+  });
+
+  it('--help names every default', () => {
+    const r = run(['run', '--help']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain("(default: the scenario's, aligned if it names none; without a SCENARIO aligned,linux, or aligned with --json)");
+    expect(r.stdout).toContain("(default: the scenario's, wasm if it names none)");
+    expect(r.stdout).toContain('Without SCENARIO: the built-in scenario');
+  });
+
+  it('--verbose with --json is bad usage (exit 2)', () => {
+    const r = run(['run', '--json', '--verbose']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe('irqslice run: --verbose applies to the text report, not to --json (which holds every field)\n');
+  });
+
   it('--json without a scenario prints the contract report of the default scenario (aligned)', () => {
     const r = run(['run', '--json']);
     expect(r.status).toBe(0);

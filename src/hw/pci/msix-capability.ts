@@ -356,7 +356,7 @@ export class MsixCapability implements PciCapability {
   }
 
   /** Restore exactly (validated); sends nothing. */
-  loadState(state: unknown): void {
+  loadState(state: MsixState): void {
     const h = this.attached();
     const s = state as Partial<MsixState> | null;
     const bad = (why: string): never => {
