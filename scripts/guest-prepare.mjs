@@ -78,9 +78,24 @@ if (fresh) {
   console.log(`guest:prepare: apt-get download ${packages.join(' ')}`);
   // apt-get download writes into the current directory; as root it may warn that the _apt user
   // cannot write there, which is harmless.
-  run('apt-get', ['download', '-qq', ...packages], { cwd: debs });
+  try {
+    run('apt-get', ['download', '-qq', ...packages], { cwd: debs });
+  } catch {
+    // Stale package lists name files the mirror no longer has: refresh once and resolve again.
+    if (!isRoot) fail('apt-get download failed (and only root can refresh the package lists)');
+    try {
+      run('apt-get', ['update', '-qq']);
+    } catch {
+      /* partial failures of unrelated sources are tolerated */
+    }
+    const again = resolveKernelPackage();
+    if (again === null) fail('apt-cache cannot resolve linux-image-686:i386 after apt-get update');
+    packages[0] = `${again}:i386`;
+    kernelPkg = again;
+    run('apt-get', ['download', '-qq', ...packages], { cwd: debs });
+  }
   for (const f of readdirSync(debs).filter((f) => f.endsWith('.deb'))) run('dpkg-deb', ['-x', join(debs, f), root]);
-  writeFileSync(stamp, wanted);
+  writeFileSync(stamp, packages.join('\n') + '\n');
 } else {
   console.log(`guest:prepare: packages already unpacked in ${dir}`);
 }
