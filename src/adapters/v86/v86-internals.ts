@@ -51,7 +51,8 @@ export interface V86Pci {
 export interface V86Cpu {
   io: V86Io;
   devices: { pci: V86Pci };
-  wasm_memory: WebAssembly.Memory;
+  /** v86's WebAssembly.Memory (only its buffer is used; typed structurally so no DOM lib is needed). */
+  wasm_memory: { readonly buffer: ArrayBuffer };
   memory_map_read8: (V86MmioRead | undefined)[];
   memory_map_write8: (V86MmioWrite | undefined)[];
   memory_map_read32: (V86MmioRead | undefined)[];
