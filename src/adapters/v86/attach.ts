@@ -223,6 +223,8 @@ function mapBars(cpu: V86Cpu, slot: Slot, onEvent: (e: V86Event) => void, mmio: 
     const base = bar.base();
     if (base === 0n) continue;
     if (bar.isMemory) {
+      // All ones written (BAR sizing): the top of 4 GiB is the BIOS ROM, never a place to map.
+      if (base + bar.size === 0x1_0000_0000n) continue;
       if (base + bar.size > 0x1_0000_0000n) {
         onEvent({ kind: 'bar-unmappable', bdf: slot.bdf, bar: index, base, reason: 'above-4g' });
         continue;

@@ -135,6 +135,15 @@ describe('attachToV86', () => {
     expect(v.mmio.read32(0xfe00_0018)).toBe(1);
   });
 
+  it('BAR sizing (all ones written) maps nothing: the top of 4 GiB stays the BIOS ROM\'s', () => {
+    const v = fakeV86();
+    attachToV86(v.emulator, [new MsiEndpoint()]);
+    v.cfg.write(0x10, 0x04, 0x0006);
+    v.cfg.write(0x10, 0x10, 0xffff_ffff);
+    expect(v.cfg.read(0x10, 0x10)).toBe(0xffff_f000); // 4 KiB BAR0, as PCI 3.0 §6.2.5.1 sizing reads back
+    expect(v.calls.mmap).toEqual([]);
+  });
+
   it('puts an MSI in the APIC\'s IRR and calls handle_irqs only from a macrotask', async () => {
     const v = fakeV86();
     const ep = new MsiEndpoint({ msi: { vectors: 1, is64: false, pvm: false } });
