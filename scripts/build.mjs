@@ -44,6 +44,14 @@ const libraryAsIndex = {
   },
 };
 
+/** The browser ESM also has the default export Node's has (module.exports), so `import lib from 'irqslice'` works in both. */
+const browserEntry = {
+  contents: "export * from './index.js';\nimport * as lib from './index.js';\nexport default lib;\n",
+  resolveDir: path.join(root, 'src'),
+  sourcefile: 'browser-entry.ts',
+  loader: 'ts',
+};
+
 /**
  * An adapter's import of the public index becomes the main entry of the format built; anything else
  * outside its own folder is refused, so an adapter never carries a second copy of the library.
@@ -82,7 +90,7 @@ await Promise.all([
   ...adapterBuilds,
   build({ ...common, entryPoints: ['src/index.ts'], outfile: 'dist/index.cjs', platform: 'node', format: 'cjs', target: 'node20' }),
   build({ ...common, entryPoints: ['src/cli/bin.ts'], outfile: 'dist/cli.js', platform: 'node', format: 'esm', target: 'node20', plugins: [libraryAsIndex], banner: { js: '#!/usr/bin/env node' } }),
-  build({ ...common, entryPoints: ['src/index.ts'], outfile: 'dist/irqslice.browser.js', platform: 'browser', format: 'esm', target: 'es2022', minify: true }),
+  build({ ...common, stdin: browserEntry, outfile: 'dist/irqslice.browser.js', platform: 'browser', format: 'esm', target: 'es2022', minify: true }),
   build({ ...common, entryPoints: ['src/index.ts'], outfile: 'dist/irqslice.min.js', platform: 'browser', format: 'iife', globalName: 'irqslice', target: 'es2022', minify: true }),
 ]).catch(() => process.exit(1));
 chmodSync('dist/cli.js', 0o755);

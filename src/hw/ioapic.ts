@@ -389,7 +389,7 @@ export class IoApic implements EoiListener {
   }
 
   /** Restore a snapshot exactly; sends nothing (held-up messages are retried on the next state change). */
-  loadState(state: IoApicState): void {
+  loadState(state: unknown): void {
     const s = state as Partial<IoApicState> | null;
     const bad = (why: string): never => {
       throw new IoApicStateError(`IoApic.loadState: ${why}`);

@@ -54,21 +54,12 @@ export interface Scenario {
 /**
  * A scenario as a file or a caller writes it: every field with a default may be left out (the
  * defaults are those of validateScenario), `affinity: true` means `{ pre: 0, post: 0 }`. A validated
- * Scenario is one too.
+ * Scenario is one too. Derived from Scenario, so a new scenario field is accepted here as well.
  */
-export interface ScenarioInput {
-  name?: string;
-  description?: string;
+export interface ScenarioInput extends Partial<Omit<Scenario, 'cpus' | 'devices'>> {
   cpus: number;
-  apic?: Scenario['apic'];
-  engine?: EngineName;
-  policy?: Policy;
+  description?: string;
   devices: DeviceInput[];
-  fill?: number;
-  mcfg?: boolean;
-  lowestPriority?: Scenario['lowestPriority'];
-  kernel?: KernelGeneration;
-  destMode?: DestMode;
 }
 
 /** One device of a ScenarioInput (see DeviceSpec for the meaning of each field). */

@@ -97,7 +97,7 @@ describe('IoApic snapshots', () => {
   ])('rejects %s, naming it', (_what, mutate, message) => {
     const s = json(make().saveState()) as unknown as Record<string, unknown>;
     mutate(s);
-    const e = thrown(() => make().loadState(s as never));
+    const e = thrown(() => make().loadState(s));
     expect(e).toBeInstanceOf(IoApicStateError);
     expect(e.message).toMatch(message);
   });

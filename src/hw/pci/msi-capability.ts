@@ -342,7 +342,7 @@ export class MsiCapability implements PciCapability {
   }
 
   /** Restore registers exactly (validated); sends nothing. */
-  loadState(state: MsiState): void {
+  loadState(state: unknown): void {
     const h = this.attached();
     const s = state as Partial<MsiState> | null;
     const bad = (why: string): never => {

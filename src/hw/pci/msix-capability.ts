@@ -356,7 +356,7 @@ export class MsixCapability implements PciCapability {
   }
 
   /** Restore exactly (validated); sends nothing. */
-  loadState(state: MsixState): void {
+  loadState(state: unknown): void {
     const h = this.attached();
     const s = state as Partial<MsixState> | null;
     const bad = (why: string): never => {
