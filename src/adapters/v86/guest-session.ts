@@ -75,10 +75,17 @@ export interface GuestSessionResult {
   timing: { ready: number; done: number };
 }
 
+/** v86 copies the initrd to guest-physical 64 MiB (src/cpu.js load_kernel), so RAM must reach past it. */
+const INITRD_LOAD_ADDRESS = 64 << 20;
+
 export async function runGuestSession(o: GuestSessionOptions): Promise<GuestSessionResult> {
+  const memory = (o.memoryMiB ?? 128) * 1024 * 1024;
+  if (!(memory >= INITRD_LOAD_ADDRESS + o.images.initrd.byteLength)) {
+    throw new V86AttachError(`memoryMiB ${String(o.memoryMiB)} is too small: v86 loads the initrd at 64 MiB (${o.images.initrd.byteLength} bytes)`);
+  }
   const emulator = new o.V86({
     wasm_path: o.wasmPath,
-    memory_size: (o.memoryMiB ?? 128) * 1024 * 1024,
+    memory_size: memory,
     vga_memory_size: 2 * 1024 * 1024,
     bios: { buffer: o.images.bios },
     vga_bios: { buffer: o.images.vgaBios },
@@ -99,7 +106,10 @@ export async function runGuestSession(o: GuestSessionOptions): Promise<GuestSess
   let waiter: { marker: string; resolve: () => void } | null = null;
   const start = Date.now();
 
-  const loaded = new Promise<void>((resolve) => emulator.add_listener('emulator-loaded', () => resolve()));
+  const loaded = new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new V86AttachError('v86 did not finish loading (emulator-loaded) within 60 s')), 60_000);
+    emulator.add_listener('emulator-loaded', () => (clearTimeout(t), resolve()));
+  });
   emulator.add_listener('serial0-output-byte', (b) => {
     const ch = String.fromCharCode(b as number);
     serial += ch;

@@ -51,7 +51,6 @@ async function boot(interrupts: 'msi' | 'msix'): Promise<Booted> {
     functions: [port, endpoint],
     slots: [PORT_SLOT, ENDPOINT_SLOT],
     cmdline: GUEST_CMDLINE,
-    memoryMiB: 64,
     timeoutMs: BOOT_TIMEOUT_MS,
     // One PME at a time: each waits until the kernel has handled the previous one (PME Status
     // cleared and PME Interrupt Enable set again by pcie_pme_work_fn), so each must be one interrupt.
