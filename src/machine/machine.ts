@@ -575,6 +575,15 @@ export class Machine implements CpuBus {
       else this.ramView.setUint32(a, value >>> 0, true);
       return;
     }
+    this.mmioWrite(cpu, a, size, value);
+  }
+
+  /**
+   * memWrite() beyond RAM: the board's fixed windows, then the enabled BARs. Its own method so that
+   * memWrite() stays small enough for V8 to inline into the guest's store path (a doorbell loop
+   * measured ~10 % slower with these branches inline).
+   */
+  private mmioWrite(cpu: Cpu, a: number, size: 1 | 2 | 4, value: number): void {
     if (a >= MAP.IOAPIC_BASE && a < MAP.IOAPIC_BASE + MAP.IOAPIC_SIZE) {
       this.ioapic.write(a & 0xffc, value >>> 0);
       return;
@@ -592,10 +601,8 @@ export class Machine implements CpuBus {
     const hit = this.decodeBar(a | 0, size);
     if (hit) {
       const v = value >>> 0 & (size === 4 ? 0xffffffff : size === 2 ? 0xffff : 0xff);
-      if (this.tracer !== null) {
-        this.tracer.barWrite(hit.bdf, hit.bar, a - hit.base, size, v, this.traceTime());
-        this.traced(hit.bdf, () => hit.fn[BAR_WRITE](hit.bar, a - hit.base, size, v));
-      } else hit.fn[BAR_WRITE](hit.bar, a - hit.base, size, v);
+      if (this.tracer !== null) this.tracedBarWrite(this.tracer, hit, a - hit.base, size, v);
+      else hit.fn[BAR_WRITE](hit.bar, a - hit.base, size, v);
       return;
     }
     this.writeEvent(cpu, 'unassigned-write', a, size, value);
@@ -605,15 +612,24 @@ export class Machine implements CpuBus {
   private lapicWrite(cpu: Cpu, a: number, reg: number, size: number, value: number): void {
     if (size !== 4 || (a & 15) !== 0) this.writeEvent(cpu, 'lapic-partial-write', a, size, value);
     this.scheduler.syncApic(cpu);
-    if (this.tracer !== null) {
-      const t = this.now() + cpu.busyNs;
-      if (reg === 0xb0) this.tracer.eoi(cpu.index, t);
-      else if (reg === 0x300) this.tracer.ipi(cpu.index, value >>> 0, cpu.lapic.read(0x310) >>> 24, t);
-    }
+    if (this.tracer !== null) this.traceLapicWrite(this.tracer, cpu, reg, value);
     cpu.lapic.write(reg, value >>> 0);
     // LVT timer, initial count or divide configuration: the timer may now be armed or stopped.
     // (An interrupt made deliverable raises INTR, which wakes the CPU by itself.)
     if (reg === 0x320 || reg === 0x380 || reg === 0x3e0) this.scheduler.wake(cpu);
+  }
+
+  /** A BAR write (a doorbell) seen by the tracer, with the function named as the source of its MSIs. */
+  private tracedBarWrite(tracer: MachineTracer, hit: BarHit, offset: number, size: 1 | 2 | 4, v: number): void {
+    tracer.barWrite(hit.bdf, hit.bar, offset, size, v, this.traceTime());
+    this.traced(hit.bdf, () => hit.fn[BAR_WRITE](hit.bar, offset, size, v));
+  }
+
+  /** EOI and ICR writes for the tracer; out of lapicWrite so the untraced store path stays small. */
+  private traceLapicWrite(tracer: MachineTracer, cpu: Cpu, reg: number, value: number): void {
+    const t = this.now() + cpu.busyNs;
+    if (reg === 0xb0) tracer.eoi(cpu.index, t);
+    else if (reg === 0x300) tracer.ipi(cpu.index, value >>> 0, cpu.lapic.read(0x310) >>> 24, t);
   }
 
   /**
