@@ -19,6 +19,10 @@ export interface AcpiInfo {
   ioapics: Array<{ id: number; address: number; gsiBase: number }>;
   overrides: Array<{ irq: number; gsi: number; flags: number }>;
   ecam: { base: number; segment: number; startBus: number; endBus: number } | null;
+  /** The DMAR table as read (checksum verified), or null without one; firmware/dmar.ts parses it. */
+  dmar: Uint8Array | null;
+  /** Why a DMAR table present in the XSDT could not be read (bad signature, length or checksum). */
+  dmarError: string | null;
   tables: string[];
 }
 
@@ -94,6 +98,8 @@ export function parseAcpi(cpu: CpuContext): AcpiInfo {
     ioapics: [],
     overrides: [],
     ecam: null,
+    dmar: null,
+    dmarError: null,
     tables: [],
   };
   let madtSeen = false;
@@ -103,6 +109,14 @@ export function parseAcpi(cpu: CpuContext): AcpiInfo {
     if (sig === 'APIC') {
       parseMadt(readTable(cpu, addr, 'APIC'), info);
       madtSeen = true;
+    } else if (sig === 'DMAR') {
+      // A broken DMAR costs remapping, not the boot (Linux's dmar_table_init fails, IR stays off).
+      try {
+        info.dmar = readTable(cpu, addr, 'DMAR');
+      } catch (e) {
+        if (!(e instanceof BootError)) throw e;
+        info.dmarError = e.message;
+      }
     } else if (sig === 'MCFG') {
       const t = readTable(cpu, addr, 'MCFG');
       if (t.length >= 44 + 16) {

@@ -16,12 +16,18 @@ import { msiAddressFor, type DestMode } from './msi.js';
 import { PciBusDriver, type PciDevice } from './pci.js';
 import { MAX_MSI_APIC_ID, VectorDomain, type Placement } from './vector-domain.js';
 import { VectorShadow } from './vector-shadow.js';
+import { allocRemapTargets, remapMoveSteps, remapSourceCpu, type RemapBinding } from './remap-affinity.js';
 import { describeValue } from '../src/hw/describe.js';
 
 export { VectorShadow };
 
-export type MoveProtocol = 'naive' | 'linux' | 'linux-single' | 'safe';
-export const MOVE_PROTOCOLS: readonly MoveProtocol[] = ['naive', 'linux', 'linux-single', 'safe'];
+/**
+ * How a block moves. The first four reprogram the device's one address/data pair (no remapping); 'remap'
+ * rewrites one IRTE per message behind a VT-d unit (remap-affinity.ts), the reference every real system
+ * with interrupt remapping uses — it needs a binding with `remap`.
+ */
+export type MoveProtocol = 'naive' | 'linux' | 'linux-single' | 'safe' | 'remap';
+export const MOVE_PROTOCOLS: readonly MoveProtocol[] = ['naive', 'linux', 'linux-single', 'safe', 'remap'];
 
 /** Caller misuse or exhaustion: ENOSPC (no room), EBUSY (a previous move not cleaned up), EINVAL. */
 export class AffinityError extends Error {
@@ -58,6 +64,11 @@ export interface MsiBlockBinding {
   descs: IrqDesc[];
   /** Blocks retired by the last move on `cpu`, freed once that CPU has no request pending for them. */
   retired: { cpu: number; blocks: Placement[] } | null;
+  /**
+   * Behind an interrupt-remapping unit: the device holds a remappable handle, each message its own IRTE
+   * and vector (then `cpu`/`base` name where message 0 points; the messages need not be contiguous).
+   */
+  remap?: RemapBinding;
 }
 
 export interface AffinityContext {
@@ -146,8 +157,19 @@ export function checkBinding(b: MsiBlockBinding): void {
   if (typeof b !== 'object' || b === null) fail(`the block binding must be an object (msiBlockBinding()), got ${describeValue(b)}`);
   if (typeof b.dev !== 'object' || b.dev === null || typeof b.dev.bdf !== 'string') fail('binding.dev must be an enumerated PciDevice');
   if (!isInt(b.cap, 0x40, 0xff) || typeof b.is64 !== 'boolean' || typeof b.pvm !== 'boolean') fail('binding.cap/is64/pvm must describe the MSI capability');
-  checkPlacement({ cpu: b.cpu, base: b.base, count: b.count }, 'the binding\'s block');
+  if (b.remap !== undefined) checkRemap(b);
+  else checkPlacement({ cpu: b.cpu, base: b.base, count: b.count }, 'the binding\'s block');
   if (!Array.isArray(b.descs) || b.descs.length !== b.count) fail(`binding.descs must hold ${describeValue(b.count)} descriptors`);
+}
+
+function checkRemap(b: MsiBlockBinding): void {
+  const r = b.remap!;
+  if (typeof r !== 'object' || r === null || typeof r.unit?.flushIec !== 'function') fail('binding.remap must name the guest\'s IrUnit');
+  if (!isInt(b.count, 1, 32) || (b.count & (b.count - 1)) !== 0) fail(`binding.count must be a power of two 1..32, got ${describeValue(b.count)}`);
+  if (!isInt(r.index, 0, 0xffff) || r.index % b.count !== 0 || !isInt(r.sid, 0, 0xffff) || typeof r.eim !== 'boolean') fail('binding.remap must hold an aligned IRTE index, a source-id and eim');
+  if (!Array.isArray(r.places) || r.places.length !== b.count || !r.places.every((p) => isInt(p?.cpu, 0, 8191) && isInt(p?.vector, 0x10, 0xff))) {
+    fail(`binding.remap.places must give a { cpu, vector } for each of the ${describeValue(b.count)} messages`);
+  }
 }
 
 export function checkCpuContext(cpu: CpuContext): void {
@@ -190,6 +212,10 @@ export function planBlockMove(ctx: AffinityContext, b: MsiBlockBinding, mask: re
   checkProtocol(protocol);
   if (expect !== undefined) checkPlacement(expect, 'expect');
   if (b.retired !== null) throw new AffinityError('EBUSY', `${b.dev.bdf}: the previous move's vectors on CPU ${b.retired.cpu} are not cleaned up yet`);
+  if ((protocol === 'remap') !== (b.remap !== undefined)) {
+    throw new AffinityError('EINVAL', protocol === 'remap' ? `${b.dev.bdf} is not behind an interrupt-remapping unit (its binding has no IRTE block)` : `${b.dev.bdf} is remapped: only the remap protocol moves it (its address names an IRTE, not a vector)`);
+  }
+  if (protocol === 'remap') return planRemapMove(ctx, b, mask, expect);
   const m = ctx.domain.matrix;
   const from: Placement = { cpu: b.cpu, base: b.base, count: b.count };
   const cpus = targetCpus(ctx.apicIds, m, mask).filter((c) => c !== from.cpu);
@@ -224,6 +250,23 @@ export function planBlockMove(ctx: AffinityContext, b: MsiBlockBinding, mask: re
     throw new AffinityError('EINVAL', `planner diverged from the allocator: predicted CPU ${expect.cpu} 0x${expect.base.toString(16)}, got CPU ${to.cpu} 0x${to.base.toString(16)}`);
   }
   return { protocol, binding: b, from, to, via, cpu: from.cpu, steps: moveSteps(ctx, b, protocol, from, to, via) };
+}
+
+/** planBlockMove for a remapped binding: a new vector per message, then one IRTE rewrite each. */
+function planRemapMove(ctx: AffinityContext, b: MsiBlockBinding, mask: readonly number[], expect?: Placement): BlockMove {
+  const fromCpu = remapSourceCpu(b);
+  const cpus = targetCpus(ctx.apicIds, ctx.domain.matrix, mask).filter((c) => c !== fromCpu);
+  if (cpus.length === 0) throw new AffinityError('EINVAL', `mask ${mask.join(',')} names no other online CPU`);
+  const targets = allocRemapTargets(ctx, b, expect ? [expect.cpu] : cpus);
+  const first = targets[0]!;
+  if (expect && (expect.cpu !== first.cpu || expect.base !== first.vector)) {
+    for (const t of targets) ctx.domain.matrix.free(t.cpu, t.vector);
+    throw new AffinityError('EINVAL', `planner diverged from the allocator: predicted CPU ${expect.cpu} 0x${expect.base.toString(16)}, got CPU ${first.cpu} 0x${first.vector.toString(16)}`);
+  }
+  const from: Placement = { cpu: fromCpu, base: b.remap!.places[0]!.vector, count: 1 };
+  const to: Placement = { cpu: first.cpu, base: first.vector, count: 1 };
+  const guard = (s: MoveStep): MoveStep => ({ label: s.label, run: (c) => (onCpu(ctx, c, fromCpu), s.run(c)) });
+  return { protocol: 'remap', binding: b, from, to, via: null, cpu: fromCpu, steps: remapMoveSteps(ctx, b, targets).map(guard) };
 }
 
 // ---- Steps -----------------------------------------------------------------------------------
@@ -423,10 +466,12 @@ export function cleanupStep(ctx: AffinityContext, b: MsiBlockBinding): MoveStep 
 export function releaseBlocks(ctx: AffinityContext, b: MsiBlockBinding, unbind = true): void {
   const r = b.retired;
   if (r === null) return;
-  for (const p of r.blocks) {
-    if (unbind) for (let i = 0; i < p.count; i++) if (ctx.irq.vectorIrq[p.cpu]!.get(p.base + i) === b.descs[i]) ctx.irq.unbind(p.cpu, p.base + i);
+  r.blocks.forEach((p, j) => {
+    // A remapped binding retires one single vector per message, in message order.
+    const desc = (i: number) => (b.remap !== undefined ? b.descs[j] : b.descs[i]);
+    if (unbind) for (let i = 0; i < p.count; i++) if (ctx.irq.vectorIrq[p.cpu]!.get(p.base + i) === desc(i)) ctx.irq.unbind(p.cpu, p.base + i);
     ctx.domain.matrix.freeBlock(p.cpu, p.base, p.count);
-  }
+  });
   b.retired = null;
 }
 

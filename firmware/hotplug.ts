@@ -15,6 +15,7 @@ import {
   type AffinityContext, type MoveProtocol, type MoveStep, type MsiBlockBinding,
 } from './affinity.js';
 import type { IrqDesc } from './irq.js';
+import { remapMoveSteps } from './remap-affinity.js';
 import { REG_SVR, SVR_ENABLE } from './lapic.js';
 import type { Placement } from './vector-domain.js';
 import { describeValue } from '../src/hw/describe.js';
@@ -40,6 +41,8 @@ export interface EvacuationMove {
   via: Placement | null;
   /** Placed by the safe protocol's hop rule rather than the allocator's: reserved at exactly `to`. */
   exact: boolean;
+  /** A remapped device: the new vector of each message (`to` is message 0's). */
+  singles?: Placement[];
 }
 
 export interface EvacuationPlan {
@@ -79,9 +82,12 @@ function checkItem(m: VectorMatrix, cpu: number, item: EvacItem): void {
   if (typeof count !== 'number' || !Number.isInteger(count) || count < 1 || count > 32 || (count & (count - 1)) !== 0 || typeof base !== 'number' || !Number.isInteger(base) || base < 0 || base % count !== 0) {
     throw new AffinityError('EINVAL', `item ${describeValue(base)}+${describeValue(count)} is not an aligned power-of-two block`);
   }
-  for (let v = base; v < base + count; v++) {
+  const remap = item.binding?.remap;
+  const vectors = remap ? remap.places.map((p) => p.vector) : Array.from({ length: count }, (_, i) => base + i);
+  for (const v of vectors) {
     if (v >= m.bits || !m.isAllocated(cpu, v)) throw new AffinityError('EINVAL', `vector 0x${v.toString(16)} is not allocated on CPU ${cpu}`);
   }
+  if (remap && remap.places.some((p) => p.cpu !== cpu)) throw new AffinityError('EINVAL', `${item.binding!.dev.bdf} has messages on other CPUs than ${cpu}`);
   if (item.binding && (item.binding.cpu !== cpu || item.binding.base !== base || item.binding.count !== count)) {
     throw new AffinityError('EINVAL', `${item.binding.dev.bdf} is not the block at 0x${base.toString(16)} on CPU ${cpu}`);
   }
@@ -99,7 +105,7 @@ export function evacuationItems(ctx: AffinityContext, cpu: number, bindings: rea
   for (const b of bindings) {
     if (b.cpu !== cpu) continue;
     items.push({ base: b.base, count: b.count, binding: b });
-    for (let i = 0; i < b.count; i++) covered.add(b.base + i);
+    for (let i = 0; i < b.count; i++) covered.add(b.remap ? b.remap.places[i]!.vector : b.base + i);
   }
   for (const v of ctx.domain.matrix.vectors(cpu)) {
     if (!covered.has(v)) items.push({ base: v, count: 1, descs: [ctx.irq.vectorIrq[cpu]!.get(v)] });
@@ -136,6 +142,19 @@ export function planEvacuation(apicIds: readonly number[], m: VectorMatrix, cpu:
     let via: Placement | null = null;
     let exact = false;
     const unmaskable = item.binding ? !item.binding.pvm : item.unmaskable === true;
+    if (item.binding?.remap) {
+      // Each message of a remapped device is its own irq: one vector each, placed one after another.
+      const singles: Placement[] = [];
+      for (let i = 0; i < item.count; i++) {
+        const p = shadow.pickBlock(cpus, 1);
+        if (p === null) return { cpu, protocol, ok: false, moves, failed: item, countCheck };
+        shadow.take(p.cpu, p.base, 1);
+        singles.push(p);
+      }
+      for (const p of item.binding.remap.places) shadow.release(cpu, p.vector, 1);
+      moves.push({ item, to: singles[0]!, via: null, exact: false, singles });
+      continue;
+    }
     if (protocol === 'safe' && unmaskable) {
       const hop = shadow.pickHop(from, cpus);
       to = hop?.to ?? null;
@@ -168,7 +187,8 @@ export function planOffline(ctx: AffinityContext, cpu: number, items: readonly E
   }
   /** Where each other driver's descriptor lives now (for fixup_irqs' retrigger). */
   const home = new Map<IrqDesc, { cpu: number; vector: number }>();
-  const linuxLike = protocol === 'linux' || protocol === 'linux-single';
+  // With remapping Linux runs the same fixup_irqs: requests pending on the dying CPU are retriggered.
+  const linuxLike = protocol === 'linux' || protocol === 'linux-single' || protocol === 'remap';
   const queue = new StepQueue();
   const steps: MoveStep[] = plan.moves.map((mv) => (mv.item.binding ? deviceMove(ctx, queue, cpu, mv, protocol) : virtualMove(ctx, cpu, mv, protocol, home)));
   steps.push({
@@ -217,7 +237,7 @@ function deviceHome(plan: EvacuationPlan, desc: IrqDesc): { cpu: number; vector:
   for (const mv of plan.moves) {
     const b = mv.item.binding;
     const i = b ? b.descs.indexOf(desc) : -1;
-    if (b && i >= 0) return { cpu: b.cpu, vector: b.base + i };
+    if (b && i >= 0) return b.remap ? { ...b.remap.places[i]! } : { cpu: b.cpu, vector: b.base + i };
   }
   return null;
 }
@@ -228,7 +248,7 @@ function deviceMove(ctx: AffinityContext, queue: StepQueue, cpu: number, mv: Eva
   return {
     label: `allocate ${b.dev.bdf}'s new block on CPU ${mv.to.cpu}`,
     run: () => {
-      const move = planBlockMove(ctx, b, [mv.to.cpu], protocol, mv.to);
+      const move = b.remap ? remapEvacuation(ctx, b, mv) : planBlockMove(ctx, b, [mv.to.cpu], protocol, mv.to);
       const after: MoveStep =
         protocol === 'safe'
           ? {
@@ -251,6 +271,17 @@ function deviceMove(ctx: AffinityContext, queue: StepQueue, cpu: number, mv: Eva
       return 'done';
     },
   };
+}
+
+/** A remapped device's messages to the singles the plan chose (allocated in plan order, checked). */
+function remapEvacuation(ctx: AffinityContext, b: MsiBlockBinding, mv: EvacuationMove): { steps: MoveStep[] } {
+  const m = ctx.domain.matrix;
+  const targets = mv.singles!.map((p) => {
+    const got = m.alloc([p.cpu]);
+    if (got.vector !== p.base) throw new AffinityError('EINVAL', `planner diverged: predicted CPU ${p.cpu} 0x${p.base.toString(16)}, got 0x${got.vector.toString(16)}`);
+    return got;
+  });
+  return { steps: remapMoveSteps(ctx, b, targets) };
 }
 
 /** Another driver's vectors: re-pointed to the planned place (its device is not modelled). */

@@ -4,6 +4,8 @@ import type { CpuContext } from '../src/machine/guest-interface.js';
 
 const IOREGSEL = 0x00;
 const IOWIN = 0x10;
+/** EOI register of version >= 0x20 parts: writing a vector clears remote IRR of matching level RTEs. */
+const IOAPIC_EOI = 0x40;
 
 export class IoApicDriver {
   constructor(readonly address: number, readonly gsiBase: number) {}
@@ -16,6 +18,26 @@ export class IoApicDriver {
   write(cpu: CpuContext, index: number, value: number): void {
     cpu.write32(this.address + IOREGSEL, index);
     cpu.write32(this.address + IOWIN, value >>> 0);
+  }
+
+  private version: number | null = null;
+
+  /**
+   * __eoi_ioapic_pin: on a version >= 0x20 part, write the RTE's vector field to the EOI register; on
+   * older parts (82093AA, 0x11) mask the entry and make it edge, which clears remote IRR, then restore it.
+   */
+  eoiPin(cpu: CpuContext, pin: number): void {
+    this.version ??= this.read(cpu, 1) & 0xff;
+    const low = this.read(cpu, 0x10 + 2 * pin);
+    if (this.version >= 0x20) {
+      cpu.write32(this.address + IOAPIC_EOI, low & 0xff);
+      return;
+    }
+    const high = this.read(cpu, 0x11 + 2 * pin);
+    this.write(cpu, 0x11 + 2 * pin, high);
+    this.write(cpu, 0x10 + 2 * pin, (low | (1 << 16)) & ~(1 << 15));
+    this.write(cpu, 0x11 + 2 * pin, high);
+    this.write(cpu, 0x10 + 2 * pin, low);
   }
 
   pins(cpu: CpuContext): number {

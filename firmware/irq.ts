@@ -9,10 +9,13 @@ export interface IrqDesc {
   irq: number;
   /** Who owns it: a device BDF, or a name for platform interrupts. */
   owner: string;
-  /** Message / entry index within the owner (0 for INTx). */
+  /** Message / entry index within the owner (0 for INTx; the I/O APIC pin for an ISA irq). */
   index: number;
-  kind: 'msi' | 'msix' | 'intx' | 'ipi';
+  /** 'isa': a legacy ISA irq of a platform device (the timer), edge-triggered on an I/O APIC pin. */
+  kind: 'msi' | 'msix' | 'intx' | 'isa' | 'ipi';
   handler: (cpu: CpuContext, desc: IrqDesc) => void;
+  /** Run after the local APIC EOI (a remapped level pin's EOI at the I/O APIC, ioapic_ir_ack_level). */
+  afterEoi?: (cpu: CpuContext) => void;
 }
 
 interface IrqCounts {
@@ -39,6 +42,8 @@ export class IrqLayer {
   recording = false;
   readonly unexpected: number[];
   readonly spurious: number[];
+  /** NMIs taken per CPU index (Linux's __nmi_count, the NMI row of /proc/interrupts). */
+  readonly nmi: number[];
   private nextIrq = 24; // GSIs 0..23 are the I/O APIC's
   readonly descs: IrqDesc[] = [];
   /**
@@ -65,10 +70,14 @@ export class IrqLayer {
     this.vectorTable = new Array<(IrqDesc | undefined)[] | undefined>(cpuCount).fill(undefined);
     this.unexpected = new Array(cpuCount).fill(0);
     this.spurious = new Array(cpuCount).fill(0);
+    this.nmi = new Array(cpuCount).fill(0);
     const stub: InterruptHandler = (cpu, vector) => this.common(cpu, vector);
     for (let v = 0x20; v <= 0xff; v++) this.idt.set(v, stub);
     // NMI (vector 2): count and return; there is nothing to EOI.
-    this.idt.set(2, () => undefined);
+    this.idt.set(2, (cpu) => {
+      const idx = this.cpuIndex(cpu);
+      if (idx >= 0) this.nmi[idx]!++;
+    });
   }
 
   cpuIndex(cpu: CpuContext): number {
@@ -128,5 +137,6 @@ export class IrqLayer {
       this.unexpected[idx]!++;
     }
     this.lapic.eoi(cpu);
+    desc?.afterEoi?.(cpu);
   }
 }

@@ -16,6 +16,10 @@ import { PCI_IRQ_ALL_TYPES, pciAllocIrqVectors, type DestMode, type DriverContex
 import { cf8Access, ecamAccess, PCI_CAP_MSI, PCI_CAP_MSIX, PciBusDriver, type PciDevice } from './pci.js';
 import { EP_INTX_ACK, lateArrivals, probeDevice, type MessageResult } from './probe.js';
 import { VectorDomain, type Policy } from './vector-domain.js';
+import { IrqRemapping } from './intel-ir.js';
+import { IoApicRemap, type RemappedPin } from './msi-ir.js';
+import { PhysPages } from './phys-pages.js';
+import { packVectorMap, vectorMap } from './vector-map.js';
 
 /** The endpoint the driver binds to (src/hw/pci/msi-endpoint.ts). */
 const EP_VENDOR = 0xfff0;
@@ -40,6 +44,24 @@ export interface BootParams {
    * (apic_flat_64.c): xAPIC only, at most 8 CPUs, LDR = 1 << cpu.
    */
   destMode?: DestMode;
+  /**
+   * End of usable RAM, as the boot loader's memory map (E820) reports it; the page allocator hands out
+   * memory from 1 MiB up to here (default: the board's 2 MiB).
+   */
+  ramEnd?: number;
+}
+
+/** Default end of RAM when the boot parameters do not say (the board's default RAM size). */
+const DEFAULT_RAM_END = 0x20_0000;
+
+/** What the boot did about interrupt remapping, for the report. */
+export interface RemappingReport {
+  enabled: boolean;
+  /** Why it stayed off (policy, DMAR, capabilities), null when enabled. */
+  reason: string | null;
+  eim: boolean;
+  units: Array<{ base: number; gsts: number; fsts: number; table: number; entries: number; used: number; invalidations: number; faults: Array<{ slot: number; reason: number; index: number; sid: number }> }>;
+  ioapicPins: RemappedPin[];
 }
 
 export interface DeviceReport {
@@ -54,6 +76,8 @@ export interface DeviceReport {
   data: number | null;
   /** MSI: vectors of the allocated block beyond the grant (reserved, no handler); 0 when none. */
   reservedTail: number;
+  /** MSI under interrupt remapping: the IRTE block (count = the rounded-up size). */
+  irte?: { index: number; count: number };
   messages: MessageResult[];
 }
 
@@ -112,8 +136,10 @@ function* boot(cpu: CpuContext, con: Console, params: BootParams): Generator<Gue
     con.log('8259: both PICs initialised and fully masked');
   }
 
+  const { ir, irOff } = bringUpRemapping(cpu, con, params, acpi, mode === 'x2apic');
+
   const irq = new IrqLayer(apicIds.length, indexOf, lapic);
-  const domain = new VectorDomain(params.policy, params.createMatrix(apicIds.length), apicIds);
+  const domain = new VectorDomain(params.policy, params.createMatrix(apicIds.length), apicIds, { eim: ir?.eim ?? false });
   cpu.lidt(irq.idt);
   if (logical) lapic.initFlatLdr(cpu, 0);
   lapic.enable(cpu);
@@ -127,9 +153,13 @@ function* boot(cpu: CpuContext, con: Console, params: BootParams): Generator<Gue
   const legacy = legacyIsaIrqs(acpi.overrides, ioa.gsiBase, ioapic.pins(cpu));
   const kept = domain.takeOverLegacy(legacy.map((l) => l.irq), new Set([0]));
   const timer = legacy.find((l) => l.irq === 0);
-  if (timer && kept.includes(0)) ioapic.route(cpu, timer.gsi, 0x30, logical ? 1 : bspId, false, false, logical);
+  const ioapicRemap = ir ? remapIsaPins(cpu, con, ir, ioapic, ioa.id, acpi.overrides, legacy, kept, { apicIds, destMode }) : null;
+  if (!ioapicRemap && timer && kept.includes(0)) ioapic.route(cpu, timer.gsi, 0x30, logical ? 1 : bspId, false, false, logical);
   con.log(`IOAPIC: ${legacy.length} ISA IRQs taken over; ${kept.length ? `IRQ 0 (timer) keeps 0x30 on CPU 0 via GSI ${timer?.gsi}, ` : ''}${legacy.length - kept.length} reserved until requested`);
   cpu.sti();
+  // request_irq(0, timer_interrupt, .., "timer"): /proc/interrupts' first row. No PIT or HPET ticks
+  // here, so it counts nothing; an interrupt on 0x30 of CPU 0 is the timer's, not unexpected.
+  if (timer && kept.includes(0)) irq.bind(0, 0x30, irq.newDesc('timer', timer.gsi - ioa.gsiBase, 'isa', () => undefined, 0));
 
   // --- SMP bring-up ---
   const aps: ApState = { checkedIn: new Array(apicIds.length).fill(false) };
@@ -161,7 +191,7 @@ function* boot(cpu: CpuContext, con: Console, params: BootParams): Generator<Gue
     con.log(`vectors: ${n} single vectors occupied by other drivers (${params.fillPerCpu} per CPU)`);
   }
 
-  const dctx: DriverContext = { cpu, pci, domain, irq, ioapic, apicIds, destMode, log: (m) => con.log(m) };
+  const dctx: DriverContext = { cpu, pci, domain, irq, ioapic, apicIds, destMode, ir, ioapicRemap, log: (m) => con.log(m) };
   const bound: Array<{ dev: PciDevice; alloc: IrqAllocation | null; requested: number }> = [];
   for (const dev of devs) {
     if (dev.vendor !== EP_VENDOR || dev.device !== EP_DEVICE) continue;
@@ -196,6 +226,7 @@ function* boot(cpu: CpuContext, con: Console, params: BootParams): Generator<Gue
       requested,
       ...programmedMessage(cpu, pci, dev, alloc),
       reservedTail: alloc?.reservedTail ?? 0,
+      ...(alloc?.irte ? { irte: alloc.irte } : {}),
       messages,
     };
     con.result('device', rep);
@@ -220,13 +251,75 @@ function* boot(cpu: CpuContext, con: Console, params: BootParams): Generator<Gue
     irqs: [...irq.descs].sort((a, b) => a.irq - b.irq).map((d) => ({ irq: d.irq, owner: d.owner, index: d.index, kind: d.kind, counts: irq.countsOf(d.irq) })),
     spurious: sparse(irq.spurious),
     unexpected: sparse(irq.unexpected),
+    nmi: sparse(irq.nmi),
   });
   con.result('vectors', { policy: params.policy, text: domain.describe() });
+  const remap = remappingReport(cpu, ir, irOff, ioapicRemap);
+  con.result('remapping', remap);
+  for (const u of remap.units) if (u.faults.length || u.fsts) con.log(`DMAR: unit 0x${u.base.toString(16)} FSTS 0x${u.fsts.toString(16)}: ${u.faults.map((f) => `fault reason 0x${f.reason.toString(16)} index ${f.index} source ${f.sid.toString(16)}`).join('; ')}`);
+  con.result('vectormap', packVectorMap(vectorMap(domain, irq, apicIds.length, bound.map((b) => ({ bdf: b.dev.bdf, alloc: b.alloc })))));
   con.result('done', { ok: allOk });
   con.log(`probe: ${allOk ? 'all checks passed' : 'FAILURES (see above)'}`);
 }
 
-const POLICIES: readonly string[] = ['aligned', 'linux', 'freebsd', 'freebsd-legacy'];
+const POLICIES: readonly string[] = ['aligned', 'linux', 'linux-ir', 'freebsd', 'freebsd-legacy'];
+
+/**
+ * Interrupt remapping comes up before the I/O APIC is set up and before the APs (enable_IR_x2apic in
+ * apic_intr_mode_init); only linux-ir turns it on, every other policy boots as with intremap=off.
+ */
+function bringUpRemapping(cpu: CpuContext, con: Console, params: BootParams, acpi: AcpiInfo, x2apic: boolean): { ir: IrqRemapping | null; irOff: string | null } {
+  if (params.policy !== 'linux-ir') {
+    const irOff = `policy ${params.policy} boots with intremap=off`;
+    if (acpi.dmar) con.log(`DMAR: table present; interrupt remapping left off (${irOff})`);
+    return { ir: null, irOff };
+  }
+  const r = IrqRemapping.init(cpu, acpi, x2apic, new PhysPages(params.ramEnd ?? DEFAULT_RAM_END), (m) => con.log(m));
+  if (typeof r !== 'string') return { ir: r, irOff: null };
+  con.log(`DMAR-IR: not enabling interrupt remapping: ${r}`);
+  return { ir: null, irOff: r };
+}
+
+/**
+ * setup_IO_APIC_irqs walks the pins in order and allocates each mapped pin's irq, so under remapping
+ * each gets its IRTE now, in pin order: a reserved one points at MANAGED_IRQ_SHUTDOWN_VECTOR, the
+ * timer (kept on 0x30) at its vector.
+ */
+function remapIsaPins(
+  cpu: CpuContext, con: Console, ir: IrqRemapping, ioapic: IoApicDriver, ioapicId: number, overrides: AcpiInfo['overrides'],
+  legacy: ReadonlyArray<{ irq: number; gsi: number }>, kept: readonly number[], dctx: Pick<DriverContext, 'apicIds' | 'destMode'>,
+): IoApicRemap {
+  const io = ir.ioapic(ioapicId)!; // IrqRemapping.init refused any I/O APIC without a scope
+  const remap = new IoApicRemap(ir, io.unit, io.sid, ioapic);
+  for (const l of [...legacy].sort((a, b) => a.gsi - b.gsi)) {
+    const { level, activeLow } = isaTrigger(overrides, l.irq);
+    const got = l.irq === 0 && kept.includes(0) ? remap.request(cpu, dctx, l.gsi, { cpu: 0, vector: 0x30 }, level, activeLow) : remap.allocate(cpu, dctx, l.gsi, level, activeLow);
+    if (got === null) throw new BootError('dmar', `no interrupt-remapping entry left for GSI ${l.gsi}`);
+  }
+  con.log(`IOAPIC: ${legacy.length} pins remapped through IRTEs ${[...remap.pins.values()].map((p) => p.irte).join(',')} (RTE vector field = pin)`);
+  return remap;
+}
+
+/** What the boot did about remapping, read back from the units after the probe (faults included). */
+function remappingReport(cpu: CpuContext, ir: IrqRemapping | null, irOff: string | null, ioapicRemap: IoApicRemap | null): RemappingReport {
+  const faults = ir?.faults(cpu) ?? [];
+  return {
+    enabled: ir !== null,
+    reason: irOff,
+    eim: ir?.eim ?? false,
+    units: (ir?.units ?? []).map((u, i) => ({
+      base: u.base, gsts: u.gsts(cpu), fsts: faults[i]!.fsts, table: u.tableBase, entries: u.tableEntries,
+      used: u.bitmap.allocated, invalidations: u.invalidations, faults: faults[i]!.records,
+    })),
+    ioapicPins: [...(ioapicRemap?.pins.values() ?? [])].sort((a, b) => a.pin - b.pin),
+  };
+}
+
+/** An ISA IRQ's trigger and polarity: its MADT override's INTI flags, else ISA's edge / active high. */
+function isaTrigger(overrides: AcpiInfo['overrides'], irq: number): { level: boolean; activeLow: boolean } {
+  const o = overrides.find((x) => x.irq === irq);
+  return { level: o !== undefined && ((o.flags >> 2) & 3) === 3, activeLow: o !== undefined && (o.flags & 3) === 3 };
+}
 
 /** The command line is checked before anything boots; a bad one is a BootError of stage 'params'. */
 function checkParams(params: BootParams): void {
@@ -234,10 +327,12 @@ function checkParams(params: BootParams): void {
     throw new BootError('params', why);
   };
   if (typeof params !== 'object' || params === null || Array.isArray(params)) bad(`boot parameters must be an object, got ${describeValue(params)}`);
-  for (const k of Object.keys(params)) if (!['policy', 'createMatrix', 'devices', 'fillPerCpu', 'destMode'].includes(k)) bad(`${k} is not a boot parameter`);
+  for (const k of Object.keys(params)) if (!['policy', 'createMatrix', 'devices', 'fillPerCpu', 'destMode', 'ramEnd'].includes(k)) bad(`${k} is not a boot parameter`);
   if (params.destMode !== undefined && params.destMode !== 'physical' && params.destMode !== 'logical') bad(`destMode must be 'physical' or 'logical', got ${describeValue(params.destMode)}`);
   if (!POLICIES.includes(params.policy)) bad(`policy must be one of ${POLICIES.join(', ')}, got ${describeValue(params.policy)}`);
   if (typeof params.createMatrix !== 'function') bad(`createMatrix must be a function, got ${describeValue(params.createMatrix)}`);
+  const ramEnd: unknown = params.ramEnd;
+  if (ramEnd !== undefined && (typeof ramEnd !== 'number' || !Number.isInteger(ramEnd) || ramEnd < 0x10_0000 || ramEnd > 0x4000_0000 || ramEnd % 0x1000 !== 0)) bad(`ramEnd must be a page-aligned address in 1 MiB..1 GiB, got ${describeValue(ramEnd)}`);
   const fill = params.fillPerCpu;
   if (fill !== undefined && (typeof fill !== 'number' || !Number.isInteger(fill) || fill < 0 || fill > 256)) bad(`fillPerCpu must be an integer 0..256, got ${describeValue(fill)}`);
   const devs: unknown = params.devices;

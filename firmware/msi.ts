@@ -8,6 +8,8 @@ import type { IrqDesc, IrqLayer } from './irq.js';
 import { PCI_CAP_MSI, PCI_CAP_MSIX, type PciBusDriver, type PciDevice } from './pci.js';
 import type { MsiPlacement, Placement, VectorDomain } from './vector-domain.js';
 import { calcAffinityVectors, createAffinityMasks, type AffinityDesc } from './affinity-masks.js';
+import type { IrqRemapping } from './intel-ir.js';
+import { programMsixRemapped, setupMsiRemapped, type IoApicRemap } from './msi-ir.js';
 
 export const PCI_IRQ_INTX = 1;
 export const PCI_IRQ_MSI = 2;
@@ -44,6 +46,8 @@ export interface VectorAssignment {
   cpu: number;
   vector: number;
   desc: IrqDesc;
+  /** Under interrupt remapping: the IRTE this message goes through. */
+  irte?: number;
 }
 
 export interface IrqAllocation {
@@ -55,6 +59,8 @@ export interface IrqAllocation {
   /** MSI: vectors of `block` beyond the grant, allocated with no handler (0 when none). */
   reservedTail?: number;
   gsi?: number;
+  /** MSI under interrupt remapping: the IRTE block (count = the rounded-up size). */
+  irte?: { index: number; count: number };
 }
 
 export interface DriverContext {
@@ -66,6 +72,10 @@ export interface DriverContext {
   apicIds: readonly number[];
   /** How messages and RTEs name a CPU (default physical). */
   destMode?: DestMode;
+  /** Interrupt remapping when the boot enabled it (policy linux-ir), else absent or null. */
+  ir?: IrqRemapping | null;
+  /** The I/O APIC's pins under remapping (with `ir`). */
+  ioapicRemap?: IoApicRemap | null;
   log(m: string): void;
 }
 
@@ -110,6 +120,7 @@ export function pciAllocIrqVectors(
 function setupMsi(ctx: DriverContext, d: PciDevice, min: number, max: number, handler: IrqDesc['handler'], affd?: AffinityDesc): IrqAllocation | null {
   const cap = d.capabilities.get(PCI_CAP_MSI);
   if (cap === undefined) return null;
+  if (ctx.ir) return setupMsiRemapped(ctx, ctx.ir, d, min, max, handler, affd);
   const { cpu, pci } = ctx;
   const ctrl = pci.read(cpu, d, cap + 2, 2);
   const mmc = 1 << ((ctrl >> 1) & 7);
@@ -121,7 +132,7 @@ function setupMsi(ctx: DriverContext, d: PciDevice, min: number, max: number, ha
     // Without remapping the arch answers 1 for nvec > 1 and the loop retries with one vector, whose
     // mask irq_create_affinity_masks computes (managed unless pre/post take it). A block cannot be
     // spread, so the block policies refuse (the scenario already did).
-    if (ctx.domain.policy !== 'linux') {
+    if (ctx.domain.policy !== 'linux' && ctx.domain.policy !== 'linux-ir') {
       ctx.log(`msi ${d.bdf}: PCI_IRQ_AFFINITY on multi-message MSI: a block cannot be spread`);
       return null;
     }
@@ -201,6 +212,13 @@ function setupMsix(ctx: DriverContext, d: PciDevice, min: number, max: number, h
     ctx.log(`msix ${d.bdf}: only ${placed.length} of ${n} vector(s) free (min ${min}); released`);
     return null;
   }
+  // Under remapping each entry gets its own IRTE (sub-handle 0) before the table is written.
+  const remapped = ctx.ir ? programMsixRemapped(ctx, ctx.ir, d, placed) : null;
+  if (ctx.ir && !remapped) {
+    for (const p of placed) ctx.domain.release(p);
+    ctx.log(`msix ${d.bdf}: no interrupt-remapping entries for ${placed.length} vector(s); released`);
+    return null;
+  }
   // msix_capability_init: enable with function mask, program entries, unmask them, clear the mask.
   pci.write(cpu, d, cap + 2, 2, ctrl | MSIX_CTRL_ENABLE | MSIX_CTRL_MASKALL);
   const cmd = pci.read(cpu, d, 0x04, 2);
@@ -208,16 +226,17 @@ function setupMsix(ctx: DriverContext, d: PciDevice, min: number, max: number, h
   const vectors: VectorAssignment[] = [];
   placed.forEach((p, i) => {
     const e = tableAddr + 16 * i;
-    cpu.write32(e + 0, msiAddressFor(ctx, p.cpu));
+    const r = remapped?.[i];
+    cpu.write32(e + 0, r ? r.address : msiAddressFor(ctx, p.cpu));
     cpu.write32(e + 4, 0);
-    cpu.write32(e + 8, p.base);
+    cpu.write32(e + 8, r ? 0 : p.base);
     cpu.write32(e + 12, 0); // vector control: unmasked
     const desc = ctx.irq.newDesc(d.bdf, i, 'msix', handler);
     ctx.irq.bind(p.cpu, p.base, desc);
-    vectors.push({ cpu: p.cpu, vector: p.base, desc });
+    vectors.push({ cpu: p.cpu, vector: p.base, desc, ...(r ? { irte: r.irte } : {}) });
   });
   pci.write(cpu, d, cap + 2, 2, (ctrl | MSIX_CTRL_ENABLE) & ~MSIX_CTRL_MASKALL);
-  ctx.log(`msix ${d.bdf}: ${placed.length} of ${size} entr${size === 1 ? 'y' : 'ies'}: ${vectors.map((v) => `${v.cpu}/0x${v.vector.toString(16)}`).join(' ')}`);
+  ctx.log(`msix ${d.bdf}: ${placed.length} of ${size} entr${size === 1 ? 'y' : 'ies'}: ${vectors.map((v) => `${v.cpu}/0x${v.vector.toString(16)}${v.irte === undefined ? '' : ` (IRTE ${v.irte})`}`).join(' ')}`);
   return { mode: 'msix', vectors };
 }
 
@@ -230,7 +249,21 @@ function setupIntx(ctx: DriverContext, d: PciDevice, handler: IrqDesc['handler']
   ctx.irq.bind(p.cpu, p.base, desc);
   const cmd = ctx.pci.read(ctx.cpu, d, 0x04, 2);
   ctx.pci.write(ctx.cpu, d, 0x04, 2, cmd & ~CMD_INTX_DISABLE);
-  ctx.ioapic.route(ctx.cpu, gsi, p.base, apicDest(ctx, p.cpu), true, true, ctx.destMode === 'logical');
-  ctx.log(`intx ${d.bdf}: INT${'ABCD'[d.interruptPin - 1]} → GSI ${gsi} → CPU ${p.cpu} vector 0x${p.base.toString(16)} (level, active low)`);
-  return { mode: 'intx', vectors: [{ cpu: p.cpu, vector: p.base, desc }], gsi };
+  let irte: number | undefined;
+  if (ctx.ioapicRemap) {
+    const index = ctx.ioapicRemap.request(ctx.cpu, ctx, gsi, { cpu: p.cpu, vector: p.base }, true, true);
+    if (index === null) {
+      ctx.irq.unbind(p.cpu, p.base);
+      ctx.domain.release(p);
+      ctx.log(`intx ${d.bdf}: no interrupt-remapping entry for GSI ${gsi}`);
+      return null;
+    }
+    irte = index;
+    // ioapic_ir_ack_level: the remote IRR is matched on the RTE's vector field, which holds the pin,
+    // not the IRTE's vector, so the local APIC's EOI broadcast misses it: EOI the pin at the I/O APIC.
+    const pin = gsi - ctx.ioapic.gsiBase;
+    desc.afterEoi = (c) => ctx.ioapic.eoiPin(c, pin);
+  } else ctx.ioapic.route(ctx.cpu, gsi, p.base, apicDest(ctx, p.cpu), true, true, ctx.destMode === 'logical');
+  ctx.log(`intx ${d.bdf}: INT${'ABCD'[d.interruptPin - 1]} → GSI ${gsi} → CPU ${p.cpu} vector 0x${p.base.toString(16)} (level, active low)${irte === undefined ? '' : `, remapped through IRTE ${irte}`}`);
+  return { mode: 'intx', vectors: [{ cpu: p.cpu, vector: p.base, desc, ...(irte === undefined ? {} : { irte }) }], gsi };
 }

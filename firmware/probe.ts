@@ -20,6 +20,8 @@ export interface MessageResult {
   expectedVector: number;
   expectedCpu: number;
   arrivals: number;
+  /** Under interrupt remapping: the IRTE the message went through. */
+  irte?: number;
   ok: boolean;
   problem?: string;
 }
@@ -74,7 +76,8 @@ export function* probeDevice(
     cpu.write32(bar.address + EP_DOORBELL, i);
     yield* waitForArrivals(cpu, irq, from);
     // Judged observations are dropped: the log holds one window at a time, however many messages.
-    out.push(judge(i, want.cpu, want.vector, dev.bdf, irq.observations.splice(from)));
+    const r = judge(i, want.cpu, want.vector, dev.bdf, irq.observations.splice(from));
+    out.push(want.irte === undefined ? r : { ...r, irte: want.irte });
   }
 }
 

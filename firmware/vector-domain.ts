@@ -1,6 +1,8 @@
 // The guest's x86 vector domain: where interrupt vectors come from under each placement policy.
 //   aligned  the irqslice block allocator (matrix allocBlock): multi-MSI as one aligned block
 //   linux    today's kernel without interrupt remapping: multi-MSI refused, one vector (matrix alloc)
+//   linux-ir the same kernel with VT-d interrupt remapping on: every vector, multi-MSI ones too, is an
+//            independent single allocation (firmware/msi-ir.ts); without remapping it acts as linux
 //   freebsd         FreeBSD's x86 placement (msi_alloc/apic_alloc_vectors/intr_next_cpu), its own tables,
 //                   as freebsd-src main: a block is aligned on its IDT vector
 //   freebsd-legacy  the same with the older local_apic.c, which aligns the table index (misroutes)
@@ -11,7 +13,7 @@ import type { CpuMask } from '../src/alloc/cpumask.js';
 import { MatrixError } from '../src/alloc/errors.js';
 import { X86_LEGACY_VECTORS } from '../src/alloc/matrix.js';
 
-export type Policy = 'aligned' | 'linux' | 'freebsd' | 'freebsd-legacy';
+export type Policy = 'aligned' | 'linux' | 'linux-ir' | 'freebsd' | 'freebsd-legacy';
 
 export interface Placement {
   cpu: number;
@@ -31,16 +33,21 @@ export const MAX_MSI_APIC_ID = 0xfe;
 
 export class VectorDomain {
   private readonly freebsd: FreeBsdVectors | null;
-  /** CPU indices an MSI or I/O APIC RTE can target: online, APIC ID <= 254. */
+  /** CPU indices an MSI or I/O APIC RTE can target: online, APIC ID <= 254 (any ID under remapping with EIM). */
   private readonly targets = new Set<number>();
   /** `targets` sorted, as a mask compiled once per change (allocations run once per vector). */
   private targetCache: CpuMask | null = null;
+  /** Highest APIC ID a message can name: 254 without remapping (8-bit destination), all 32 bits with EIM. */
+  private readonly maxDestId: number;
 
   constructor(
     readonly policy: Policy,
     readonly matrix: VectorMatrix,
     private readonly apicIds: readonly number[],
+    /** Interrupt remapping in x2APIC mode (IRTA.EIME): IRTEs hold 32-bit destinations. */
+    options: { eim?: boolean } = {},
   ) {
+    this.maxDestId = options.eim ? 0xffff_ffff : MAX_MSI_APIC_ID;
     const addressable = apicIds.filter((id) => id <= MAX_MSI_APIC_ID).length;
     this.freebsd = policy === 'freebsd' || policy === 'freebsd-legacy' ? new FreeBsdVectors(addressable, { alignment: policy === 'freebsd' ? 'vector' : 'index' }) : null;
   }
@@ -49,7 +56,7 @@ export class VectorDomain {
   online(cpu: number): void {
     this.matrix.online(cpu);
     if (cpu === 0) for (const v of X86_LEGACY_VECTORS) this.matrix.assign(0, v);
-    if (this.apicIds[cpu]! <= MAX_MSI_APIC_ID) {
+    if (this.apicIds[cpu]! <= this.maxDestId) {
       this.targets.add(cpu);
       this.targetCache = null;
     }
@@ -113,7 +120,7 @@ export class VectorDomain {
       }
       return { cpu: r.cpu, base: r.base, count: r.count, size: r.count };
     }
-    if (this.policy === 'linux') {
+    if (this.policy === 'linux' || this.policy === 'linux-ir') {
       if (min > 1) return null;
       const p = this.allocSingle();
       return p && { ...p, size: 1 };
@@ -218,5 +225,28 @@ export class VectorDomain {
   describe(): string {
     if (this.freebsd) return this.freebsd.describe();
     return this.matrix.dump();
+  }
+
+  /**
+   * What each IDT vector 0..255 of `cpu` is in this domain's own tables, one character each (the
+   * codes of VECTOR_CELL): 's' system, 'l' legacy ISA, 'm' managed, 'u' held by an allocation, '.'
+   * free, '-' a CPU the domain cannot target. Owners are the IRQ layer's business (vector-map.ts).
+   */
+  cells(cpu: number): string {
+    const out = new Array<string>(256).fill('s');
+    if (this.freebsd) {
+      if (cpu >= this.freebsd.cpus) return '-'.repeat(256);
+      // IDT_IO_INTS (0x20..0x2F): the 8259 pair's ISA IRQs; APIC_IO_INTS on: la_ioint_irqs.
+      for (let v = 0x20; v < 0x30; v++) out[v] = 'l';
+      for (let v = 0x30; v < 0x30 + 191; v++) if (v !== 0x80 && v !== 0x92) out[v] = this.freebsd.isFree(cpu, v) ? '.' : 'u';
+      return out.join('');
+    }
+    if (!this.matrix.isOnline(cpu)) return '-'.repeat(256);
+    const m = this.matrix;
+    for (let v = m.start; v < m.end; v++) out[v] = '.';
+    for (const v of m.systemVectors()) out[v] = 's';
+    for (const v of m.managedVectors(cpu)) out[v] = 'm';
+    for (const v of m.vectors(cpu)) if (out[v] !== 'm') out[v] = cpu === 0 && X86_LEGACY_VECTORS.includes(v) ? 'l' : 'u';
+    return out.join('');
   }
 }

@@ -23,3 +23,13 @@ export function expectTyped(call: () => unknown, E: ErrorClass): void {
   expect((thrown as Error).message).toMatch(/\S/);
   expect((thrown as Error).message).not.toMatch(/[\u0000-\u0008\u000e-\u001f\u007f]/);
 }
+
+/** The error `call` throws (a test failure when it throws nothing), for checks of its fields. */
+export function thrown(call: () => unknown): Error {
+  try {
+    call();
+  } catch (e) {
+    return e as Error;
+  }
+  throw new Error('expected the call to throw');
+}

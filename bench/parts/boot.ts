@@ -7,11 +7,12 @@ import { measureAsyncTask, type MeasureConfig } from '../lib/measure.js';
 import { createProgress } from '../lib/progress.js';
 import { fmtNs, type Summary } from '../lib/stats.js';
 import { runScenario } from '../../src/scenario/run-scenario.js';
+import type { DeviceInput } from '../../src/scenario/scenario.js';
 
 const DEVICES = 64;
 
 /** 64 endpoints on buses 0..2 (devices 1..30): MSI 32/8/4/1 and MSI-X 8, in a fixed pattern. */
-export function benchDevices(): Array<Record<string, unknown>> {
+export function benchDevices(): DeviceInput[] {
   return Array.from({ length: DEVICES }, (_, i) => {
     const bdf = `${Math.floor(i / 30).toString(16).padStart(2, '0')}:${(1 + (i % 30)).toString(16).padStart(2, '0')}.0`;
     const k = i % 8;

@@ -10,6 +10,7 @@ export { processIo } from './io.js';
 import { MATRIX_SPEC, matrixCommand } from './matrix-command.js';
 import { MIGRATE_SPEC, migrateMain } from './migrate-command.js';
 import { RUN_SPEC, runMain } from './run-command.js';
+import { WHATIF_SPEC, whatifMain } from './whatif-command.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
@@ -25,6 +26,7 @@ const COMMANDS: Record<string, Command> = {
   run: { spec: RUN_SPEC, main: runMain },
   matrix: { spec: MATRIX_SPEC, main: matrixCommand },
   migrate: { spec: MIGRATE_SPEC, main: migrateMain },
+  whatif: { spec: WHATIF_SPEC, main: whatifMain },
 };
 
 /** The version in package.json, found from this file upward (dist/cli.js, src/cli/main.ts, an install). */

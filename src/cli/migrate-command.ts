@@ -12,6 +12,8 @@ import { describeSetup, formatEvacuation, formatExample, formatOutcomes, formatP
 import { intValue, listOf, numberList, numberValue, oneOf, type CommandSpec, type ParsedArgs } from './args.js';
 import { processIo, UsageError, type CliIo } from './io.js';
 import { createProgress } from './progress.js';
+import { migrationTrace } from '../migrate/trace-run.js';
+import { openTraceFile } from './trace-file.js';
 
 export interface MigrateCommandOptions {
   protocol?: unknown;
@@ -28,6 +30,7 @@ export interface MigrateCommandOptions {
   seed?: unknown;
   positions?: unknown;
   trace?: unknown;
+  traceFile?: unknown;
   json?: unknown;
   evacuate?: unknown;
   cpus?: unknown;
@@ -38,7 +41,7 @@ export interface MigrateCommandOptions {
   maxRuns?: unknown;
 }
 
-const MOVE_OPTIONS = ['protocol', 'block', 'mode', 'pvm', 'target', 'stale', 'schedule', 'fires', 'address', 'exhaustive', 'random', 'positions', 'trace'];
+const MOVE_OPTIONS = ['protocol', 'block', 'mode', 'pvm', 'target', 'stale', 'schedule', 'fires', 'address', 'exhaustive', 'random', 'positions', 'trace', 'trace-file'];
 const EVACUATE_OPTIONS = ['cpus', 'load', 'trials', 'pvm-share', 'engine'];
 export const DEFAULT_MAX_RUNS = 1_000_000;
 
@@ -46,13 +49,13 @@ export const MIGRATE_SPEC: CommandSpec = {
   name: 'migrate',
   summary: 'move a multi-MSI block under fault injection, or unplug CPUs under load (--evacuate)',
   usage: [
-    'irqslice migrate [--protocol naive,linux,linux-single,safe|all] [--block N] [--mode affinity|unplug|both] [--pvm no|yes|both]',
+    'irqslice migrate [--protocol naive,linux,linux-single,safe,remap|all] [--block N] [--mode affinity|unplug|both] [--pvm no|yes|both]',
     '                 [--target …] [--stale …] [--schedule …] [--fires K] [--address 64|32] [--exhaustive | --random N [--seed S]]',
-    '                 [--positions] [--trace] [--json] [--max-runs N]',
+    '                 [--positions] [--trace] [--trace-file FILE] [--json] [--max-runs N]',
     'irqslice migrate --evacuate [--cpus 2,4,8,16] [--load 0.5,0.6,0.7,0.8,0.9] [--trials N] [--seed S] [--pvm-share F] [--engine js|wasm] [--json] [--max-runs N]',
   ],
   options: [
-    { name: 'protocol', value: 'LIST', help: 'naive, linux, linux-single, safe, or all (comma-separated; default all)' },
+    { name: 'protocol', value: 'LIST', help: 'naive, linux, linux-single, safe, remap (VT-d IRTE rewrite), or all (comma-separated; default all)' },
     { name: 'block', value: 'N', help: 'block size: 1, 2, 4, 8, 16 or 32 (default 4)' },
     { name: 'mode', value: 'M', help: 'affinity | unplug | both (default both)' },
     { name: 'pvm', value: 'P', help: 'per-vector masking: no | yes | both (default no)' },
@@ -66,6 +69,7 @@ export const MIGRATE_SPEC: CommandSpec = {
     { name: 'seed', value: 'S', help: 'seed (0..4294967295) for random interleavings and for --evacuate (default 1)' },
     { name: 'positions', help: 'show the outcome at each injection point' },
     { name: 'trace', help: 'print the guest steps of the first failing run of each protocol' },
+    { name: 'trace-file', value: 'FILE', help: 'write a Chrome trace-event JSON of one run per protocol (the first failing one, if any) to FILE' },
     { name: 'json', help: 'print JSON instead of tables' },
     { name: 'evacuate', help: 'CPU hot-unplug experiment: evacuation success against load and CPU count' },
     { name: 'cpus', value: 'LIST', help: 'CPU counts for --evacuate, 2..255 (default 2,4,8,16)' },
@@ -192,11 +196,14 @@ async function migrate(o: Map<string, string | true>, maxRuns: number, io: CliIo
         (sample ? '' : '; use --random N, fewer --fires or a smaller --block'),
     );
   }
+  const tf = get('trace-file');
+  const traceFile = tf === undefined ? null : openTraceFile(tf);
   const progress = await createProgress(io, 'irqslice migrate', total, 'runs');
   const tick = () => progress.tick();
   const groups: ExploreResult[][] = setups.map((g) => g.map((x) => (sample ? random(x, runs ?? RANDOM_RUNS, seed, tick) : exhaustive(x, tick))));
   progress.done();
   const all = groups.flat();
+  traceFile?.write(migrationTrace(all));
   const ok = all.every((r) => r.options.protocol !== 'safe' || failures(r.tally) === 0);
   if (json) {
     io.stdout(JSON.stringify({ ok, experiment: 'migrate', results: all.map(resultJson) }, null, 2) + '\n');

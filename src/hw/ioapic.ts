@@ -1,8 +1,14 @@
 // Models the I/O APIC of the 82093AA datasheet §3.2 (IOREGSEL/IOWIN, ID, version, arbitration, redirection table) plus the EOI register of version ≥ 0x20 parts
 // and the remappable RTE format of VT-d §5.1.5.1 (docs/DESIGN.md F11). Left out: APIC serial-bus cycles and arbitration timing, the PCH extended destination ID (RTE 55:48), the pin assertion register, line sharing (the board ORs shared lines).
+// Two text views: dump() keeps irqslice's own compact format (one line per live pin, for debugging and
+// the tests that read it); infoPic() prints QEMU's `info pic` layout (ioapic-info.ts), for comparing with QEMU.
 import type { ApicMessage, DeliveryMode, Destination, EoiListener, InterruptRouter, TriggerMode } from './signals.js';
 import { checkFunction, checkOptions } from './check.js';
 import { describeValue } from './describe.js';
+
+// Two text views: dump() keeps irqslice's own compact format (one line per live pin, for debugging and
+// the tests that read it); infoPic() prints QEMU's `info pic` layout (ioapic-info.ts), for comparing with QEMU.
+import { formatIoapicInfo } from './ioapic-info.js';
 
 /** Default physical base of the first I/O APIC, and the size of the window it decodes (as QEMU maps it). */
 export const IOAPIC_BASE = 0xfec0_0000;
@@ -448,6 +454,19 @@ export class IoApic implements EoiListener {
       );
     }
     return rows.join('\n');
+  }
+
+  /**
+   * The I/O APIC in the layout of QEMU's `info pic` (hw/intc/ioapic_common.c): header, one line per
+   * pin, then IRR and Remote IRR. dump() keeps irqslice's own compact format.
+   */
+  infoPic(): string {
+    const irr: number[] = [];
+    for (let pin = 0; pin < this.pinCount; pin++) {
+      const low = this.low[pin]!;
+      if (low & RTE_DELIVERY_STATUS || (this.isLevel(low) && this.asserted(pin))) irr.push(pin);
+    }
+    return formatIoapicInfo(this.saveState(), irr);
   }
 
   // ---- State -------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import type { LocalApic } from '../hw/apic/local-apic.js';
 import type { LapicSink } from '../hw/signals.js';
 import type { CpuContext, CpuidInfo, GuestProgram, GuestYield, IdtTable } from './guest-interface.js';
 import { at, bool, int, MachineStateError, record } from './state-check.js';
+import type { MachineTracer } from './tracer.js';
 
 export type CpuState = 'wait-for-sipi' | 'running' | 'halted' | 'finished' | 'shutdown';
 
@@ -69,6 +70,8 @@ export interface CpuBus {
   wake(cpu: Cpu): void;
   /** Brings the CPU's local APIC timer up to the current time before the CPU touches the APIC. */
   syncApic(cpu: Cpu): void;
+  /** Observer of interrupts taken and APIC writes, when the board has one. */
+  readonly tracer?: MachineTracer | null;
 }
 
 /** Raised inside guest code to unwind a CPU that shut down (triple fault, missing IDT entry). */
@@ -98,7 +101,7 @@ export class Cpu implements LapicSink {
   thread: Generator<GuestYield, void, void> | null = null;
   shutdownReason: string | null = null;
   /** Interrupts taken, indexed by vector (the raw material of a /proc/interrupts table). */
-  readonly taken = new Uint32Array(256);
+  readonly taken: Uint32Array = new Uint32Array(256);
   private intrLine = false;
   private nmiPending = false;
   private extintPending = false;
@@ -208,11 +211,14 @@ export class Cpu implements LapicSink {
     const savedIf = this.ifFlag;
     this.ifFlag = false; // interrupt gate
     this.depth++;
+    const tracer = this.bus.tracer;
+    if (tracer) tracer.interruptEnter(this.index, vector, this.bus.now() + this.busyNs);
     try {
       handler(this.ctx, vector);
     } finally {
       this.depth--;
       if ((this.state as CpuState) !== 'shutdown') this.ifFlag = savedIf; // IRET restores RFLAGS.IF
+      if (tracer) tracer.interruptExit(this.index, vector, this.bus.now() + this.busyNs);
     }
   }
 
@@ -326,6 +332,12 @@ export class Cpu implements LapicSink {
 
   private wrmsr(msr: number, value: bigint): void {
     this.bus.syncApic(this);
+    const tracer = this.bus.tracer;
+    if (tracer) {
+      // x2APIC EOI (0x80B) and ICR (0x830: destination in the high dword), as on the xAPIC page.
+      if (msr === 0x80b) tracer.eoi(this.index, this.bus.now() + this.busyNs);
+      else if (msr === 0x830) tracer.ipi(this.index, Number(value & 0xffff_ffffn), Number((value >> 32n) & 0xffff_ffffn), this.bus.now() + this.busyNs);
+    }
     this.lapic.wrmsr(msr, value);
     // A timer (re)armed or stopped through an MSR must be (un)scheduled: x2APIC LVT timer, initial
     // count, divide configuration, TSC deadline, or a mode change through IA32_APIC_BASE.

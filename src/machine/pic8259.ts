@@ -44,6 +44,7 @@ class Pic8259 {
   vectorBase = 0;
   initStep = 0; // 0 = ready; 2..4 = expecting ICW2..ICW4
   needIcw4 = false;
+  /** OCW3 read-register select: true = the command port reads ISR (QEMU's rr_sel). */
   readIsr = false;
   lines = 0;
 
@@ -98,6 +99,10 @@ class Pic8259 {
   }
   readData(): number {
     return this.imr;
+  }
+  /** OCW3's read-register select: true when the command port reads ISR (QEMU's rr_sel). */
+  get readsIsr(): boolean {
+    return this.readIsr;
   }
 
   setLine(irq: number, level: boolean): void {
@@ -210,6 +215,18 @@ export class PicPair {
 
   get masks(): { master: number; slave: number } {
     return { master: this.master.imr, slave: this.slave.imr };
+  }
+
+  /**
+   * The pair in the layout of QEMU's `info pic` (pic_print_info, hw/intc/i8259_common.c), slave first
+   * as QEMU lists them. Not modelled, so printed as QEMU shows them after reset: hprio (rotation) 0,
+   * elcr 00 (no ELCR ports), fnm (special fully nested mode) 0.
+   */
+  infoPic(): string {
+    const hex2 = (n: number) => n.toString(16).padStart(2, '0');
+    const line = (name: string, p: Pic8259) =>
+      `${name}: irr=${hex2(p.irr)} imr=${hex2(p.imr)} isr=${hex2(p.isr)} hprio=0 irq_base=${hex2(p.vectorBase)} rr_sel=${p.readsIsr ? 1 : 0} elcr=00 fnm=0\n`;
+    return line('pic1', this.slave) + line('pic0', this.master);
   }
 
   /** INTA cycle as the CPU runs it for an ExtINT delivery; returns the vector. */

@@ -15,6 +15,8 @@ const SPIN_NS = 50;
 export class Scheduler {
   /** Virtual time in ns (the TSC runs at 1 GHz). */
   time = 0;
+  /** The CPU whose guest code runs (or ran last): device activity happens on its clock. */
+  running: Cpu | null = null;
   // Scheduling sets: a bit per CPU, listed in CPU order into a reused buffer when a round (or a
   // search for the next event) starts and the set changed. Nothing lists them while a list is walked,
   // so a round steps exactly the CPUs that were active when it began.
@@ -29,7 +31,7 @@ export class Scheduler {
   /** Bus-clock ticks each local APIC has been clocked to. */
   private readonly tickedTo: Float64Array;
   /** True while run() is on the stack (a snapshot cannot be taken in the middle of guest code). */
-  running = false;
+  inRun = false;
 
   constructor(private readonly cpus: readonly Cpu[], private readonly timeLimit: number) {
     const words = (cpus.length + 31) >>> 5;
@@ -149,6 +151,7 @@ export class Scheduler {
         return true;
       }
     }
+    this.running = cpu;
     try {
       cpu.boundary();
       if (cpu.state !== 'running') return true;
@@ -202,11 +205,11 @@ export class Scheduler {
 
   /** Starts `program` on the BSP and runs until it returns (APs keep whatever state they reach). */
   run(program: GuestProgram): RunEnd {
-    this.running = true;
+    this.inRun = true;
     try {
       return this.loop(program);
     } finally {
-      this.running = false;
+      this.inRun = false;
     }
   }
 

@@ -187,7 +187,7 @@ function checkCpus(v: unknown, board: SnapshotBoard, timeNs: number): Checked['c
 function checkIoApic(v: unknown, board: SnapshotBoard): void {
   const live = board.ioapic.saveState();
   try {
-    new IoApic({ id: live.id, pins: live.pins, version: live.version }).loadState(v);
+    new IoApic({ id: live.id, pins: live.pins, version: live.version }).loadState(v as IoApicState);
   } catch (e) {
     if (!(e instanceof IoApicStateError)) throw e;
     throw new MachineStateError('ioapic', e.message.replace(/^IoApic\.loadState: /, ''), { cause: e });
@@ -247,7 +247,7 @@ export function loadMachineState(board: SnapshotBoard, raw: unknown): void {
   // and no MSI is sent; the I/O APIC then gets its own pin levels and the APICs their IRR/ISR.
   board.pci.ioWrite(CONFIG_ADDRESS_PORT, 4, s.configAddress);
   board.pci.functions().forEach(({ fn }, i) => fn.loadState(s.functions[i]));
-  board.ioapic.loadState(s.ioapic);
+  board.ioapic.loadState(s.ioapic as IoApicState);
   board.pic.loadState(s.pic);
   // Each LAPIC re-indexes the bus's routing tables and re-drives its CPU's INTR line as it loads.
   board.cpus.forEach((c, i) => c.lapic.loadState(s.cpus[i]!.lapic));

@@ -1,10 +1,17 @@
 // The CPU side of the migration bench: a CpuContext whose memory/port/MSR accesses reach the real
-// models (LAPIC page, ECAM, CF8/CFC, BARs). Left out: RAM, code installation, time passing (no waits).
+// models (LAPIC page, ECAM, CF8/CFC, BARs, and with remapping a RAM and the VT-d unit's page). Left out:
+// code installation, time passing (no waits).
 import type { LocalApic } from '../hw/apic/local-apic.js';
 import type { PciHost } from '../hw/pci/pci-host.js';
 import type { CpuContext, CpuidInfo, GuestYield, IdtTable } from '../machine/guest-interface.js';
 import { ECAM_BASE, ECAM_SIZE, LAPIC_BASE, LAPIC_SIZE } from '../machine/memory-map.js';
 import { MigrateUsageError } from './errors.js';
+
+/** More of the address space: answers an access it claims (a number, or true for a write), else null/false. */
+export interface BenchMemory {
+  read(address: number, size: 1 | 2 | 4): number | null;
+  write(address: number, size: 1 | 2 | 4, value: number): boolean;
+}
 
 /** One bench CPU. Interrupts are taken by the bench's scheduler (service()), never behind its back. */
 export class BenchCpu implements CpuContext {
@@ -16,6 +23,7 @@ export class BenchCpu implements CpuContext {
     readonly lapic: LocalApic,
     private readonly pci: PciHost,
     private readonly clock: () => number,
+    private readonly more: BenchMemory | null = null,
   ) {}
 
   get interruptsEnabled(): boolean {
@@ -86,9 +94,9 @@ export class BenchCpu implements CpuContext {
       return 0;
     }
     if (value === null) {
-      const v = this.pci.mmioRead(a, size);
+      const v = this.pci.mmioRead(a, size) ?? this.more?.read(a, size) ?? null;
       if (v !== null) return v;
-    } else if (this.pci.mmioWrite(a, size, value)) return 0;
+    } else if (this.pci.mmioWrite(a, size, value) || this.more?.write(a, size, value)) return 0;
     throw new MigrateUsageError(`CPU ${this.index}: the bench has nothing at 0x${a.toString(16)}`);
   }
 

@@ -24,7 +24,9 @@ import { PCI_IRQ_MSI, pciAllocIrqVectors } from '../../firmware/msi.js';
 import { ecamAccess, PciBusDriver } from '../../firmware/pci.js';
 import { VectorDomain } from '../../firmware/vector-domain.js';
 import { BenchCpu } from './bench-cpu.js';
+import { BenchRemapping } from './bench-remap.js';
 import { MigrateUsageError } from './errors.js';
+import { CPU_TID, type TraceRecorder } from '../trace/chrome-trace.js';
 
 export type BenchMode = 'affinity' | 'unplug';
 export type Schedule = 'eager' | 'lazy';
@@ -98,9 +100,13 @@ export class MigrationBench {
   extraOwnRuns = 0;
   /** Handler runs (or APIC spurious vectors) that served none of the requests behind them. */
   spuriousRuns = 0;
+  /** When set, the run is recorded as trace events: guest step s at s µs, a message fired after it at s + 0.75 µs. */
+  recorder: TraceRecorder | null = null;
   /** Vectors held beyond the starting layout, peak over the run, on A and on B. */
   readonly peakExtra = { old: 0, new: 0 };
   private readonly bus: TracingBus;
+  /** Protocol 'remap': the VT-d unit the device's requests go through, its RAM and the guest's driver. */
+  readonly remapping: BenchRemapping | null;
   private readonly pendingFires: FireRecord[][];
   private readonly irr = new Map<number, Token[]>();
   private readonly baseline: { old: number; new: number };
@@ -115,11 +121,12 @@ export class MigrationBench {
     this.bus = new TracingBus((ids, msg) => this.ipiLanded(ids, msg));
     this.lapics = Array.from({ length: CPUS }, (_, i) => new LocalApic({ apicId: i, bsp: i === 0, sink: NULL_SINK }));
     for (const l of this.lapics) this.bus.attach(l);
-    const host = new PciHost({ upstream: { memoryWrite: (a, d) => this.deviceWrite(a, d), intx: () => {} } });
+    this.remapping = options.protocol === 'remap' ? new BenchRemapping(this.bus) : null;
+    const host = new PciHost({ upstream: { memoryWrite: (a, d) => this.deviceWrite(a, d, -1), memoryWriteFrom: (rid, a, d) => this.deviceWrite(a, d, rid), intx: () => {} } });
     this.endpoint = new MsiEndpoint({ msi: { vectors: n, is64: options.is64, pvm: options.pvm } });
     host.add(DEVICE_BDF, this.endpoint);
     this.pendingFires = Array.from({ length: 32 }, () => []);
-    this.cpus = this.lapics.map((l, i) => new BenchCpu(i, l, host, () => this.clock));
+    this.cpus = this.lapics.map((l, i) => new BenchCpu(i, l, host, () => this.clock, this.remapping));
     const lapic = new LapicDriver(LAPIC_BASE);
     this.irq = new IrqLayer(CPUS, new Map(this.lapics.map((l, i) => [l.apicId, i])), lapic);
     this.irq.recording = true; // every arrival is judged
@@ -136,6 +143,7 @@ export class MigrationBench {
     const dev = pci.enumerate(this.cpus[0]!, 0, 0, () => {})[0];
     if (dev === undefined) throw new MigrateUsageError('the bench endpoint was not enumerated');
     this.ctx = { pci, lapic, irq: this.irq, domain, apicIds, destMode, onReraise: (r) => (this.reraiseFrom = key(r.fromCpu, r.fromVector)) };
+    this.remapping?.enable(this.cpus[0]!);
 
     if (options.target !== 'same-base') {
       const nbB = this.matrix.allocBlock([NEW_CPU], n);
@@ -154,6 +162,7 @@ export class MigrationBench {
       items.push({ base: nbA.base, count: n, descs: this.bindOther('nbA', OLD_CPU, nbA.base, n) });
     }
     this.binding = msiBlockBinding(this.ctx, this.cpus[OLD_CPU]!, dev, block, alloc.vectors.map((v) => v.desc));
+    this.remapping?.remapDevice(this.ctx, this.cpus[0]!, dev, this.binding);
     this.baseline = { old: this.matrix.allocated(OLD_CPU), new: this.matrix.allocated(NEW_CPU) };
     for (const c of this.cpus) if (c.index !== OLD_CPU) c.sti();
     if (options.mode === 'affinity') {
@@ -183,17 +192,20 @@ export class MigrationBench {
     const rec: FireRecord = { id: this.fires.length, index, after: this.last, result: 'suppressed', services: [] };
     this.fires.push(rec);
     this.ringing = rec;
+    // Recorded before the ring, so the MSI write it causes follows it on the device's track.
+    const ev = this.recorder?.instant(this.recorder.deviceTrack(DEVICE_BDF), `fire message ${index}`, this.clock * 1000 + 750, 'doorbell', { index, after: rec.after });
     const out = this.endpoint.ring(index);
     this.ringing = null;
     rec.result = out.result === 'pended' ? 'pended' : out.result === 'sent' ? 'sent' : 'suppressed';
     if (rec.result === 'pended') this.pendingFires[index]!.push(rec);
     if (rec.result !== 'sent') this.trace.push(`device: message ${index} ${rec.result}`);
+    if (ev) (ev.name += `: ${rec.result}`), (ev.args!.result = rec.result);
     return rec;
   }
 
   /** Upstream of the PCI host: an MSI write, at ring time or when a masked message is released. */
-  private deviceWrite(address: bigint, data: number): void {
-    const out = this.bus.msiWrite(address, data);
+  private deviceWrite(address: bigint, data: number, requesterId: number): void {
+    const out = this.remapping ? this.remapping.deliver(this.bus, address, data, requesterId) : this.bus.msiWrite(address, data);
     let recs: FireRecord[];
     if (this.ringing !== null) recs = [this.ringing];
     else {
@@ -201,6 +213,11 @@ export class MigrationBench {
       recs = this.pendingFires[i]!.splice(0);
     }
     const what = `device: message ${data & 0x1f & ((1 << this.endpoint.msi!.multipleMessageEnable) - 1)}${this.ringing ? '' : ' (was pending)'}`;
+    if (this.recorder) {
+      const args = { address: `0x${address.toString(16)}`, data: `0x${data.toString(16)}`, ...(out.delivered ? { vector: `0x${out.vector.toString(16)}`, apicIds: out.apicIds } : { reason: out.reason }) };
+      const name = out.delivered ? `MSI 0x${out.vector.toString(16)} → ${out.apicIds.map((id) => `CPU ${id}`).join(', ') || 'not accepted'}` : `MSI dropped (${out.reason})`;
+      this.recorder.instant(this.recorder.deviceTrack(DEVICE_BDF), name, this.ringing ? this.clock * 1000 + 750 : (this.clock + 1) * 1000 + 250, 'msi', args);
+    }
     if (!out.delivered) {
       this.trace.push(`${what} → dropped (${out.reason})`);
       return;
@@ -229,10 +246,10 @@ export class MigrationBench {
   step(): string | null {
     const lazy = this.options.schedule === 'lazy';
     const order = lazy ? [OLD_CPU] : this.cpus.map((c) => c.index);
-    for (const c of order) if (this.canTake(c)) return this.done(this.service(c));
+    for (const c of order) if (this.canTake(c)) return this.done(this.service(c), c, 'handler');
     const head = this.program.peek();
-    if (head !== undefined && this.program.runNext(this.cpus[OLD_CPU]!) === 'done') return this.done(`CPU ${OLD_CPU}: ${head.label}`);
-    if (lazy) for (const c of this.cpus) if (c.index !== OLD_CPU && this.canTake(c.index)) return this.done(this.service(c.index));
+    if (head !== undefined && this.program.runNext(this.cpus[OLD_CPU]!) === 'done') return this.done(`CPU ${OLD_CPU}: ${head.label}`, OLD_CPU, 'step');
+    if (lazy) for (const c of this.cpus) if (c.index !== OLD_CPU && this.canTake(c.index)) return this.done(this.service(c.index), c.index, 'handler');
     return null;
   }
 
@@ -245,8 +262,9 @@ export class MigrationBench {
     return this.cpus[c]!.interruptsEnabled && this.lapics[c]!.hasInterrupt();
   }
 
-  private done(label: string): string {
+  private done(label: string, cpu: number, cat: 'handler' | 'step'): string {
     this.clock++;
+    this.recorder?.complete(CPU_TID + cpu, label.replace(/^CPU \d+: /, ''), this.clock * 1000, 500, cat);
     this.last = `${this.clock}. ${label}`;
     this.trace.push(label);
     this.track();

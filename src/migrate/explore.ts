@@ -23,6 +23,10 @@ export interface ExploreResult {
   peakExtra: { old: number; new: number };
   /** The first run with a failure, as its trace (guest steps and device messages in order). */
   example: string[] | null;
+  /** Protocol 'remap': interrupt-entry-cache invalidations (each with a wait) and blocked requests, summed over the runs. */
+  remap: { runs: number; invalidations: number; faults: number } | null;
+  /** The messages that first failing run fired: each after guest step `after` (0: before the first). */
+  exampleFires: { after: number; index: number }[] | null;
 }
 
 /** Safety net against a program that never finishes: far above any plan's length. */
@@ -55,7 +59,7 @@ function runPath(o: ExploreOptions, choices: number[], branching: number[]): { b
 }
 
 function finish(o: ExploreOptions, method: 'exhaustive' | 'random', seed: number | null): ExploreResult {
-  return { options: o, method, seed, tally: emptyTally(), byPosition: new Map(), peakExtra: { old: 0, new: 0 }, example: null };
+  return { options: o, method, seed, tally: emptyTally(), byPosition: new Map(), peakExtra: { old: 0, new: 0 }, example: null, exampleFires: null, remap: o.protocol === 'remap' ? { runs: 0, invalidations: 0, faults: 0 } : null };
 }
 
 function record(r: ExploreResult, bench: MigrationBench): void {
@@ -68,8 +72,17 @@ function record(r: ExploreResult, bench: MigrationBench): void {
   }
   r.peakExtra.old = Math.max(r.peakExtra.old, bench.peakExtra.old);
   r.peakExtra.new = Math.max(r.peakExtra.new, bench.peakExtra.new);
+  if (r.remap !== null && bench.remapping !== null) {
+    const c = bench.remapping.cost();
+    r.remap.runs++;
+    r.remap.invalidations += c.invalidations;
+    r.remap.faults += c.faults;
+  }
   const after = r.tally.misrouted + r.tally.lost + r.tally.duplicated + r.tally.spurious + r.tally.stuck;
-  if (r.example === null && after > before) r.example = [...bench.trace];
+  if (r.example === null && after > before) {
+    r.example = [...bench.trace];
+    r.exampleFires = bench.fires.map((f) => ({ after: parseInt(f.after, 10), index: f.index }));
+  }
 }
 
 /** Every interleaving of `fires` messages (each any message of the block) with the guest's steps. `onRun` is called after each complete run (progress). */

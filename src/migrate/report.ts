@@ -27,6 +27,14 @@ export function formatOutcomes(results: readonly ExploreResult[]): string {
     const t = r.tally;
     lines.push(`  ${padEnd(r.options.protocol, 13)}${COLS.map((c) => pad(t[c], 11)).join('')}  ${pad(`+${r.peakExtra.old}/+${r.peakExtra.new}`, 12)}`);
   }
+  for (const r of results) {
+    if (r.remap === null || r.remap.runs === 0) continue;
+    const n = r.options.count;
+    lines.push(
+      `  remap costs: ${(r.remap.invalidations / r.remap.runs).toFixed(1)} interrupt-entry-cache invalidations (each with a wait) per move of ${n} message(s), ` +
+        `${r.remap.faults} remapping faults in ${r.remap.runs} runs; the device's IRTEs take ${n * 16} bytes of a 1 MiB table (65536 entries)`,
+    );
+  }
   return lines.join('\n');
 }
 
@@ -51,6 +59,7 @@ export function resultJson(r: ExploreResult): object {
     ...r.tally,
     ok: failures(r.tally) === 0,
     peakExtraVectors: r.peakExtra,
+    ...(r.remap ? { remap: r.remap } : {}),
     positions: [...r.byPosition].sort((a, b) => parseInt(a[0], 10) - parseInt(b[0], 10)).map(([after, row]) => ({ after, ...row })),
     example: r.example,
   };

@@ -5,11 +5,13 @@ import { compileMatrixModule, createMatrixSync, type MatrixPreset } from '../all
 import { firstMatchPolicy, lowestPprPolicy } from '../hw/apic/apic-bus.js';
 import { MsiEndpoint } from '../hw/pci/msi-endpoint.js';
 import type { AcpiFaults } from '../machine/acpi/tables.js';
-import { createMachine, type Machine, type RunResult } from '../machine/machine.js';
-import { kernelMain, type DeviceReport } from '../../firmware/kernel.js';
+import type { RemappingCounters } from '../hw/iommu/remapping-unit.js';
+import { createMachine, type Machine, type MachineIommuConfig, type RunResult } from '../machine/machine.js';
+import { kernelMain, type DeviceReport, type RemappingReport } from '../../firmware/kernel.js';
 import { RESULT_MARKER } from '../../firmware/console.js';
 import type { MessageResult } from '../../firmware/probe.js';
-import { checkAffinity, defaultDestMode, validateScenario, type DestMode, type DeviceErrno, type DeviceSpec, type KernelGeneration, type Policy, type Scenario } from './scenario.js';
+import { checkPolicy, defaultDestMode, iommuPresent, parseScenario, validateScenario, type DestMode, type DeviceErrno, type DeviceSpec, type KernelGeneration, type Policy, type Scenario, type ScenarioInput } from './scenario.js';
+import { unpackVectorMap, type PackedVectorMap, type VectorMap } from '../../firmware/vector-map.js';
 
 /** The guest links the matrix preset of its kernel generation. */
 const KERNEL_PRESET: Readonly<Record<KernelGeneration, MatrixPreset>> = { '6.1': 'x86-6.1', '6.6': 'x86-6.6', '6.10': 'x86' };
@@ -20,6 +22,8 @@ export interface MessageReport {
   cpu: number | null;
   ok: boolean;
   expected: { vector: number; cpu: number };
+  /** Under interrupt remapping: the IRTE this message went through. */
+  irte?: number;
   problem?: string;
 }
 
@@ -36,6 +40,8 @@ export interface DeviceResult {
   data: number | null;
   /** MSI under 'aligned': vectors of the rounded-up block beyond the grant, reserved so a message the device may still send hits no one else (0 when none). */
   reservedTail: number;
+  /** MSI under interrupt remapping: the IRTE block, `count` = its rounded-up size (`vectors` is the grant). */
+  irte?: { index: number; count: number };
   messages: MessageReport[];
   /** pci_alloc_irq_vectors() granted nothing and returned this error (mode 'none'). */
   error?: DeviceErrno;
@@ -52,17 +58,23 @@ export interface InterruptCounts {
   irqs: Array<{ irq: number; owner: string; index: number; kind: string; counts: Record<string, number> }>;
   spurious: Record<string, number>;
   unexpected: Record<string, number>;
+  /** NMIs the guest took per CPU (absent from guests that did not count them). */
+  nmi?: Record<string, number>;
 }
 
 export interface ScenarioReport {
   ok: boolean;
   devices: DeviceResult[];
   /** `devices`: how many the scenario declares (every one has a check). */
-  scenario: { name: string | null; cpus: number; apic: string; engine: string; policy: Policy; devices: number; destMode: DestMode };
+  scenario: { name: string | null; cpus: number; apic: string; engine: string; policy: Policy; devices: number; destMode: DestMode; iommu: boolean; kernel: KernelGeneration };
+  /** The guest's interrupt remapping: on or why off, its units and the I/O APIC pins it remapped; null if never reported. */
+  remapping: RemappingReport | null;
   checks: Check[];
   bootLog: string[];
   interrupts: InterruptCounts | null;
   vectors: string;
+  /** The same vectors structured: per CPU, each vector's kind and owner, and the multi-MSI blocks (for viewers). */
+  vectorMap: VectorMap | null;
   machine: {
     end: RunResult['end'];
     timeNs: number;
@@ -74,7 +86,11 @@ export interface ScenarioReport {
     shutdowns: string[];
     /** The 8259 pair as the guest left it: interrupt masks and spurious IRQ 7 / 15 seen at INTA. */
     pic: { masterMask: number; slaveMask: number; spuriousIrq7: number; spuriousIrq15: number };
+    /** The remapping unit's own counters (requests, translated, blocked by fault reason, …); null without one. */
+    iommu: RemappingCounters | null;
   };
+  /** The guest kernel generation the run modelled (the scenario's `kernel`, default 6.10). */
+  kernel: KernelGeneration;
 }
 
 export interface RunOptions {
@@ -86,19 +102,27 @@ export interface RunOptions {
   acpiFaults?: AcpiFaults;
   /** Keep every MSI write in machine.wire (off by default: the report needs only the counters). */
   traceWire?: boolean;
+  /** The remapping unit's capabilities when the board has one (default: EIM, MHMV 15, QI, 8 fault records). */
+  iommu?: MachineIommuConfig;
 }
 
-/** Runs one scenario (a validated Scenario or raw JSON value) to completion. */
-export async function runScenario(input: Scenario | unknown, options: RunOptions = {}): Promise<ScenarioReport> {
-  const sc = validateScenario(input);
+/**
+ * Runs one scenario to completion: a ScenarioInput (a validated Scenario is one) or scenario JSON
+ * text. Either is validated first (ScenarioError); a value of unknown shape goes through
+ * validateScenario, which returns a Scenario.
+ */
+export async function runScenario(input: ScenarioInput | string, options: RunOptions = {}): Promise<ScenarioReport> {
+  const sc = typeof input === 'string' ? parseScenario(input) : validateScenario(input);
   const policy = options.policy ?? sc.policy;
   // A policy given here (--policy) must take the scenario's affinity requests too.
-  if (policy !== sc.policy) sc.devices.forEach((d, i) => checkAffinity(d, policy, i));
+  if (policy !== sc.policy) checkPolicy(sc, policy);
+  const iommu = iommuPresent(sc, policy);
   const module = sc.engine === 'wasm' ? await compileMatrixModule() : undefined;
   const machine = createMachine({
     cpus: sc.cpus,
     apic: sc.apic,
     mcfg: sc.mcfg,
+    ...(iommu ? { iommu: options.iommu ?? true, ramSize: IOMMU_RAM_SIZE } : {}),
     ...(options.acpiFaults ? { acpiFaults: options.acpiFaults } : {}),
     traceWire: options.traceWire ?? false,
     lowestPriority: sc.lowestPriority === 'first-match' ? firstMatchPolicy : lowestPprPolicy,
@@ -121,18 +145,27 @@ export async function runScenario(input: Scenario | unknown, options: RunOptions
       devices,
       fillPerCpu: sc.fill,
       destMode: defaultDestMode(sc),
+      ...(iommu ? { ramEnd: IOMMU_RAM_SIZE } : {}),
       createMatrix: (cpus) => createMatrixSync({ cpus, engine: sc.engine, preset: KERNEL_PRESET[sc.kernel ?? '6.10'] }, module),
     }),
   );
-  return buildReport(sc, policy, machine, run);
+  return buildReport(sc, policy, iommu, machine, run);
 }
 
-function buildReport(sc: Scenario, policy: Policy, machine: Machine, run: RunResult): ScenarioReport {
+/**
+ * RAM of a board with the remapping unit: Linux's 1 MiB remapping table (65536 IRTEs, aligned to its
+ * size like any buddy block) sits at 2 MiB, above the first MiB the guest keeps and the queue pages.
+ */
+export const IOMMU_RAM_SIZE = 0x40_0000;
+
+function buildReport(sc: Scenario, policy: Policy, iommu: boolean, machine: Machine, run: RunResult): ScenarioReport {
+  let remapping: RemappingReport | null = null;
   const bootLog: string[] = [];
   const checks: Check[] = [];
   const devices: DeviceResult[] = [];
   let interrupts: InterruptCounts | null = null;
   let vectors = '';
+  let vectorMap: VectorMap | null = null;
   let done: boolean | null = null;
   for (const line of run.console.split('\n')) {
     if (!line.startsWith(RESULT_MARKER)) {
@@ -147,13 +180,17 @@ function buildReport(sc: Scenario, policy: Policy, machine: Machine, run: RunRes
     else if (kind === 'check') checks.push(payload as Check);
     else if (kind === 'interrupts') interrupts = payload as InterruptCounts;
     else if (kind === 'vectors') vectors = (payload as { text: string }).text;
+    else if (kind === 'vectormap') vectorMap = unpackVectorMap(payload as PackedVectorMap);
     else if (kind === 'done') done = (payload as { ok: boolean }).ok;
+    else if (kind === 'remapping') remapping = payload as RemappingReport;
     else if (kind === 'boot_error') {
       const p = payload as { stage: string; message: string };
       checks.push({ name: `boot (${p.stage})`, ok: false, detail: p.message });
     }
   }
   checks.push(...accountFor(sc, devices));
+  checks.push(...remappingChecks(policy, remapping, machine.iommu?.counters() ?? null));
+  if (vectorMap) addDeviceOwners(vectorMap, devices);
   const pending = pendingInterrupts(machine);
   checks.push({
     name: 'no-pending',
@@ -173,11 +210,13 @@ function buildReport(sc: Scenario, policy: Policy, machine: Machine, run: RunRes
   return {
     ok,
     devices,
-    scenario: { name: sc.name ?? null, cpus: sc.cpus, apic: sc.apic, engine: sc.engine, policy, devices: sc.devices.length, destMode: defaultDestMode(sc) },
+    scenario: { name: sc.name ?? null, cpus: sc.cpus, apic: sc.apic, engine: sc.engine, policy, devices: sc.devices.length, destMode: defaultDestMode(sc), iommu, kernel: sc.kernel ?? '6.10' },
+    remapping,
     checks,
     bootLog,
     interrupts,
     vectors,
+    vectorMap,
     machine: {
       end: run.end,
       timeNs: run.timeNs,
@@ -192,8 +231,46 @@ function buildReport(sc: Scenario, policy: Policy, machine: Machine, run: RunRes
         spuriousIrq7: machine.pic.spurious.irq7,
         spuriousIrq15: machine.pic.spurious.irq15,
       },
+      iommu: machine.iommu?.counters() ?? null,
     },
+    kernel: sc.kernel ?? '6.10',
   };
+}
+
+/** GSTS after a good bring-up (VT-d §10.4.5): QIES, IRES and IRTPS set, CFIS clear (compatibility MSIs blocked). */
+const GSTS_QIES = 1 << 26;
+const GSTS_IRES = 1 << 25;
+const GSTS_IRTPS = 1 << 24;
+const GSTS_CFIS = 1 << 23;
+
+/**
+ * Under linux-ir: remapping must have come up (else the reason fails the run), every unit's status must
+ * show the enables, and no fault may be recorded — a request the unit dropped is never silent.
+ */
+function remappingChecks(policy: Policy, m: RemappingReport | null, hw: RemappingCounters | null): Check[] {
+  // With the unit present, a request it blocked fails the run whatever the policy: a drop is never silent.
+  const blocked: Check[] = hw && hw.blocked > 0
+    ? [{ name: 'remapping-blocked', ok: false, detail: `the remapping unit blocked ${hw.blocked} request(s): ${Object.entries(hw.faults).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ')}` }]
+    : [];
+  if (policy !== 'linux-ir') return blocked;
+  if (!m || !m.enabled) return [{ name: 'remapping', ok: false, detail: `interrupt remapping is off under linux-ir: ${m?.reason ?? 'the guest did not report it'}` }];
+  const want = GSTS_QIES | GSTS_IRES | GSTS_IRTPS;
+  const bad = m.units.filter((u) => (u.gsts & want) !== want || (u.gsts & GSTS_CFIS) !== 0);
+  const faults = m.units.reduce((n, u) => n + u.faults.length, 0);
+  const fsts = m.units.filter((u) => u.fsts !== 0);
+  return [
+    ...blocked,
+    {
+      name: 'remapping',
+      ok: bad.length === 0,
+      detail: bad.length === 0 ? `${m.units.length} unit(s) with QIES, IRES, IRTPS set and CFIS clear (${m.eim ? 'x2APIC' : 'xAPIC'} format)` : bad.map((u) => `unit 0x${u.base.toString(16)} GSTS 0x${u.gsts.toString(16)}`).join('; '),
+    },
+    {
+      name: 'remapping-faults',
+      ok: faults === 0 && fsts.length === 0,
+      detail: faults === 0 && fsts.length === 0 ? 'no fault recorded' : `${faults} fault record(s): ${m.units.flatMap((u) => u.faults.map((f) => `reason 0x${f.reason.toString(16)} index ${f.index}`)).slice(0, 8).join(', ')}${fsts.length ? `; FSTS ${fsts.map((u) => `0x${u.fsts.toString(16)}`).join(',')}` : ''}`,
+    },
+  ];
 }
 
 /**
@@ -263,6 +340,15 @@ function pendingInterrupts(machine: Machine): string[] {
   return out;
 }
 
+/** Each probed MSI/MSI-X message owns the vector it was programmed with (its expected CPU and vector). */
+function addDeviceOwners(map: VectorMap, devices: DeviceResult[]): void {
+  for (const d of devices) {
+    if (d.mode !== 'msi' && d.mode !== 'msix') continue;
+    for (const m of d.messages) map.owners.push([m.expected.cpu, m.expected.vector, `${d.bdf}#${m.index}`]);
+  }
+  map.owners.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+}
+
 function hex(n: number): string {
   return n.toString(16);
 }
@@ -279,6 +365,7 @@ function toDevice(r: DeviceReport, sc: Scenario): DeviceResult {
     address: r.address ?? null,
     data: r.data ?? null,
     reservedTail: r.reservedTail ?? 0,
+    ...(r.irte ? { irte: r.irte } : {}),
     ...(r.mode === 'none' ? { error: refusalErrno(spec) } : {}),
     messages: r.messages.map((m: MessageResult) => ({
       index: m.index,
@@ -286,6 +373,7 @@ function toDevice(r: DeviceReport, sc: Scenario): DeviceResult {
       cpu: m.cpu,
       ok: m.ok,
       expected: { vector: m.expectedVector, cpu: m.expectedCpu },
+      ...(m.irte === undefined ? {} : { irte: m.irte }),
       ...(m.problem ? { problem: m.problem } : {}),
     })),
   };

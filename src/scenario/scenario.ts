@@ -3,7 +3,8 @@
 
 import type { EngineName } from '../alloc/core.js';
 
-export type Policy = 'aligned' | 'linux' | 'freebsd' | 'freebsd-legacy';
+export type Policy = 'aligned' | 'linux' | 'linux-ir' | 'freebsd' | 'freebsd-legacy';
+export const POLICIES: readonly Policy[] = ['aligned', 'linux', 'linux-ir', 'freebsd', 'freebsd-legacy'];
 
 export interface DeviceSpec {
   bdf: string;
@@ -49,6 +50,34 @@ export interface Scenario {
   kernel?: KernelGeneration;
   /** How the guest's MSIs and I/O APIC entries name CPUs; absent means the kernel's own choice (defaultDestMode). */
   destMode?: DestMode;
+  /**
+   * A VT-d remapping unit and its DMAR table on the board, as the file says; absent means "only when the
+   * policy needs it" (linux-ir). Other policies leave remapping off (intremap=off) with the unit present.
+   */
+  iommu?: boolean;
+}
+
+/** Whether the board has the remapping unit under `policy`: the scenario's word, else linux-ir's need. */
+export function iommuPresent(sc: Pick<Scenario, 'iommu'>, policy: Policy): boolean {
+  return sc.iommu ?? policy === 'linux-ir';
+}
+
+/**
+ * A scenario as a file or a caller writes it: every field with a default may be left out (the
+ * defaults are those of validateScenario), `affinity: true` means `{ pre: 0, post: 0 }`. A validated
+ * Scenario is one too. Derived from Scenario, so a new scenario field is accepted here as well.
+ */
+export interface ScenarioInput extends Partial<Omit<Scenario, 'cpus' | 'devices'>> {
+  cpus: number;
+  description?: string;
+  devices: DeviceInput[];
+}
+
+/** One device of a ScenarioInput (see DeviceSpec for the meaning of each field). */
+export interface DeviceInput extends Omit<DeviceSpec, 'msi' | 'affinity'> {
+  name?: string;
+  msi?: { vectors: 1 | 2 | 4 | 8 | 16 | 32; is64?: boolean; pvm?: boolean };
+  affinity?: true | { pre?: number; post?: number };
 }
 
 export type DestMode = 'physical' | 'logical';
@@ -77,7 +106,7 @@ export class ScenarioError extends Error {
   }
 }
 
-const KNOWN_TOP = new Set(['name', 'description', 'cpus', 'apic', 'engine', 'policy', 'devices', 'fill', 'mcfg', 'lowestPriority', 'kernel', 'destMode']);
+const KNOWN_TOP = new Set(['name', 'description', 'cpus', 'apic', 'engine', 'policy', 'devices', 'fill', 'mcfg', 'lowestPriority', 'kernel', 'destMode', 'iommu']);
 const KNOWN_MSI = new Set(['vectors', 'is64', 'pvm']);
 const KNOWN_MSIX = new Set(['vectors']);
 const KNOWN_QUIRKS = new Set(['ignoreMme']);
@@ -136,7 +165,8 @@ export function validateScenario(raw: unknown): Scenario {
   const apic = oneOf(raw.apic, 'apic', ['xapic', 'x2apic'] as const, cpus > 255 ? 'x2apic' : 'xapic');
   if (apic === 'xapic' && cpus > 255) throw new ScenarioError('apic', `${cpus} CPUs need APIC IDs above 254: use "x2apic"`);
   const engine = oneOf(raw.engine, 'engine', ['wasm', 'js'] as const, 'wasm');
-  const policy = oneOf(raw.policy, 'policy', ['aligned', 'linux', 'freebsd', 'freebsd-legacy'] as const, 'aligned');
+  const policy = oneOf(raw.policy, 'policy', POLICIES, 'aligned');
+  const iommu = raw.iommu === undefined ? undefined : bool(raw.iommu, 'iommu', false);
   const fill = raw.fill === undefined ? 0 : int(raw.fill, 'fill', 0, 201);
   const mcfg = bool(raw.mcfg, 'mcfg', true);
   const lowestPriority = oneOf(raw.lowestPriority, 'lowestPriority', ['lowest-ppr', 'first-match'] as const, 'lowest-ppr');
@@ -195,7 +225,7 @@ export function validateScenario(raw: unknown): Scenario {
     }
     return spec;
   });
-  devices.forEach((d, i) => checkAffinity(d, policy, i));
+  checkPolicy({ devices, ...(iommu === undefined ? {} : { iommu }) }, policy);
   // INTx-only devices whose pins swizzle to one GSI would share a level-triggered line, which the
   // guest kernel does not support (one handler per GSI): the line would never be quieted and the run
   // would storm. Refused here until shared INTx exists.
@@ -217,16 +247,34 @@ export function validateScenario(raw: unknown): Scenario {
     const fn0 = `${d.bdf.slice(0, -2)}.0`;
     if (!seen.has(fn0)) throw new ScenarioError(`devices[${i}].bdf`, `"${d.bdf}" is function ${d.bdf.slice(-1)} of a slot with no function 0: enumeration never looks past a missing function 0, so declare "${fn0}" too`);
   });
-  return { ...(typeof raw.name === 'string' ? { name: raw.name } : {}), cpus, apic, engine, policy, devices, fill, mcfg, lowestPriority, ...(kernel ? { kernel } : {}), ...(destMode ? { destMode } : {}) };
+  return {
+    ...(typeof raw.name === 'string' ? { name: raw.name } : {}),
+    cpus, apic, engine, policy, devices, fill, mcfg, lowestPriority,
+    ...(kernel ? { kernel } : {}),
+    ...(destMode ? { destMode } : {}),
+    ...(iommu === undefined ? {} : { iommu }),
+  };
 }
 
 /**
- * PCI_IRQ_AFFINITY on a device with MSI but no MSI-X: under 'linux' its one vector is managed; the
- * block policies would have to spread one multi-MSI block, which cannot be (one address, one CPU).
+ * What a policy demands of a scenario, checked for the file's policy and again for a --policy:
+ * linux-ir needs the remapping unit (`"iommu": false` contradicts it), and the affinity rules below.
+ */
+export function checkPolicy(sc: Pick<Scenario, 'devices' | 'iommu'>, policy: Policy): void {
+  if (policy === 'linux-ir' && sc.iommu === false) {
+    throw new ScenarioError('iommu', 'false contradicts policy "linux-ir", which remaps interrupts through the VT-d unit: drop "iommu" or set it to true');
+  }
+  sc.devices.forEach((d, i) => checkAffinity(d, policy, i));
+}
+
+/**
+ * PCI_IRQ_AFFINITY on a device with MSI but no MSI-X: under 'linux' its one vector is managed, under
+ * 'linux-ir' every message has its own IRTE and so its own managed vector; the block policies would
+ * have to spread one multi-MSI block, which cannot be (one address, one CPU).
  */
 export function checkAffinity(d: DeviceSpec, policy: Policy, i: number): void {
-  if (d.affinity && d.msi && !d.msix && policy !== 'linux') {
-    throw new ScenarioError(`devices[${i}].affinity`, `"${d.bdf}" has MSI without MSI-X: under policy "${policy}" its vectors are one block, which cannot be spread over CPUs (only "linux", with one managed vector, takes it)`);
+  if (d.affinity && d.msi && !d.msix && policy !== 'linux' && policy !== 'linux-ir') {
+    throw new ScenarioError(`devices[${i}].affinity`, `"${d.bdf}" has MSI without MSI-X: under policy "${policy}" its vectors are one block, which cannot be spread over CPUs (only "linux", with one managed vector, and "linux-ir", with one IRTE per message, take it)`);
   }
 }
 

@@ -58,13 +58,67 @@ describe('irqslice matrix', () => {
 });
 
 describe('irqslice run', () => {
-  it('with no scenario runs the default under aligned and linux and exits 0', () => {
+  it('with no scenario runs the default under aligned, linux and linux-ir and exits 0', () => {
     const r = run(['run']);
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('policy aligned');
-    expect(r.stdout).toContain('policy linux');
+    expect(r.stdout).toContain('policy linux ');
+    expect(r.stdout).toContain('policy linux-ir');
     expect(r.stdout).toContain('== Comparison: vectors granted per device');
+    // The comparison gains the linux-ir column: every device gets all its messages back under remapping.
+    expect(r.stdout).toMatch(/BDF\s+capable\s+aligned\s+linux\s+linux-ir\n\s+00:03\.0\s+32\s+32 msi\s+1 msi\s+32 msi\n/);
     expect(r.stdout).toMatch(/Result: PASS/);
+  });
+
+  it('--policy linux-ir: remapped run with the unit present; "iommu": false with it is exit 2 naming the field', () => {
+    const r = run(['run', '--policy', 'linux-ir', '--json']);
+    expect(r.status).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.devices[0]).toMatchObject({ bdf: '00:03.0', vectors: 32, address: 0xfee00418, data: 0, irte: { index: 32, count: 32 } });
+    expect(j.remapping).toMatchObject({ faults: 0, blocked: 0 });
+    const bad = run(['run', '-', '--policy', 'linux-ir'], JSON.stringify({ cpus: 2, iommu: false, devices: [] }));
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/under --policy linux-ir: iommu: false contradicts policy "linux-ir"/);
+    const bad2 = run(['run', '-'], JSON.stringify({ cpus: 2, policy: 'linux-ir', iommu: false, devices: [] }));
+    expect(bad2.status).toBe(2);
+    expect(bad2.stderr).toMatch(/invalid scenario \(stdin\)|iommu: false contradicts/);
+  });
+
+  it('opens with the verdict and the comparison; the matrix dump and boot log only with --verbose', () => {
+    const r = run(['run']);
+    const lines = r.stdout.split('\n');
+    expect(lines[0]).toMatch(/^Result: PASS \(aligned PASS, (\d+)\/\1 checks passed; linux PASS, (\d+)\/\2 checks passed; linux-ir PASS, (\d+)\/\3 checks passed\)$/);
+    expect(lines.indexOf('== Comparison: vectors granted per device')).toBe(2);
+    // Linux without remapping: one vector per device; aligned and linux-ir: every message (32, 16, 8, 1).
+    expect(lines.slice(3, 8)).toEqual([
+      '  BDF      capable    aligned    linux linux-ir',
+      '  00:03.0       32     32 msi    1 msi   32 msi',
+      '  00:04.0       16     16 msi    1 msi   16 msi',
+      '  00:05.0        8      8 msi    1 msi    8 msi',
+      '  00:06.0        1      1 msi    1 msi    1 msi',
+    ]);
+    expect(r.stdout).not.toContain('Vector matrix (debugfs irq_matrix)');
+    expect(r.stdout).not.toContain('Boot log (guest console)');
+    expect(lines.at(-2)).toBe('Boot log, /proc/interrupts, vector matrix dump and 8259 state: irqslice run --verbose');
+    const v = run(['run', '--verbose']);
+    expect(v.status).toBe(0);
+    expect(v.stdout.split('\n').filter((l) => l === 'Vector matrix (debugfs irq_matrix)')).toHaveLength(3);
+    expect(v.stdout).toContain('Boot log (guest console)');
+    expect(v.stdout.indexOf('== Comparison')).toBeLessThan(v.stdout.indexOf('Boot log (guest console)'));
+  });
+
+  it('--help names every default', () => {
+    const r = run(['run', '--help']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain("(default: the scenario's, aligned if it names none; without a SCENARIO aligned,linux,linux-ir, or aligned with --json or --show)");
+    expect(r.stdout).toContain("(default: the scenario's, wasm if it names none)");
+    expect(r.stdout).toContain('Without SCENARIO: the built-in scenario');
+  });
+
+  it('--verbose with --json is bad usage (exit 2)', () => {
+    const r = run(['run', '--json', '--verbose']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe('irqslice run: --verbose applies to the text report, not to --json (which holds every field)\n');
   });
 
   it('--json without a scenario prints the contract report of the default scenario (aligned)', () => {

@@ -72,7 +72,7 @@ export function expectUsageError(r: Outcome, message?: RegExp): void {
   expect(r.stderr.endsWith('\n'), JSON.stringify(r.stderr)).toBe(true);
   const body = r.stderr.slice(0, -1);
   expect(body.includes('\n'), `more than one line: ${JSON.stringify(r.stderr)}`).toBe(false);
-  expect(body).toMatch(/^irqslice( run| matrix| migrate)?: /);
+  expect(body).toMatch(/^irqslice( run| matrix| migrate| whatif)?: /);
   expect(body).not.toMatch(/\n\s+at |internal error|TypeError|ReferenceError|RangeError/);
   expect(body, 'raw control characters').not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
   expect(body.length).toBeLessThan(600);

@@ -89,7 +89,9 @@ const scenario = withUnknown(
     cpus: field(fc.oneof(fc.integer({ min: 1, max: 8 }), fc.constantFrom(255, 256, 1024)), fc.constantFrom(0, 1025, -4)),
     apic: maybe(field(fc.constantFrom('xapic', 'x2apic'), fc.constantFrom('x3apic', 'XAPIC', ''))),
     engine: maybe(field(fc.constantFrom('wasm', 'js'), fc.constant('gpu'))),
-    policy: maybe(field(fc.constantFrom('aligned', 'linux', 'freebsd', 'freebsd-legacy'), fc.constant('windows'))),
+    policy: maybe(field(fc.constantFrom('aligned', 'linux', 'linux-ir', 'freebsd', 'freebsd-legacy'), fc.constant('windows'))),
+    // Mostly absent or true: an invalid value (or false with linux-ir) costs a valid scenario.
+    iommu: fc.oneof({ weight: 12, arbitrary: fc.constantFrom(undefined, undefined, true) }, { weight: 1, arbitrary: fc.constantFrom(false, 'yes') }),
     fill: maybe(field(fc.integer({ min: 0, max: 201 }), fc.constantFrom(202, -1))),
     mcfg: maybe(field(fc.boolean(), fc.constant('no'))),
     lowestPriority: maybe(field(fc.constantFrom('lowest-ppr', 'first-match'), fc.constant('round-robin'))),
@@ -103,7 +105,7 @@ const scenario = withUnknown(
 
 // ---- Oracles -------------------------------------------------------------------------------------
 
-const TOP = ['name', 'description', 'cpus', 'apic', 'engine', 'policy', 'devices', 'fill', 'mcfg', 'lowestPriority', 'destMode'];
+const TOP = ['name', 'description', 'cpus', 'apic', 'engine', 'policy', 'devices', 'fill', 'mcfg', 'lowestPriority', 'destMode', 'iommu'];
 const DEVICE = ['bdf', 'msi', 'msix', 'want', 'min', 'intxPin', 'quirks', 'name', 'expectError', 'affinity'];
 
 const KNOWN = new Set([...TOP, ...DEVICE, 'vectors', 'is64', 'pvm', 'ignoreMme', 'pre', 'post']);
@@ -141,7 +143,10 @@ function checkDomain(sc: Scenario, raw: Record<string, unknown>): void {
   expect(['xapic', 'x2apic']).toContain(sc.apic);
   if (sc.cpus > 255) expect(sc.apic).toBe('x2apic');
   expect(['wasm', 'js']).toContain(sc.engine);
-  expect(['aligned', 'linux', 'freebsd', 'freebsd-legacy']).toContain(sc.policy);
+  expect(['aligned', 'linux', 'linux-ir', 'freebsd', 'freebsd-legacy']).toContain(sc.policy);
+  // linux-ir remaps through the unit: a scenario that says there is none cannot take it.
+  if (sc.iommu !== undefined) expect(sc.iommu).toBe(raw.iommu);
+  if (sc.policy === 'linux-ir') expect(sc.iommu).not.toBe(false);
   expect(['lowest-ppr', 'first-match']).toContain(sc.lowestPriority);
   expect(isInt(sc.fill, 0, 201)).toBe(true);
   expect(typeof sc.mcfg).toBe('boolean');
@@ -169,8 +174,9 @@ function checkDomain(sc: Scenario, raw: Record<string, unknown>): void {
     if (d.affinity !== undefined) {
       expect(Object.keys(d.affinity).sort()).toEqual(['post', 'pre']);
       expect(isInt(d.affinity.pre, 0, 2048) && isInt(d.affinity.post, 0, 2048)).toBe(true);
-      // A multi-MSI block cannot be spread: only 'linux' takes affinity on MSI without MSI-X.
-      if (d.msi && !d.msix) expect(sc.policy).toBe('linux');
+      // A multi-MSI block cannot be spread: only 'linux' (one vector) and 'linux-ir' (one IRTE per
+      // message) take affinity on MSI without MSI-X.
+      if (d.msi && !d.msix) expect(['linux', 'linux-ir']).toContain(sc.policy);
     }
   }
   // Unknown fields are rejected at every level, so a valid scenario holds only documented ones.
@@ -304,7 +310,8 @@ describe('scenario fuzz: valid scenarios run', () => {
       cpus: fc.integer({ min: 1, max: 6 }),
       apic: fc.constantFrom('xapic', 'x2apic'),
       engine: fc.constantFrom('wasm', 'js'),
-      policy: fc.constantFrom('aligned', 'linux', 'freebsd', 'freebsd-legacy'),
+      policy: fc.constantFrom('aligned', 'linux', 'linux-ir', 'freebsd', 'freebsd-legacy'),
+      iommu: fc.constantFrom(undefined, undefined, undefined, true),
       fill: fc.constantFrom(0, 0, 50, 150, 190, 201),
       mcfg: fc.boolean(),
       lowestPriority: fc.constantFrom('lowest-ppr', 'first-match'),

@@ -5,18 +5,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ApicBus, ApicStateError, IoApic, IoApicStateError, LocalApic, MsiCapability, MsixCapability, PciFunction, PciStateError } from '../../src/index.js';
+import { thrown } from '../hostile.js';
 
 const sink = { intr() {}, nmi() {}, init() {}, sipi() {}, extint() {}, smi() {} };
 const json = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
-
-function thrown(call: () => unknown): Error {
-  try {
-    call();
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('expected the call to throw');
-}
 
 describe('LocalApic snapshots', () => {
   const make = (bsp: boolean, withTsc = true) => new LocalApic({ apicId: 3, bsp, sink, ...(withTsc ? { tsc: () => 0n } : {}) });

@@ -13,7 +13,7 @@ import { BootError } from '../../firmware/errors.js';
 import { kernelMain } from '../../firmware/kernel.js';
 import { calcAffinityVectors, createAffinityMasks } from '../../firmware/affinity-masks.js';
 import { runScenario } from '../../src/scenario/run-scenario.js';
-import { parseScenario, ScenarioError } from '../../src/scenario/scenario.js';
+import { parseScenario, ScenarioError, type ScenarioInput } from '../../src/scenario/scenario.js';
 import { createMatrixSync } from '../../src/alloc/matrix.js';
 
 const at = (r: Awaited<ReturnType<typeof runScenario>>) => r.devices.map((d) => [d.bdf, d.mode, d.messages.map((m) => [m.cpu, m.vector, m.ok])]);
@@ -126,8 +126,8 @@ describe('plain MSI with affinity', () => {
   });
 
   it.each(['aligned', 'freebsd', 'freebsd-legacy'] as const)('%s: refused as a scenario error (a block cannot be spread)', async (policy) => {
-    const sc = { cpus: 4, policy, devices: [{ bdf: '00:03.0', msi: { vectors: 4, is64: true, pvm: false }, affinity: true }] };
-    expect(() => parseScenario(JSON.stringify(sc))).toThrow(new ScenarioError('devices[0].affinity', '"00:03.0" has MSI without MSI-X: under policy "' + policy + '" its vectors are one block, which cannot be spread over CPUs (only "linux", with one managed vector, takes it)'));
+    const sc = { cpus: 4, policy, devices: [{ bdf: '00:03.0', msi: { vectors: 4, is64: true, pvm: false }, affinity: true }] } satisfies ScenarioInput;
+    expect(() => parseScenario(JSON.stringify(sc))).toThrow(new ScenarioError('devices[0].affinity', '"00:03.0" has MSI without MSI-X: under policy "' + policy + '" its vectors are one block, which cannot be spread over CPUs (only "linux", with one managed vector, and "linux-ir", with one IRTE per message, take it)'));
     // A policy chosen at run time is held to the same rule.
     await expect(runScenario({ ...sc, policy: 'linux' }, { policy })).rejects.toThrow(ScenarioError);
   });

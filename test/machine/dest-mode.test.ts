@@ -8,13 +8,13 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { runScenario } from '../../src/scenario/run-scenario.js';
 import { contractJson } from '../../src/scenario/report-text.js';
-import { DEFAULT_SCENARIO, defaultDestMode, parseScenario, ScenarioError, validateScenario } from '../../src/scenario/scenario.js';
+import { DEFAULT_SCENARIO, defaultDestMode, parseScenario, ScenarioError, validateScenario, type ScenarioInput } from '../../src/scenario/scenario.js';
 import { createMachine, type Machine } from '../../src/machine/machine.js';
 import { createMatrixSync } from '../../src/alloc/matrix.js';
 import { kernelMain } from '../../firmware/kernel.js';
 import { BootError } from '../../firmware/errors.js';
 
-const example = () => JSON.parse(readFileSync(new URL('../../examples/scenarios/logical-4cpu.json', import.meta.url), 'utf8')) as Record<string, unknown>;
+const example = () => JSON.parse(readFileSync(new URL('../../examples/scenarios/logical-4cpu.json', import.meta.url), 'utf8')) as ScenarioInput;
 
 /** RTE of a GSI (82093AA: index 0x10 + 2n / 0x11 + 2n through IOREGSEL/IOWIN). */
 function rte(m: Machine, gsi: number): { low: number; high: number } {
@@ -110,7 +110,7 @@ describe('destMode: defaults and validation', () => {
   it('property: on 1..8 CPUs every single-vector MSI is addressed 0xFEE00004 | (1 << cpu) << 12 and arrives there', async () => {
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: 1, max: 8 }), fc.integer({ min: 1, max: 6 }), async (cpus, n) => {
-        const devices = Array.from({ length: n }, (_, i) => ({ bdf: `00:${(3 + i).toString(16).padStart(2, '0')}.0`, msi: { vectors: 1 } }));
+        const devices = Array.from({ length: n }, (_, i) => ({ bdf: `00:${(3 + i).toString(16).padStart(2, '0')}.0`, msi: { vectors: 1 as const } }));
         const r = await runScenario({ cpus, policy: 'linux', devices });
         expect(r.ok).toBe(true);
         for (const d of r.devices) {

@@ -16,15 +16,16 @@ import type { MsiEndpoint } from '../../src/hw/pci/msi-endpoint.js';
 import type { Machine } from '../../src/machine/machine.js';
 import { contractJson } from '../../src/scenario/report-text.js';
 import { runScenario } from '../../src/scenario/run-scenario.js';
+import type { DeviceInput } from '../../src/scenario/scenario.js';
 
-const DEVICES = [
+const DEVICES: DeviceInput[] = [
   { bdf: '00:03.0', msi: { vectors: 4, is64: true, pvm: false }, want: 3, min: 3 },
   { bdf: '00:04.0', msi: { vectors: 8, is64: true, pvm: true }, want: 5 },
   { bdf: '00:05.0', msi: { vectors: 32, is64: false, pvm: false }, want: 17, min: 9 },
   { bdf: '00:06.0', msi: { vectors: 1, is64: false, pvm: false } },
 ];
 
-async function run(policy: 'aligned' | 'linux' | 'freebsd', devices: unknown[] = DEVICES) {
+async function run(policy: 'aligned' | 'linux' | 'freebsd', devices: DeviceInput[] = DEVICES) {
   let m: Machine | undefined;
   const r = await runScenario({ cpus: 4, policy, devices }, { onMachine: (x) => (m = x) });
   return { r, m: m!, ep: (bdf: string) => m!.pci.get(bdf) as unknown as MsiEndpoint };
@@ -111,7 +112,7 @@ describe("aligned: exact grants, rounded-up blocks, reserved tails", () => {
   it('a block too big for the room left shrinks by halves while the grant still meets min', async () => {
     // fill 190 leaves 11 free per CPU (201 - 190; CPU 0 10): no aligned 16-run, an aligned 8-run on
     // CPU 1 at the top of the range. A 12-grant (block 16) becomes 8 with min 8, and is refused with min 9.
-    const base = { cpus: 2, policy: 'aligned', fill: 190 };
+    const base = { cpus: 2, policy: 'aligned', fill: 190 } as const;
     const ok = await runScenario({ ...base, devices: [{ bdf: '00:03.0', msi: { vectors: 16, is64: true, pvm: false }, want: 12, min: 8 }] });
     expect(ok.devices.map((d) => [d.mode, d.vectors, d.reservedTail])).toEqual([['msi', 8, 0]]);
     expect(ok.ok).toBe(true);

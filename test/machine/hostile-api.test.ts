@@ -90,6 +90,8 @@ describe('kernelMain', () => {
     ['devices["00:03.0"] min above max', () => kernelMain({ ...ok, devices: { '00:03.0': { min: 8, max: 4 } } }), BootError],
     ['devices["00:03.0"] with want', () => kernelMain({ ...ok, devices: { '00:03.0': { want: 4 } as never } }), BootError],
     ...each('fillPerCpu', [['-1', -1], ['1.5', 1.5], ['"1"', '1'], ['257', 257]], (v) => kernelMain({ ...ok, fillPerCpu: v }), BootError),
+    // The boot loader's end of RAM: page aligned, above the first MiB the guest keeps, at most 1 GiB.
+    ...each('ramEnd', [['0', 0], ['0xfffff', 0xfffff], ['0x100001', 0x100001], ['2 GiB', 0x8000_0000], ['"4M"', '4M']], (v) => kernelMain({ ...ok, ramEnd: v }), BootError),
     ['an unknown parameter', () => kernelMain({ ...ok, cpus: 4 } as never), BootError],
   ];
   it.each(rows)('%s → BootError (stage params)', (_label, call, E) => {

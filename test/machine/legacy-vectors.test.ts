@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { createMatrixSync } from '../../src/alloc/matrix.js';
 import type { Machine } from '../../src/machine/machine.js';
 import { runScenario } from '../../src/scenario/run-scenario.js';
-import { DEFAULT_SCENARIO, ScenarioError, validateScenario } from '../../src/scenario/scenario.js';
+import { DEFAULT_SCENARIO, ScenarioError, validateScenario, type KernelGeneration } from '../../src/scenario/scenario.js';
 import { legacyIsaIrqs } from '../../firmware/ioapic-driver.js';
 import { VectorDomain } from '../../firmware/vector-domain.js';
 
@@ -101,7 +101,7 @@ describe('the guest at boot and the scenario "kernel" field', () => {
   });
 
   it('kernel "6.6": 202 per AP (0xEB allocatable); "6.10" and the default: 201', async () => {
-    const avl = async (kernel?: string) => {
+    const avl = async (kernel?: KernelGeneration) => {
       const r = await runScenario({ cpus: 2, devices: [], ...(kernel ? { kernel } : {}) });
       return /\n\s+1\s+(\d+)\s/.exec(r.vectors)![1];
     };

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { runScenario } from '../../src/scenario/run-scenario.js';
 import { formatReport } from '../../src/scenario/report-text.js';
-import { DEFAULT_SCENARIO, parseScenario } from '../../src/scenario/scenario.js';
+import { DEFAULT_SCENARIO, parseScenario, ScenarioError, type DeviceInput } from '../../src/scenario/scenario.js';
 
 const load = (name: string) => parseScenario(readFileSync(new URL(`../../examples/scenarios/${name}`, import.meta.url), 'utf8'));
 
@@ -78,6 +78,13 @@ describe('default scenario (4 CPUs; MSI devices with 32, 16, 8, 1 messages)', ()
     const b = await runScenario(DEFAULT_SCENARIO);
     expect(formatReport(a)).toBe(formatReport(b));
     expect(JSON.stringify(a)).toBe(JSON.stringify(b));
+  });
+
+  it('takes the scenario as JSON text too, validated as a file is (a repeated key is refused)', async () => {
+    const text = JSON.stringify(DEFAULT_SCENARIO);
+    expect(JSON.stringify(await runScenario(text))).toBe(JSON.stringify(await runScenario(DEFAULT_SCENARIO)));
+    await expect(runScenario('{"cpus": 2, "cpus": 4, "devices": []}')).rejects.toThrow(ScenarioError);
+    await expect(runScenario('{"cpus": 2,')).rejects.toThrow(ScenarioError);
   });
 
   it('agrees between the wasm and js engines', async () => {
@@ -162,10 +169,10 @@ describe('example scenarios', () => {
 });
 
 describe('every declared device is accounted for', () => {
-  const msi32 = (extra: object = {}) => ({ bdf: '00:03.0', msi: { vectors: 32, is64: true, pvm: false }, ...extra });
+  const msi32 = (extra: Partial<DeviceInput> = {}): DeviceInput => ({ bdf: '00:03.0', msi: { vectors: 32, is64: true, pvm: false }, ...extra });
 
   it('linux grants multi-MSI one vector, so min 2 is refused with ENOSPC and fails the run', async () => {
-    const r = await runScenario({ cpus: 2, policy: 'linux', devices: [msi32({ min: 2 }), { bdf: '00:04.0', msi: { vectors: 1 } }] });
+    const r = await runScenario({ cpus: 2, policy: 'linux', devices: [msi32({ min: 2 }), { bdf: '00:04.0', msi: { vectors: 1 as const } }] });
     expect(r.ok).toBe(false);
     expect(r.devices.map((d) => [d.bdf, d.mode, d.vectors, d.error])).toEqual([
       ['00:03.0', 'none', 0, 'ENOSPC'],

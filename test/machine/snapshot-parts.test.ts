@@ -7,19 +7,11 @@ import { MachineStateError, MsiEndpoint, PciHost, PciStateError } from '../../sr
 import { checkRam, decodeBase64, encodeBase64, loadRam, saveRam } from '../../src/machine/ram-image.js';
 import { PicPair } from '../../src/machine/pic8259.js';
 import { randomInts } from '../../src/util/random.js';
+import { thrown } from '../hostile.js';
 
 const json = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
 /** Byte arrays compared in one call (a deep equality over 256 Ki elements would take seconds). */
 const same = (x: Uint8Array, y: Uint8Array) => x.length === y.length && Buffer.compare(x, y) === 0;
-
-function thrown(call: () => unknown): Error {
-  try {
-    call();
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('expected the call to throw');
-}
 
 describe('base64 (RFC 4648 §4)', () => {
   it('encodes and decodes the test vectors of RFC 4648 §10', () => {

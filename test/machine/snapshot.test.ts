@@ -11,10 +11,11 @@ import path from 'node:path';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  DMAR_UNIT_BASE, encodeIrte, encodeRemappableAddress, IOAPIC_SOURCE_ID, irteDestination, MachineStateError, MachineUsageError, MsiEndpoint, runScenario, type Machine, type MachineState,
+  DMAR_UNIT_BASE, encodeIrte, encodeRemappableAddress, IOAPIC_SOURCE_ID, irteDestination, MachineStateError, MachineUsageError, MsiEndpoint, runScenario, type Machine, type MachineState, type ScenarioInput,
 } from '../../src/index.js';
 import { randomInts } from '../../src/util/random.js';
 import { apply, buildMachine, drive, specOf, workload, type MachineSpec, type Observation, type TrafficOp } from './snapshot-traffic.js';
+import { thrown } from '../hostile.js';
 
 const json = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
 /** Corruption rounds and seed (SNAPSHOT_FUZZ_ROUNDS / SNAPSHOT_FUZZ_SEED for a longer hunt). */
@@ -39,7 +40,7 @@ const SCENARIO = {
 /** Boots and probes the scenario, then leaves state behind worth saving: pending, in-service, asserted, RAM. */
 async function probed(scenario: object = SCENARIO): Promise<Machine> {
   let machine: Machine | undefined;
-  const report = await runScenario(scenario, { onMachine: (m) => (machine = m), traceWire: true });
+  const report = await runScenario(scenario as ScenarioInput, { onMachine: (m) => (machine = m), traceWire: true });
   expect(report.ok).toBe(true);
   const m = machine!;
   const pre: TrafficOp[] = [
@@ -62,15 +63,6 @@ async function probed(scenario: object = SCENARIO): Promise<Machine> {
   ];
   for (const op of pre) apply(m, op);
   return m;
-}
-
-function thrown(call: () => unknown): Error {
-  try {
-    call();
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('expected the call to throw');
 }
 
 const UNIT = DMAR_UNIT_BASE; // the unit's register page

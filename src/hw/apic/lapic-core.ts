@@ -66,7 +66,7 @@ export abstract class LapicCore {
   protected errorArmed = true;
   protected icrLow = 0;
   protected icrHigh = 0;
-  protected readonly lvt = new Uint32Array(R.LVT_COUNT).fill(R.LVT_RESET);
+  protected readonly lvt: Uint32Array = new Uint32Array(R.LVT_COUNT).fill(R.LVT_RESET);
   protected readonly timer = new ApicTimer();
   protected deadline = 0n;
   /** Electrical level of LINT0/LINT1 as driven by the platform. */

@@ -5,6 +5,7 @@ import { ApicUsageError, GeneralProtectionFault, type GpReason } from './errors.
 import { describeValue } from '../describe.js';
 import type { ApicMode } from './lapic-core.js';
 import { LapicSources } from './lapic-sources.js';
+import { formatInfoLapic } from './info-lapic.js';
 import { LAPIC_STATE_FORMAT, validateLapicState, type LocalApicState } from './lapic-state.js';
 import * as R from './registers.js';
 
@@ -177,6 +178,14 @@ export class LocalApic extends LapicSources {
       lint: [this.lintLevel[0], this.lintLevel[1]],
       waitingForSipi: this.sipiWait,
     };
+  }
+
+  /**
+   * This APIC in the layout of QEMU's monitor command `info lapic` (without its first line,
+   * `dumping local APIC state for CPU n`, which names the CPU and is the caller's to print).
+   */
+  infoLapic(): string {
+    return formatInfoLapic(this.saveState(), { ppr: this.ppr, x2apic: this.apicMode === 'x2apic', ldr: this.logicalId });
   }
 
   /** Restores a snapshot after validating it (ApicStateError, state untouched, if impossible). */

@@ -31,7 +31,7 @@ export class Translator {
   entries = 0;
   eime = false;
   /** Present, well-formed IRTEs by index: dwords 0–2 (dword 3 is all reserved). */
-  readonly cache = new Map<number, Uint32Array>();
+  readonly cache: Map<number, Uint32Array> = new Map();
   cacheHits = 0;
   cacheMisses = 0;
   private readonly buf = new Uint8Array(16);

@@ -22,3 +22,7 @@ export { parseBdf, formatBdf } from './bdf.js';
 export type { Bdf } from './bdf.js';
 export { PciError, PciUsageError, PciLayoutError, PciStateError } from './errors.js';
 export type { PciEvent } from './errors.js';
+export { PcieRootPort, ROOT_PORT_VENDOR_ID, ROOT_PORT_DEVICE_ID, ROOT_PORT_CLASS } from './root-port.js';
+export type { PcieRootPortOptions } from './root-port.js';
+export { PcieRootPortCapability, PCI_CAP_ID_EXP, PCI_EXP_TYPE_ROOT_PORT } from './pcie-capability.js';
+export type { PcieRootPortCapOptions } from './pcie-capability.js';

@@ -380,7 +380,7 @@ export class MsiCapability implements PciCapability {
   }
 
   /** Restore registers exactly (validated); sends nothing. */
-  loadState(state: unknown): void {
+  loadState(state: MsiState): void {
     const regs = this.checkState(state);
     const h = this.attached();
     for (const r of regs) h.config.setRaw(this.base + r.offset, r.size, r.value);

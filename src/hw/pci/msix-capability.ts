@@ -368,7 +368,7 @@ export class MsixCapability implements PciCapability {
   }
 
   /** Restore exactly (validated); sends nothing. */
-  loadState(state: unknown): void {
+  loadState(state: MsixState): void {
     const [control] = this.checkState(state);
     const h = this.attached();
     const s = state as MsixState;

@@ -1,4 +1,4 @@
-// A PCI function (PCI Local Bus 3.0 §6.2–§6.8): type 0 header, BARs, capability list, INTx per §6.2.2/§6.2.3, MSI/MSI-X upstream writes.
+// A PCI function (PCI Local Bus 3.0 §6.2–§6.8): type 0 header (type 1 for bridges, bridge-header.ts), BARs, capability list, INTx per §6.2.2/§6.2.3, MSI/MSI-X upstream writes.
 // Base class for device models; left out: expansion ROM, power management, parity/SERR reporting, PCIe extended capabilities.
 import type { PciUpstream } from '../signals.js';
 import type { AccessSize } from './config-space.js';
@@ -22,6 +22,7 @@ import {
   PCI_STATUS_REC_MASTER_ABORT,
   defineType0Header,
 } from './header.js';
+import { defineType1Header, PCI_BRIDGE_BAR_COUNT } from './bridge-header.js';
 import { describeValue } from '../describe.js';
 import { BAR_READ, BAR_WRITE } from '../internal.js';
 import { checkFunctionState, encodeConfig, statefulCapabilities, PCI_FUNCTION_STATE_FORMAT, type PciBarShape, type PciFunctionState } from './function-state.js';
@@ -37,6 +38,8 @@ export interface PciFunctionOptions {
   subsystemId?: number;
   /** 0 = no INTx pin, 1–4 = INTA#–INTD#. */
   interruptPin?: number;
+  /** 0 (default): type 0 header, six BARs. 1: type 1 (bridge) header, two BARs, no subsystem IDs. */
+  headerType?: 0 | 1;
 }
 
 /** Where a function sends its upstream traffic once a host has adopted it. */
@@ -54,6 +57,7 @@ export interface FunctionBinding {
 export class PciFunction implements CapabilityHost {
   readonly config = new ConfigSpace();
   readonly interruptPin: number;
+  readonly headerType: 0 | 1;
   private readonly bars: (Bar | null)[] = new Array<Bar | null>(PCI_BAR_COUNT).fill(null);
   private readonly caps: CapabilityList;
   /** Capabilities that own BAR regions (MSI-X), so BAR accesses skip the others. */
@@ -66,7 +70,12 @@ export class PciFunction implements CapabilityHost {
   private restoring = false;
 
   constructor(options: PciFunctionOptions) {
-    checkOptions(PciUsageError, 'PciFunction options', options, ['vendorId', 'deviceId', 'classCode', 'revision', 'subsystemVendorId', 'subsystemId', 'interruptPin']);
+    checkOptions(PciUsageError, 'PciFunction options', options, ['vendorId', 'deviceId', 'classCode', 'revision', 'subsystemVendorId', 'subsystemId', 'interruptPin', 'headerType']);
+    const headerType = options.headerType ?? 0;
+    if (headerType !== 0 && headerType !== 1) throw new PciUsageError(`headerType must be 0 or 1, got ${describeValue(options.headerType)}`);
+    if (headerType === 1 && (options.subsystemVendorId !== undefined || options.subsystemId !== undefined)) {
+      throw new PciUsageError('a type 1 header has no subsystem ID registers (0x2C is the prefetchable limit there)');
+    }
     const pin = options.interruptPin ?? 0;
     const check = (name: string, v: number | undefined, max: number, required = false) => {
       if (v !== undefined || required) checkInt(PciUsageError, name, v, 0, max);
@@ -80,7 +89,8 @@ export class PciFunction implements CapabilityHost {
     check('interruptPin', pin, 4);
     if (options.vendorId === 0xffff) throw new PciUsageError('vendorId 0xFFFF means "no function" on the bus');
     this.interruptPin = pin;
-    defineType0Header(this.config, {
+    this.headerType = headerType;
+    (headerType === 1 ? defineType1Header : defineType0Header)(this.config, {
       vendorId: options.vendorId,
       deviceId: options.deviceId,
       classCode: options.classCode,
@@ -99,6 +109,9 @@ export class PciFunction implements CapabilityHost {
   /** Implement BAR `index`; a 64-bit BAR also takes index + 1. */
   addBar(index: number, spec: BarSpec): Bar {
     checkBarIndex(index);
+    if (this.headerType === 1 && index + (spec?.kind === 'memory64' ? 1 : 0) >= PCI_BRIDGE_BAR_COUNT) {
+      throw new PciLayoutError(`a type 1 header has BAR0 and BAR1 only, got BAR${index}${spec?.kind === 'memory64' ? ' (64-bit)' : ''}`);
+    }
     checkOptions(PciUsageError, `BAR${index} spec`, spec, ['kind', 'size', 'prefetchable']);
     if (this.bars[index] !== null || (spec.kind === 'memory64' && this.bars[index + 1] !== null)) {
       throw new PciLayoutError(`BAR${index} is already implemented`);
