@@ -2,22 +2,7 @@
 // Modelled: bus numbers, I/O (16-bit), memory and 64-bit prefetchable windows, bridge control; no expansion ROM; windows are stored, not decoded (no secondary bus behind).
 import type { ConfigSpace } from './config-space.js';
 import type { HeaderIds } from './header.js';
-import {
-  PCI_CACHE_LINE_SIZE,
-  PCI_CAPABILITY_LIST,
-  PCI_CLASS_DEVICE,
-  PCI_CLASS_PROG,
-  PCI_COMMAND,
-  PCI_COMMAND_WRITABLE,
-  PCI_DEVICE_ID,
-  PCI_HEADER_TYPE,
-  PCI_INTERRUPT_LINE,
-  PCI_INTERRUPT_PIN,
-  PCI_REVISION_ID,
-  PCI_STATUS,
-  PCI_STATUS_RW1C,
-  PCI_VENDOR_ID,
-} from './header.js';
+import { defineCommonHeader, PCI_CAPABILITY_LIST, PCI_INTERRUPT_LINE, PCI_INTERRUPT_PIN } from './header.js';
 
 export const PCI_HEADER_TYPE_BRIDGE = 0x01;
 export const PCI_PRIMARY_BUS = 0x18;
@@ -55,15 +40,7 @@ const BRIDGE_CONTROL_RW = 0x005f;
 
 /** Lay out the type 1 header (a bridge has no subsystem IDs here: those live in a capability). */
 export function defineType1Header(config: ConfigSpace, ids: HeaderIds): void {
-  config.define('vendor', PCI_VENDOR_ID, 2, { value: ids.vendorId });
-  config.define('device', PCI_DEVICE_ID, 2, { value: ids.deviceId });
-  config.define('command', PCI_COMMAND, 2, { writable: PCI_COMMAND_WRITABLE });
-  config.define('status', PCI_STATUS, 2, { writeOneToClear: PCI_STATUS_RW1C });
-  config.define('revision', PCI_REVISION_ID, 1, { value: ids.revision });
-  config.define('prog-if', PCI_CLASS_PROG, 1, { value: ids.classCode & 0xff });
-  config.define('class', PCI_CLASS_DEVICE, 2, { value: (ids.classCode >>> 8) & 0xffff });
-  config.define('cache-line-size', PCI_CACHE_LINE_SIZE, 1, { writable: 0xff });
-  config.define('header-type', PCI_HEADER_TYPE, 1, { value: PCI_HEADER_TYPE_BRIDGE });
+  defineCommonHeader(config, ids, PCI_HEADER_TYPE_BRIDGE);
   config.define('primary-bus', PCI_PRIMARY_BUS, 1, { writable: 0xff });
   config.define('secondary-bus', PCI_SECONDARY_BUS, 1, { writable: 0xff });
   config.define('subordinate-bus', PCI_SUBORDINATE_BUS, 1, { writable: 0xff });

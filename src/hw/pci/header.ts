@@ -62,8 +62,11 @@ export interface HeaderIds {
   interruptPin: number;
 }
 
-/** Lay out the type 0 header fields (BARs and capabilities are defined by their own modules). */
-export function defineType0Header(config: ConfigSpace, ids: HeaderIds): void {
+/**
+ * The fields every header type shares, 0x00–0x0E (PCI 3.0 §6.1): IDs, command, status, revision,
+ * class code, cache line size and the header type byte (`headerType`: 0 device, 1 bridge).
+ */
+export function defineCommonHeader(config: ConfigSpace, ids: HeaderIds, headerType: number): void {
   config.define('vendor', PCI_VENDOR_ID, 2, { value: ids.vendorId });
   config.define('device', PCI_DEVICE_ID, 2, { value: ids.deviceId });
   config.define('command', PCI_COMMAND, 2, { writable: PCI_COMMAND_WRITABLE });
@@ -72,7 +75,12 @@ export function defineType0Header(config: ConfigSpace, ids: HeaderIds): void {
   config.define('prog-if', PCI_CLASS_PROG, 1, { value: ids.classCode & 0xff });
   config.define('class', PCI_CLASS_DEVICE, 2, { value: (ids.classCode >>> 8) & 0xffff });
   config.define('cache-line-size', PCI_CACHE_LINE_SIZE, 1, { writable: 0xff });
-  config.define('header-type', PCI_HEADER_TYPE, 1, { value: PCI_HEADER_TYPE_NORMAL });
+  config.define('header-type', PCI_HEADER_TYPE, 1, { value: headerType });
+}
+
+/** Lay out the type 0 header fields (BARs and capabilities are defined by their own modules). */
+export function defineType0Header(config: ConfigSpace, ids: HeaderIds): void {
+  defineCommonHeader(config, ids, PCI_HEADER_TYPE_NORMAL);
   config.define('subsystem-vendor', PCI_SUBSYSTEM_VENDOR_ID, 2, { value: ids.subsystemVendorId });
   config.define('subsystem', PCI_SUBSYSTEM_ID, 2, { value: ids.subsystemId });
   config.define('capability-pointer', PCI_CAPABILITY_LIST, 1, { value: 0 });
