@@ -92,17 +92,17 @@ chmodSync('dist/cli.js', 0o755);
 
 // The ESM face names every export, so that Node and bundlers see them without guessing.
 const names = Object.keys(createRequire(import.meta.url)(path.join(root, 'dist', 'index.cjs'))).sort();
+/** An ESM file that gets `lib` as `head` says and re-exports every public name of it, plus the default. */
+const reexport = (head) => `${head}\nexport const {\n${names.map((n) => `  ${n},`).join('\n')}\n} = lib;\nexport default lib;\n`;
 writeFileSync(
   'dist/index.js',
-  `// ESM entry of irqslice: the CommonJS build's exports, so that import and require share one instance.\n` +
-    `import lib from './index.cjs';\n\nexport const {\n${names.map((n) => `  ${n},`).join('\n')}\n} = lib;\nexport default lib;\n`,
+  reexport(`// ESM entry of irqslice: the CommonJS build's exports, so that import and require share one instance.\nimport lib from './index.cjs';\n`),
 );
 // The browser ESM: the script-tag build's global under the same names, plus the default export Node's
 // has (module.exports), so `import lib from 'irqslice'` works in both.
 writeFileSync(
   'dist/irqslice.browser.js',
-  `// ESM entry of irqslice for browsers and bundlers: irqslice.min.js defines globalThis.irqslice.\n` +
-    `import './irqslice.min.js';\n\nconst lib = globalThis.irqslice;\nexport const {\n${names.map((n) => `  ${n},`).join('\n')}\n} = lib;\nexport default lib;\n`,
+  reexport(`// ESM entry of irqslice for browsers and bundlers: irqslice.min.js defines globalThis.irqslice.\nimport './irqslice.min.js';\n\nconst lib = globalThis.irqslice;`),
 );
 
 // Every name the CLI takes from the library must be a public export (else it fails at link time).
