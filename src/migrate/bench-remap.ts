@@ -51,6 +51,7 @@ export class BenchRemapping implements BenchMemory {
   readonly unit: RemappingUnit;
   private readonly ram = new SparseRam();
   private readonly scratch = new Uint8Array(4);
+  private readonly scratchView = new DataView(this.scratch.buffer);
   /** The guest's driver for the unit, once enable() ran. */
   driver: IrUnit | null = null;
   /** Invalidations the driver had sent when the device was set up (the move's are counted from here). */
@@ -73,9 +74,9 @@ export class BenchRemapping implements BenchMemory {
   read(address: number, size: 1 | 2 | 4): number | null {
     if (address >= DMAR_UNIT_BASE && address < DMAR_UNIT_BASE + VTD_MMIO_SIZE) return this.unit.mmioRead(address - DMAR_UNIT_BASE, size);
     if (!this.ram.inRange(address, size)) return null;
-    const b = this.scratch.subarray(0, size);
-    this.ram.read(address, b);
-    return new DataView(b.buffer, 0, size)[size === 4 ? 'getUint32' : size === 2 ? 'getUint16' : 'getUint8'](0, true);
+    this.ram.read(address, this.scratch.subarray(0, size));
+    const v = this.scratchView;
+    return size === 4 ? v.getUint32(0, true) : size === 2 ? v.getUint16(0, true) : v.getUint8(0);
   }
 
   write(address: number, size: 1 | 2 | 4, value: number): boolean {
@@ -84,12 +85,11 @@ export class BenchRemapping implements BenchMemory {
       return true;
     }
     if (!this.ram.inRange(address, size)) return false;
-    const b = this.scratch.subarray(0, size);
-    const v = new DataView(b.buffer, 0, size);
+    const v = this.scratchView;
     if (size === 4) v.setUint32(0, value >>> 0, true);
     else if (size === 2) v.setUint16(0, value & 0xffff, true);
     else v.setUint8(0, value & 0xff);
-    this.ram.write(address, b);
+    this.ram.write(address, this.scratch.subarray(0, size));
     return true;
   }
 
